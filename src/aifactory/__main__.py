@@ -1,0 +1,3 @@
+from aifactory.cli.main import run_cli
+
+run_cli()

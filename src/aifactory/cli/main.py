@@ -1,0 +1,254 @@
+"""The ``aifactory`` command: thin Typer shells over the core's use-case functions.
+
+Exit codes: 0 success, 2 bad input (one line naming the file, field and reason), 1 internal error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from aifactory.scenario import DEFAULT_SCENARIO, Scenario, ScenarioError, bundled_names, load_scenario
+from aifactory.scenario.loading import bundled_text, read_scenario_text
+
+app = typer.Typer(
+    name="aifactory",
+    help="Digital twin and operations platform for AI infrastructure, from wafer to workload.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+scenario_app = typer.Typer(help="List, show, validate scenarios; print the JSON Schema.", no_args_is_help=True)
+supply_app = typer.Typer(help="The supply-chain twin (Monte Carlo of the manufacturing network).", no_args_is_help=True)
+app.add_typer(scenario_app, name="scenario")
+app.add_typer(supply_app, name="supply")
+
+console = Console()
+err = Console(stderr=True)
+
+
+class BadInput(ValueError):
+    """Bad command-line input (exit code 2)."""
+
+
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override one scenario field: PATH=VALUE (repeatable), e.g. stages.fab.capacity=120."),
+]
+RunsOption = Annotated[int, typer.Option("--runs", "-n", min=1, help="Monte Carlo runs.")]
+SeedOption = Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same numbers.")]
+WorkersOption = Annotated[int, typer.Option("--workers", "-w", min=1, help="Local worker processes.")]
+RayOption = Annotated[
+    str | None, typer.Option("--ray", help="Distribute on a Ray cluster at ADDRESS ('local' starts one).")
+]
+
+
+# ----------------------------------------------------------------------------------------- scenario
+
+
+@scenario_app.command("list")
+def scenario_list() -> None:
+    """List the bundled scenarios."""
+    from rich.table import Table
+
+    table = Table("name", "description")
+    for name in bundled_names():
+        s = load_scenario(name)
+        table.add_row(name, s.description or "")
+    console.print(table)
+
+
+@scenario_app.command("show")
+def scenario_show(
+    scenario: Annotated[str, typer.Argument(help="Bundled name or YAML path.")] = DEFAULT_SCENARIO,
+    overrides: SetOption = None,
+) -> None:
+    """Print a scenario's YAML (as written, or with --set overrides applied, as validated JSON)."""
+    if overrides:
+        s = load_scenario(scenario, overrides)
+        console.print_json(s.model_dump_json(by_alias=True, exclude_none=True))
+        return
+    text = bundled_text(scenario) if scenario in bundled_names() else read_scenario_text(scenario)[0]
+    load_scenario(scenario)
+    sys.stdout.write(text)
+
+
+@scenario_app.command("schema")
+def scenario_schema() -> None:
+    """Print the JSON Schema of the scenario format."""
+    sys.stdout.write(json.dumps(Scenario.model_json_schema(by_alias=True), indent=2) + "\n")
+
+
+@scenario_app.command("validate")
+def scenario_validate(
+    scenario: Annotated[str, typer.Argument(help="Bundled name or YAML path.")],
+    overrides: SetOption = None,
+) -> None:
+    """Check a scenario file; exit 2 with the offending field if it is invalid."""
+    s = load_scenario(scenario, overrides)
+    console.print(
+        f"[green]ok[/green] {scenario}: {len(s.stages)} stages, {len(s.lanes)} lanes, "
+        f"{len(s.destinations)} destinations, {len(s.targets)} targets, {s.horizon_days} days from {s.start}"
+    )
+
+
+# ------------------------------------------------------------------------------------------ supply
+
+
+def _simulate(
+    s: Scenario,
+    *,
+    runs: int,
+    seed: int,
+    workers: int,
+    ray_address: str | None,
+    deterministic: bool,
+    bucket_days: int,
+    quiet: bool,
+) -> tuple[object, float]:
+    from aifactory.parallel import make_mapper
+    from aifactory.supply.montecarlo import run_monte_carlo
+
+    chunks = max(workers, 1) * 4 if (workers > 1 or ray_address) else max(1, runs // 4096)
+    started = time.perf_counter()
+    with Progress(
+        TextColumn("[bold]supply twin[/bold]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("runs"),
+        TimeElapsedColumn(),
+        console=err,
+        disable=quiet or not err.is_terminal,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("runs", total=runs)
+        mc = run_monte_carlo(
+            s,
+            runs=runs,
+            seed=seed,
+            deterministic=deterministic,
+            bucket_days=bucket_days,
+            chunks=chunks,
+            mapper=make_mapper(workers, ray_address),
+            on_chunk_done=lambda n: progress.advance(task, n),
+        )
+    return mc, time.perf_counter() - started
+
+
+def _write_outputs(mc: object, wall: float, out: Path, *, html: bool) -> dict[str, object]:
+    from aifactory.report.files import write_json, write_series
+    from aifactory.supply.montecarlo import MonteCarlo
+    from aifactory.supply.series import build_series
+
+    assert isinstance(mc, MonteCarlo)
+    summary = mc.summary(wall_seconds=wall)
+    series = build_series(mc.scenario, mc.result, mc.params)
+    write_json(out / "summary.json", summary)
+    write_series(out / "series.parquet", series)
+    if html:
+        from aifactory.report.html import write_supply_report
+
+        write_supply_report(out / "report.html", mc.scenario, summary, series)
+    return summary
+
+
+@supply_app.command("simulate")
+def supply_simulate(
+    scenario: Annotated[str, typer.Argument(help="Bundled name or YAML path.")] = DEFAULT_SCENARIO,
+    runs: RunsOption = 1000,
+    seed: SeedOption = 0,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out/supply"),
+    overrides: SetOption = None,
+    workers: WorkersOption = 1,
+    ray_address: RayOption = None,
+    deterministic: Annotated[
+        bool, typer.Option("--deterministic", help="Use every distribution's point value (mode/mean/median).")
+    ] = False,
+    bucket_days: Annotated[int, typer.Option("--bucket-days", min=1, help="Days per time-series bucket.")] = 1,
+    html: Annotated[bool, typer.Option("--html/--no-html", help="Also write report.html.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")] = False,
+) -> None:
+    """Run the supply twin's Monte Carlo; write summary.json and series.parquet (per day by default)."""
+    from aifactory.report.terminal import print_supply_summary
+
+    s = load_scenario(scenario, overrides)
+    mc, wall = _simulate(
+        s, runs=runs, seed=seed, workers=workers, ray_address=ray_address,
+        deterministic=deterministic, bucket_days=bucket_days, quiet=quiet,
+    )
+    summary = _write_outputs(mc, wall, out, html=html)
+    if not quiet:
+        print_supply_summary(console, summary)
+        console.print(f"wrote {out / 'summary.json'} and {out / 'series.parquet'}")
+
+
+# --------------------------------------------------------------------------------------------- run
+
+
+@app.command("run")
+def run(
+    scenario: Annotated[str, typer.Argument(help="Bundled name or YAML path.")] = DEFAULT_SCENARIO,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out"),
+    runs: RunsOption = 2000,
+    seed: SeedOption = 42,
+    overrides: SetOption = None,
+    workers: WorkersOption = 1,
+    ray_address: RayOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")] = False,
+) -> None:
+    """The main job: the whole chain on a scenario; prints a summary, writes report.html and summary.json."""
+    from aifactory.report.terminal import print_supply_summary
+
+    s = load_scenario(scenario, overrides)
+    mc, wall = _simulate(
+        s, runs=runs, seed=seed, workers=workers, ray_address=ray_address,
+        deterministic=False, bucket_days=7, quiet=quiet,
+    )
+    summary = _write_outputs(mc, wall, out / "supply", html=False)
+    from aifactory.report.files import write_json
+    from aifactory.report.html import write_supply_report
+    from aifactory.supply.montecarlo import MonteCarlo
+    from aifactory.supply.series import build_series
+
+    assert isinstance(mc, MonteCarlo)
+    write_json(out / "summary.json", {"scenario": s.name, "supply": summary})
+    write_supply_report(out / "report.html", s, summary, build_series(s, mc.result, mc.params))
+    if not quiet:
+        print_supply_summary(console, summary)
+        console.print(f"wrote [bold]{out / 'report.html'}[/bold], {out / 'summary.json'} and {out / 'supply'}/")
+
+
+# ------------------------------------------------------------------------------------------- entry
+
+
+def run_cli(argv: list[str] | None = None) -> None:
+    """Console-script entry point: map errors to exit codes with one-line messages."""
+    from aifactory.parallel.mappers import ScaleOutError
+
+    try:
+        app(args=argv, standalone_mode=False)
+    except (ScenarioError, BadInput, ScaleOutError) as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        raise SystemExit(2) from None
+    except typer.Abort:
+        raise SystemExit(130) from None
+    except SystemExit:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the shell's last line of defence
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            raise SystemExit(exc.exit_code) from None
+        if os.environ.get("AIFACTORY_DEBUG"):
+            raise
+        err.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc} (set AIFACTORY_DEBUG=1 for a traceback)")
+        raise SystemExit(1) from None

@@ -1,0 +1,1 @@
+"""Shells that present results: terminal summary, output files, the self-contained HTML report."""

@@ -1,0 +1,156 @@
+"""Reading scenarios: bundled names or YAML paths, ``--set PATH=VALUE`` overrides, one-line errors."""
+
+from __future__ import annotations
+
+import difflib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from aifactory.scenario.distributions import DISTRIBUTIONS
+from aifactory.scenario.model import Scenario
+
+BUNDLED_PACKAGE = "aifactory.scenario.bundled"
+DEFAULT_SCENARIO = "nvidia-2025"
+
+
+class ScenarioError(ValueError):
+    """Bad scenario input; ``str()`` is a one-line message naming the file, field and reason."""
+
+
+def bundled_names() -> list[str]:
+    folder = resources.files(BUNDLED_PACKAGE)
+    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def bundled_text(name: str) -> str:
+    return resources.files(BUNDLED_PACKAGE).joinpath(f"{name}.yaml").read_text(encoding="utf-8")
+
+
+def read_scenario_text(ref: str) -> tuple[str, str]:
+    """The YAML text of ``ref`` (a bundled name or a path) and the label used in messages."""
+    path = Path(ref)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.is_file():
+            raise ScenarioError(f"{ref}: no such file")
+        try:
+            return path.read_text(encoding="utf-8"), str(path)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ScenarioError(f"{ref}: cannot read: {exc}") from exc
+    if ref in bundled_names():
+        return bundled_text(ref), ref
+    close = difflib.get_close_matches(ref, bundled_names(), n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    raise ScenarioError(
+        f"{ref}: no such file or bundled scenario{hint}; bundled: {', '.join(bundled_names())}"
+    )
+
+
+def parse_yaml(text: str, label: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError(f"{label}{where}: malformed YAML: {problem}") from exc
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{label}: a scenario must be a YAML mapping, got {type(data).__name__}")
+    return data
+
+
+def apply_override(data: dict[str, Any], assignment: str, label: str = "--set") -> None:
+    """Apply ``PATH=VALUE`` to raw scenario data. VALUE is parsed as YAML (numbers, dates, {dist: ...})."""
+    if "=" not in assignment:
+        raise ScenarioError(f"{label} {assignment}: expected PATH=VALUE, e.g. stages.fab.capacity=120")
+    path, _, raw = assignment.partition("=")
+    keys = [k for k in path.strip().split(".") if k]
+    if not keys:
+        raise ScenarioError(f"{label} {assignment}: empty PATH")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"{label} {path}: VALUE is not valid YAML: {raw!r}") from exc
+    node: Any = data
+    for depth, key in enumerate(keys):
+        last = depth == len(keys) - 1
+        where = ".".join(keys[: depth + 1])
+        if isinstance(node, list):
+            if not key.isdigit() or int(key) >= len(node):
+                raise ScenarioError(f"{label} {where}: no element {key} (the list has {len(node)})")
+            if last:
+                node[int(key)] = value
+            else:
+                node = node[int(key)]
+        elif isinstance(node, dict):
+            if last:
+                node[key] = value
+            elif key not in node:
+                hint = difflib.get_close_matches(key, [str(k) for k in node], n=1)
+                extra = f" (did you mean '{hint[0]}'?)" if hint else ""
+                raise ScenarioError(f"{label} {where}: no such field{extra}")
+            else:
+                if node[key] is None:
+                    node[key] = {}
+                node = node[key]
+        else:
+            raise ScenarioError(f"{label} {where}: cannot set a field inside a {type(node).__name__}")
+
+
+_UNION_TAGS = {"float", "int", "str", "bool", "date", *DISTRIBUTIONS}
+_TYPE_MISMATCH = {
+    "float_type",
+    "float_parsing",
+    "int_type",
+    "int_parsing",
+    "list_type",
+    "dict_type",
+    "model_type",
+    "model_attributes_type",
+    "string_type",
+    "union_tag_not_found",
+}
+
+
+def _clean_loc(loc: tuple[int | str, ...]) -> list[str]:
+    return [str(p) for p in loc if not (isinstance(p, str) and ("[" in p or p in _UNION_TAGS))]
+
+
+def format_validation_error(exc: ValidationError, label: str) -> str:
+    """One line naming the file, the field path and the reason, for the most telling error."""
+    errors = exc.errors(include_url=False)
+    ranked = sorted(errors, key=lambda e: (e["type"] in _TYPE_MISMATCH, -len(e["loc"])))
+    err = ranked[0]
+    parts = _clean_loc(err["loc"])
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        msg = "unknown field"
+    elif err["type"] == "missing":
+        msg = "required field is missing"
+    head, sep, rest = msg.partition(": ")
+    if sep and head.replace(".", "").replace("_", "").isalnum() and " " not in head:
+        parts.extend(head.split("."))
+        msg = rest
+    if err["type"] in _TYPE_MISMATCH and len(errors) > 1:
+        msg = f"invalid value {err.get('input')!r}: {msg}"
+    path = ".".join(parts) or "(top level)"
+    return f"{label}: {path}: {msg}"
+
+
+def scenario_from_data(data: dict[str, Any], label: str) -> Scenario:
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(format_validation_error(exc, label)) from exc
+
+
+def load_scenario(ref: str = DEFAULT_SCENARIO, overrides: list[str] | None = None) -> Scenario:
+    """Load a bundled scenario or a YAML file, apply ``--set`` overrides, validate."""
+    text, label = read_scenario_text(ref)
+    data = parse_yaml(text, label)
+    for assignment in overrides or []:
+        apply_override(data, assignment)
+    return scenario_from_data(data, label)

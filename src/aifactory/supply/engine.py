@@ -1,0 +1,489 @@
+"""The vectorised, daily time-stepped Monte Carlo of a supply network.
+
+All runs advance together: every quantity is a numpy vector over runs, and one Python iteration
+processes one day for every run. Per day, for each stage in processing order:
+
+1. inputs that reach the stage today are added to its input buffers;
+2. ``starts = min(capacity(day), min_i buffer_i / qty_i)`` units are started and their inputs consumed;
+3. ``starts × yield × output_per_unit`` good units are scheduled to complete ``cycle_time_days`` later;
+4. units completing today join the stage's outbound stock, which is split among the stage's *open*
+   outflows by share (a lane is open while its consuming stage has capacity; a destination while it
+   still wants units) and sent on their lanes or to destinations, arriving ``transit_days`` later.
+
+Delays are whole days (figures are rounded per run). Quantities are continuous (a fluid model), so
+expected counts are exact and conservation holds to floating-point precision.
+
+Per-run delays differ, so pending work sits in ring buffers indexed ``(day mod L) × runs + run``. A
+stage's completion ring is written with ``put`` (each run writes each slot once per cycle, so no
+accumulation is needed); lane rings are written a row a day and read with ``take`` at each run's delay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from aifactory.scenario.model import Scenario
+from aifactory.supply.network import Network, Outflow, StageSpec, compile_network
+from aifactory.supply.parameters import Parameters
+
+FloatArray = np.ndarray[tuple[int], np.dtype[np.float64]]
+Vector = FloatArray | float
+MILLI = 1000.0  # series sums over runs are kept as integer milli-units: exact, order-independent
+
+
+@dataclass
+class RunResult:
+    """Per-run outputs of a batch of runs; batches merge by concatenating along runs."""
+
+    runs: int
+    bucket_days: int
+    totals: dict[str, FloatArray] = field(default_factory=dict)  # key → (runs,)
+    checkpoints: dict[str, FloatArray] = field(default_factory=dict)  # "dest@day" → (runs,) cumulative
+    series: dict[str, np.ndarray] = field(default_factory=dict)  # key → (buckets, runs) float32
+    sums: dict[str, np.ndarray] = field(default_factory=dict)  # key → (buckets,) int64 milli-units
+
+
+def merge(results: list[RunResult]) -> RunResult:
+    """Concatenate batches in order (run order is preserved, so merged = one big batch)."""
+    first = results[0]
+    if len(results) == 1:
+        return first
+    return RunResult(
+        runs=sum(r.runs for r in results),
+        bucket_days=first.bucket_days,
+        totals={k: np.concatenate([r.totals[k] for r in results]) for k in first.totals},
+        checkpoints={k: np.concatenate([r.checkpoints[k] for r in results]) for k in first.checkpoints},
+        series={k: np.concatenate([r.series[k] for r in results], axis=1) for k in first.series},
+        sums={k: np.sum([r.sums[k] for r in results], axis=0) for k in first.sums},
+    )
+
+
+def _days(values: FloatArray, minimum: int = 0) -> np.ndarray:
+    return np.maximum(np.rint(values), minimum).astype(np.int64)
+
+
+class _Lag:
+    """What was pushed ``delay`` days ago, with a whole-day delay per run.
+
+    History is kept in a ring of ``length = max delay + 1`` day-rows. When delays differ between runs,
+    the ring stores the runs sorted by delay (so a day's gather reads nearly contiguous memory instead
+    of one cache line per run) and each row is written twice (rows ``p`` and ``p + length``), so the
+    gather for ``day - delay`` needs no modulo: a push is one permutation and two row copies, a pull
+    one gather and one permutation back.
+    """
+
+    def __init__(self, delays: np.ndarray, runs: int) -> None:
+        self.runs = runs
+        self.delays = delays
+        self.fixed = bool(np.all(delays == delays[0]))
+        self.delay = int(delays[0])
+        self.length = int(delays.max()) + 1
+        self.rows = np.zeros((self.length if self.fixed else 2 * self.length, runs))
+        self.ring = self.rows.reshape(-1)
+        self.order = np.argsort(delays, kind="stable")  # sorted position → run
+        self.position = np.empty(runs, dtype=np.int64)  # run → sorted position
+        self.position[self.order] = np.arange(runs)
+        self.read_base = (self.length - delays[self.order]) * runs + np.arange(runs, dtype=np.int64)
+        self._index = np.empty(runs, dtype=np.int64)
+        self._sorted = np.empty(runs)
+        self._out = np.empty(runs)
+
+    def push(self, day: int, values: Vector) -> None:
+        p = day % self.length
+        if self.fixed:
+            self.rows[p] = values
+            return
+        if isinstance(values, np.ndarray):
+            values.take(self.order, out=self.rows[p])
+        else:
+            self.rows[p] = values
+        self.rows[p + self.length] = self.rows[p]
+
+    def pull(self, day: int) -> FloatArray:
+        if self.fixed:
+            return self.rows[(day - self.delay) % self.length]
+        np.add(self.read_base, (day % self.length) * self.runs, out=self._index)
+        self.ring.take(self._index, out=self._sorted, mode="clip")
+        return self._sorted.take(self.position, out=self._out)
+
+    def pending(self, horizon: int) -> FloatArray:
+        """Pushed but not yet due at the end of the horizon (the last ``delay`` days' pushes)."""
+        total = np.zeros(self.runs)
+        for back in range(min(self.length - 1, horizon)):
+            row = self.rows[(horizon - 1 - back) % self.length]
+            if not self.fixed:
+                row = row.take(self.position)
+            total += np.where(back < self.delays, row, 0.0)
+        return total
+
+
+class _Capacity:
+    """A stage's capacity per day and run: base curve × scale + expansions, reduced by disruptions."""
+
+    def __init__(self, spec: StageSpec, s: Scenario, params: Parameters, runs: int) -> None:
+        prefix = f"stages.{spec.id}"
+        stage = s.stages[spec.id]
+        self.base = spec.base_capacity
+        scale = params[f"{prefix}.capacity_scale"]
+        self.scale: Vector = float(scale[0]) if np.all(scale == scale[0]) else scale
+        horizon = s.horizon_days
+        dirty = np.zeros(horizon + 1, dtype=bool)
+        dirty[0] = True
+        dirty[1:horizon] = self.base[1:] != self.base[:-1]
+        self.expansions: list[tuple[FloatArray, FloatArray, FloatArray]] = []
+        for i, exp in enumerate(stage.expansions):
+            start = s.day(exp.date) + np.rint(params[f"{prefix}.expansions.{i}.delay_days"])
+            ramp = np.maximum(np.rint(params[f"{prefix}.expansions.{i}.ramp_days"]), 1.0)
+            add = params[f"{prefix}.expansions.{i}.add_per_day"]
+            self.expansions.append((start, 1.0 / ramp, add))
+            _mark(dirty, start.min(), (start + ramp).max(), horizon)
+        self.disruptions: list[tuple[FloatArray, FloatArray, float]] = []
+        for i, dis in enumerate(stage.disruptions):
+            base = f"{prefix}.disruptions.{i}"
+            start = s.day(dis.start) + np.rint(params[f"{base}.start_offset_days"])
+            end = start + np.rint(params[f"{base}.days"])
+            occurs = params[f"{base}.occurs"] > 0
+            start = np.where(occurs, start, np.inf)
+            self.disruptions.append((start, end, dis.capacity_factor))
+            if occurs.any():
+                _mark(dirty, start[occurs].min(), end[occurs].max(), horizon)
+        self.dirty = dirty
+        self.current: Vector = 0.0
+        self.runs = runs
+
+    def at(self, day: int) -> Vector:
+        """Capacity today; a plain float when it is the same in every run (saves vector work)."""
+        if not self.dirty[day]:
+            return self.current
+        cap: Vector = self.base[day] * self.scale
+        for start, inv_ramp, add in self.expansions:
+            cap = cap + add * np.clip((day - start + 1) * inv_ramp, 0.0, 1.0)
+        for start, end, factor in self.disruptions:
+            down = (start <= day) & (day < end)
+            if down.any():
+                cap = np.where(down, cap * factor, cap)
+        if isinstance(cap, np.ndarray) and np.all(cap == cap[0]):
+            cap = float(cap[0])
+        self.current = cap
+        return cap
+
+
+def _mark(dirty: np.ndarray, first: float, last: float, horizon: int) -> None:
+    lo = int(max(0, min(horizon, first)))
+    hi = int(max(0, min(horizon, last + 1)))
+    dirty[lo:hi] = True
+
+
+@dataclass
+class _StageState:
+    spec: StageSpec
+    capacity: _Capacity
+    gross: FloatArray  # yield × output_per_unit
+    completion: _Lag  # good units started, due cycle_time_days later
+    inputs: list[tuple[str, float, FloatArray]]  # item, qty per unit, buffer
+    arrivals: list[tuple[_Lag, FloatArray]]  # (lane ring, input buffer it feeds)
+    stock: FloatArray
+    started: FloatArray
+    completed: FloatArray
+    cap_total: FloatArray
+    bound_days: FloatArray
+    bottleneck_days: FloatArray
+    direct: bool  # one uncapped outflow: completions are sent on at once
+    capped: bool  # has an outflow to a destination with a demand
+    cap_today: Vector = 0.0
+    bound_today: np.ndarray | bool = False
+
+
+class _Flows:
+    """Lane and destination rings and their per-run totals."""
+
+    def __init__(self, net: Network, s: Scenario, params: Parameters, runs: int) -> None:
+        self.lanes = [
+            _Lag(_days(params[f"lanes.{ln.index}.transit_days"], 1 if ln.back else 0), runs) for ln in net.lanes
+        ]
+        self.lane_shipped = [np.zeros(runs) for _ in net.lanes]
+        self.dests = [_Lag(_days(params[f"destinations.{d.id}.transit_days"]), runs) for d in net.destinations]
+        self.allotted = [np.zeros(runs) for _ in net.destinations]
+        self.delivered = [np.zeros(runs) for _ in net.destinations]
+        self.remaining: list[FloatArray | None] = [
+            np.full(runs, d.demand) if d.demand is not None else None for d in net.destinations
+        ]
+
+    def send(self, day: int, out: Outflow, amount: Vector) -> None:
+        if out.kind == "lane":
+            self.lanes[out.index].push(day, amount)
+            self.lane_shipped[out.index] += amount
+        else:
+            self.dests[out.index].push(day, amount)
+            self.allotted[out.index] += amount
+            remaining = self.remaining[out.index]
+            if remaining is not None:
+                remaining -= amount
+
+
+def simulate(
+    s: Scenario,
+    params: Parameters,
+    *,
+    bucket_days: int = 7,
+    checkpoint_days: tuple[int, ...] = (),
+    network: Network | None = None,
+) -> RunResult:
+    """Run every run of ``params`` over the scenario's horizon (pure: no I/O, no global state)."""
+    net = network or compile_network(s)
+    runs = len(next(iter(params.values())))
+    horizon = net.horizon
+    flows = _Flows(net, s, params, runs)
+    stages = _build_stages(net, s, params, runs, flows)
+    recorder = _Recorder(net, stages, flows, runs, horizon, bucket_days, checkpoint_days)
+    reverse = list(reversed(net.order))
+    closable = [stages[sid] for sid in reverse if stages[sid].spec.closable]
+    ordered = [stages[sid] for sid in net.order]
+
+    for day in range(horizon):
+        for st in ordered:
+            st.cap_today = st.capacity.at(day)
+        for st in closable:
+            st.cap_today = st.cap_today * _any_open(st, stages, net, flows)
+        for st in ordered:
+            _step_stage(day, st, runs, stages, net, flows)
+        for j, lag in enumerate(flows.dests):
+            flows.delivered[j] += lag.pull(day)
+        _mark_bottlenecks(reverse, stages, net)
+        recorder.after(day)
+    return recorder.result(s, params)
+
+
+def _build_stages(
+    net: Network, s: Scenario, params: Parameters, runs: int, flows: _Flows
+) -> dict[str, _StageState]:
+    stages: dict[str, _StageState] = {}
+    for sid in net.order:
+        spec = net.stages[sid]
+        p = f"stages.{sid}"
+        inputs = [
+            (item, qty, np.full(runs, float(s.stages[sid].initial_inventory.get(item, 0.0))))
+            for item, qty in spec.consumes.items()
+        ]
+        buffer_of = {item: buf for item, _, buf in inputs}
+        outs = spec.outflows
+        stages[sid] = _StageState(
+            spec=spec,
+            capacity=_Capacity(spec, s, params, runs),
+            gross=params[f"{p}.yield"] * params[f"{p}.output_per_unit"],
+            completion=_Lag(_days(params[f"{p}.cycle_time_days"]), runs),
+            inputs=inputs,
+            arrivals=[(flows.lanes[i], buffer_of[net.lanes[i].item]) for i in spec.inflows],
+            stock=np.zeros(runs),
+            started=np.zeros(runs),
+            completed=np.zeros(runs),
+            cap_total=np.zeros(runs),
+            bound_days=np.zeros(runs),
+            bottleneck_days=np.zeros(runs),
+            direct=len(outs) == 1 and outs[0].demand is None,
+            capped=any(o.demand is not None for o in outs),
+        )
+    return stages
+
+
+def _step_stage(
+    day: int, st: _StageState, runs: int, stages: dict[str, _StageState], net: Network, flows: _Flows
+) -> None:
+    """One stage's day: receive, start, complete, ship."""
+    cap = st.cap_today
+    for lag, buf in st.arrivals:
+        buf += lag.pull(day)
+    if st.inputs:
+        allow: FloatArray | None = None
+        for _, qty, buf in st.inputs:
+            a = buf / qty if qty != 1.0 else buf
+            allow = a if allow is None else np.minimum(allow, a)
+        assert allow is not None
+        starts = np.minimum(cap, allow)
+        for _, qty, buf in st.inputs:
+            buf -= starts * qty if qty != 1.0 else starts
+        st.bound_today = (cap <= allow) & (allow > 0)
+    else:
+        starts = cap if isinstance(cap, np.ndarray) else np.full(runs, cap)
+        st.bound_today = cap > 0
+    st.started += starts
+    st.cap_total += cap
+    st.completion.push(day, starts * st.gross)
+    done = st.completion.pull(day)
+    st.completed += done
+    if st.direct:
+        flows.send(day, st.spec.outflows[0], done)
+    else:
+        st.stock += done
+        _route(day, st, stages, net, flows)
+
+
+def _mark_bottlenecks(reverse: list[str], stages: dict[str, _StageState], net: Network) -> None:
+    """A stage binds when its capacity is the constraint; it is *the* bottleneck of its path when no
+    stage downstream of it binds too (stages downstream of a bottleneck are starved)."""
+    downstream_bound: dict[str, np.ndarray | bool] = {}
+    for sid in reverse:
+        st = stages[sid]
+        below: np.ndarray | bool = False
+        for child in net.downstream[sid]:
+            below = below | stages[child].bound_today | downstream_bound[child]
+        downstream_bound[sid] = below
+        st.bound_days += st.bound_today
+        st.bottleneck_days += st.bound_today & ~below if below is not False else st.bound_today
+
+
+class _Recorder:
+    """Bucketed series, checkpoints and end-of-horizon totals of one batch."""
+
+    def __init__(
+        self,
+        net: Network,
+        stages: dict[str, _StageState],
+        flows: _Flows,
+        runs: int,
+        horizon: int,
+        bucket_days: int,
+        checkpoint_days: tuple[int, ...],
+    ) -> None:
+        self.net, self.stages, self.flows = net, stages, flows
+        self.horizon, self.bucket_days = horizon, bucket_days
+        self.out = RunResult(runs=runs, bucket_days=bucket_days)
+        buckets = -(-horizon // bucket_days)
+        self.series_sources = {f"stages.{sid}.completed": st.completed for sid, st in stages.items()}
+        self.series_sources |= {
+            f"destinations.{d.id}.delivered": flows.delivered[j] for j, d in enumerate(net.destinations)
+        }
+        self.sum_sources: dict[str, FloatArray] = {}
+        for sid, st in stages.items():
+            self.sum_sources |= {
+                f"stages.{sid}.started": st.started,
+                f"stages.{sid}.capacity": st.cap_total,
+                f"stages.{sid}.bound_days": st.bound_days,
+                f"stages.{sid}.bottleneck_days": st.bottleneck_days,
+            }
+        self.series = {k: np.zeros((buckets, runs), dtype=np.float32) for k in self.series_sources}
+        self.sums = {k: np.zeros(buckets, dtype=np.int64) for k in self.sum_sources}
+        self.last = {k: np.zeros(runs) for k in (*self.series_sources, *self.sum_sources)}
+        self.checkpoint_days = set(checkpoint_days)
+
+    def after(self, day: int) -> None:
+        if day + 1 in self.checkpoint_days:
+            for j, d in enumerate(self.net.destinations):
+                self.out.checkpoints[f"{d.id}@{day + 1}"] = self.flows.delivered[j].copy()
+        if (day + 1) % self.bucket_days and day + 1 != self.horizon:
+            return
+        w = day // self.bucket_days
+        for key, src in self.series_sources.items():
+            self.series[key][w] = src - self.last[key]
+            self.last[key][:] = src
+        for key, src in self.sum_sources.items():
+            self.sums[key][w] = np.rint((src - self.last[key]) * MILLI).astype(np.int64).sum()
+            self.last[key][:] = src
+
+    def result(self, s: Scenario, params: Parameters) -> RunResult:
+        out = self.out
+        for sid, st in self.stages.items():
+            p = f"stages.{sid}"
+            out.totals |= {
+                f"{p}.started": st.started,
+                f"{p}.completed": st.completed,
+                f"{p}.capacity": st.cap_total,
+                f"{p}.bound_days": st.bound_days,
+                f"{p}.bottleneck_days": st.bottleneck_days,
+                f"{p}.cost_usd": st.started * params[f"{p}.cost_per_unit_usd"],
+                f"{p}.in_process": st.completion.pending(self.horizon),
+                f"{p}.stock": st.stock,
+            }
+            for item, _, buf in st.inputs:
+                out.totals[f"{p}.buffer.{item}"] = buf
+        flows = self.flows
+        for ln in self.net.lanes:
+            i = ln.index
+            shipped = flows.lane_shipped[i]
+            value = params[f"items.{ln.item}.value_usd"]
+            out.totals |= {
+                f"lanes.{i}.shipped": shipped,
+                f"lanes.{i}.in_transit": flows.lanes[i].pending(self.horizon),
+                f"lanes.{i}.cost_usd": shipped * params[f"lanes.{i}.cost_per_unit_usd"],
+                f"lanes.{i}.tariff_usd": shipped * value * params[f"lanes.{i}.tariff_rate"],
+            }
+        for j, d in enumerate(self.net.destinations):
+            out.totals |= {
+                f"destinations.{d.id}.allotted": flows.allotted[j],
+                f"destinations.{d.id}.delivered": flows.delivered[j],
+                f"destinations.{d.id}.in_transit": flows.dests[j].pending(self.horizon),
+            }
+        out.series = self.series
+        out.sums = self.sums
+        return out
+
+
+def _route(day: int, st: _StageState, stages: dict[str, _StageState], net: Network, flows: _Flows) -> None:
+    """Split the stage's outbound stock among its open outflows by share and send it.
+
+    Capped destinations take their share up to what they still want; the rest of the stock is split
+    among the open uncapped outflows. What no open outflow can take stays in stock for a later day.
+    """
+    outflows = st.spec.outflows
+    weights = [_open_weight(day, out, stages, net, flows) for out in outflows]
+    amounts: list[Vector] = [0.0] * len(outflows)
+    stock: Vector = st.stock
+    if st.capped:
+        total = _positive(sum(weights, start=0.0))
+        for k, out in enumerate(outflows):
+            remaining = flows.remaining[out.index] if out.kind == "destination" else None
+            if remaining is not None and _nonzero(weights[k]):
+                amounts[k] = np.minimum(stock * weights[k] / total, remaining)
+                stock = stock - amounts[k]
+    free_weight: Vector = sum((w for w, out in zip(weights, outflows, strict=True) if out.demand is None), 0.0)
+    if _nonzero(free_weight):
+        per_weight = stock / _positive(free_weight)
+        for k, out in enumerate(outflows):
+            if out.demand is None and _nonzero(weights[k]):
+                amounts[k] = per_weight * weights[k]
+        stock = stock * (free_weight <= 0) if isinstance(free_weight, np.ndarray) else 0.0
+    for k, out in enumerate(outflows):
+        flows.send(day, out, amounts[k])
+    st.stock[:] = stock
+
+
+def _open_weight(
+    day: int, out: Outflow, stages: dict[str, _StageState], net: Network, flows: _Flows
+) -> Vector:
+    """The outflow's share weight today, or 0 where it is closed (no capacity / no demand left)."""
+    w = float(out.weight[day])
+    if w <= 0.0:
+        return 0.0
+    if out.kind == "lane":
+        cap = stages[net.lanes[out.index].dst].cap_today
+        if out.by_capacity:
+            return w * out.qty * cap
+        return w * (cap > 0) if isinstance(cap, np.ndarray) else (w if cap > 0 else 0.0)
+    remaining = flows.remaining[out.index]
+    return w if remaining is None else w * (remaining > 0)
+
+
+def _any_open(st: _StageState, stages: dict[str, _StageState], net: Network, flows: _Flows) -> Vector:
+    """1 where at least one outflow of a closable stage still leads to unmet demand, else 0."""
+    is_open: Vector = 0.0
+    for out in st.spec.outflows:
+        if out.kind == "lane":
+            is_open = np.maximum(is_open, stages[net.lanes[out.index].dst].cap_today > 0)
+        else:
+            remaining = flows.remaining[out.index]
+            assert remaining is not None
+            is_open = np.maximum(is_open, remaining > 0)
+    return is_open
+
+
+def _nonzero(value: Vector) -> bool:
+    return bool(np.any(value)) if isinstance(value, np.ndarray) else value != 0.0
+
+
+def _positive(total: Vector) -> Vector:
+    """``total`` with zeros replaced by 1, safe as a divisor (the numerators are then zero too)."""
+    if isinstance(total, np.ndarray):
+        return np.where(total > 0, total, 1.0)
+    return total if total > 0 else 1.0

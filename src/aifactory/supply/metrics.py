@@ -1,0 +1,251 @@
+"""From per-run results to the summary of CONTRACTS.md §2, targets, bottlenecks and sensitivity.
+
+Every quantity ``Q`` is summarised over runs as ``{"mean", "p10", "p50", "p90"}``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from aifactory.scenario.model import Scenario, Target
+from aifactory.supply.engine import MILLI, RunResult
+from aifactory.supply.network import Network
+from aifactory.supply.parameters import Parameters, uncertain_paths
+
+FloatArray = np.ndarray[tuple[int], np.dtype[np.float64]]
+Q = dict[str, float]
+
+
+def quantiles(values: np.ndarray) -> Q:
+    v = np.asarray(values, dtype=np.float64)
+    p10, p50, p90 = np.percentile(v, [10, 50, 90])
+    return {"mean": float(v.mean()), "p10": float(p10), "p50": float(p50), "p90": float(p90)}
+
+
+def final_producers(s: Scenario, item: str) -> list[str]:
+    """Stages making ``item`` whose output does not feed another stage making it (no double count)."""
+    makers = [sid for sid, st in s.stages.items() if st.produces == item]
+    fed = {ln.to for ln in s.lanes if ln.from_ in makers and s.stages[ln.to].produces == item}
+    return [sid for sid in makers if sid not in fed]
+
+
+def destination_item(s: Scenario, dest_id: str) -> str:
+    return s.stages[s.destinations[dest_id].sources[0]].produces
+
+
+def delivered_value(s: Scenario, result: RunResult, params: Parameters, dests: list[str] | None = None) -> FloatArray:
+    total = np.zeros(result.runs)
+    for did in dests or list(s.destinations):
+        item = destination_item(s, did)
+        total += result.totals[f"destinations.{did}.delivered"] * params[f"items.{item}.value_usd"]
+    return total
+
+
+def delivered_gpus(s: Scenario, result: RunResult, dests: list[str] | None = None) -> FloatArray:
+    total = np.zeros(result.runs)
+    for did in dests or list(s.destinations):
+        total += result.totals[f"destinations.{did}.delivered"] * s.items[destination_item(s, did)].gpus
+    return total
+
+
+def _checkpoint(s: Scenario, result: RunResult, did: str, day: int) -> FloatArray:
+    day = min(max(day, 0), s.horizon_days)
+    if day == s.horizon_days:
+        return result.totals[f"destinations.{did}.delivered"]
+    return result.checkpoints[f"{did}@{day}"]
+
+
+def target_days(s: Scenario) -> tuple[int, ...]:
+    """Days (exclusive end) at which cumulative deliveries are checkpointed for the targets."""
+    return tuple(sorted({min(s.day(t.by) + 1, s.horizon_days) for t in s.targets if t.metric != "production_rate"}))
+
+
+def production_series(s: Scenario, result: RunResult, item: str, country: str | None = None) -> np.ndarray:
+    """Per-bucket, per-run output of ``item`` by its final producers (optionally in one country)."""
+    stages = [
+        sid
+        for sid in final_producers(s, item)
+        if country is None or (s.sites.get(s.stages[sid].site) and s.sites[s.stages[sid].site].country == country)
+    ]
+    out = np.zeros(next(iter(result.series.values())).shape, dtype=np.float64)
+    for sid in stages:
+        out += result.series[f"stages.{sid}.completed"]
+    return out
+
+
+def evaluate_target(s: Scenario, t: Target, result: RunResult, params: Parameters) -> dict[str, Any]:
+    day = s.day(t.by) + 1
+    entry: dict[str, Any] = {"name": t.name, "metric": t.metric, "by": t.by.isoformat(), "target": t.value}
+    if t.metric == "production_rate":
+        assert t.item is not None
+        per_bucket = production_series(s, result, t.item, t.sites_country)
+        rate = per_bucket * (t.per_days / result.bucket_days)
+        first = 0 if t.window_start is None else max(0, (s.day(t.window_start) + 1) // result.bucket_days - 1)
+        last = min(rate.shape[0], max(1, day // result.bucket_days))
+        window = rate[first:last] if last > first else rate[last - 1 : last]
+        reached = window.max(axis=0)
+        entry |= {"p50": float(np.median(reached)), "probability_met": float(np.mean(reached >= t.value))}
+        ever = (rate >= t.value).any(axis=0)
+        first_bucket = np.where(ever, (rate >= t.value).argmax(axis=0), -1)
+        entry["date_reached"] = _date_quantiles(s, first_bucket, result.bucket_days)
+        entry["unit"] = f"{t.item} per {t.per_days} days"
+        return entry
+    dests = t.destinations or list(s.destinations)
+    total = np.zeros(result.runs)
+    for did in dests:
+        cum = _checkpoint(s, result, did, day)
+        item = destination_item(s, did)
+        if t.metric == "value_usd":
+            total += cum * params[f"items.{item}.value_usd"]
+        elif t.metric == "gpus_delivered":
+            total += cum * s.items[item].gpus
+        elif item == t.item:
+            total += cum
+    entry |= {"p50": float(np.median(total)), "probability_met": float(np.mean(total >= t.value * (1 - 1e-9)))}
+    return entry
+
+
+def _date_quantiles(s: Scenario, bucket: np.ndarray, bucket_days: int) -> dict[str, str | None]:
+    """P10/P50/P90 of the date a rate was first reached (``None`` where fewer runs reached it)."""
+    days = np.where(bucket >= 0, (bucket + 1) * bucket_days - 1, np.inf)
+    out: dict[str, str | None] = {}
+    for label, q in (("p10", 10), ("p50", 50), ("p90", 90)):
+        d = float(np.percentile(days, q))
+        out[label] = s.date(int(d)).isoformat() if np.isfinite(d) else None
+    return out
+
+
+def sensitivity(
+    s: Scenario, params: Parameters, outcome: FloatArray, *, top: int = 12
+) -> list[dict[str, Any]]:
+    """Rank uncertain inputs by how much they move ``outcome``: Spearman rank correlation, and the
+    swing = mean outcome of the runs in the input's top decile minus that of its bottom decile."""
+    rows: list[dict[str, Any]] = []
+    if np.ptp(outcome) == 0:
+        return rows
+    for path in uncertain_paths(s):
+        x = params[path]
+        if np.ptp(x) == 0:
+            continue
+        rho = float(stats.spearmanr(x, outcome).statistic)
+        lo, hi = np.percentile(x, [10, 90])
+        low_mean = outcome[x <= lo].mean() if np.any(x <= lo) else np.nan
+        high_mean = outcome[x >= hi].mean() if np.any(x >= hi) else np.nan
+        rows.append({"input": path, "spearman": rho, "swing": float(high_mean - low_mean)})
+    rows.sort(key=lambda r: -abs(r["spearman"]) if np.isfinite(r["spearman"]) else 0.0)
+    return rows[:top]
+
+
+def summarize(
+    s: Scenario,
+    net: Network,
+    result: RunResult,
+    params: Parameters,
+    *,
+    seed: int,
+    wall_seconds: float,
+) -> dict[str, Any]:
+    """The summary of CONTRACTS.md §2, plus costs, sites, bottleneck shares and sensitivity."""
+    tot = result.totals
+    items: dict[str, Any] = {}
+    for item in s.items:
+        produced = np.zeros(result.runs)
+        for sid in final_producers(s, item):
+            produced += tot[f"stages.{sid}.completed"]
+        delivered = np.zeros(result.runs)
+        for did in s.destinations:
+            if destination_item(s, did) == item:
+                delivered += tot[f"destinations.{did}.delivered"]
+        items[item] = {"produced": quantiles(produced), "delivered": quantiles(delivered)}
+    destinations: dict[str, Any] = {}
+    for did in s.destinations:
+        item = destination_item(s, did)
+        units = tot[f"destinations.{did}.delivered"]
+        destinations[did] = {
+            item: quantiles(units),
+            "gpus": quantiles(units * s.items[item].gpus),
+            "value_usd": quantiles(units * params[f"items.{item}.value_usd"]),
+        }
+    stages: dict[str, Any] = {}
+    for sid in s.stages:
+        p = f"stages.{sid}"
+        cap = tot[f"{p}.capacity"]
+        util = np.divide(tot[f"{p}.started"], cap, out=np.zeros(result.runs), where=cap > 0)
+        stages[sid] = {
+            "started": quantiles(tot[f"{p}.started"]),
+            "good_output": quantiles(tot[f"{p}.completed"]),
+            "utilization": quantiles(util),
+            "binding_days": quantiles(tot[f"{p}.bound_days"]),
+            "bottleneck_days": quantiles(tot[f"{p}.bottleneck_days"]),
+            "capacity": quantiles(cap),
+            "cost_usd": quantiles(tot[f"{p}.cost_usd"]),
+            "inventory_end": quantiles(
+                tot[f"{p}.stock"] + sum((tot[k] for k in tot if k.startswith(f"{p}.buffer.")), np.zeros(result.runs))
+            ),
+        }
+    value = delivered_value(s, result, params)
+    stage_cost = sum((tot[f"stages.{sid}.cost_usd"] for sid in s.stages), np.zeros(result.runs))
+    lane_cost = sum((tot[f"lanes.{i}.cost_usd"] for i in range(len(s.lanes))), np.zeros(result.runs))
+    tariffs = sum((tot[f"lanes.{i}.tariff_usd"] for i in range(len(s.lanes))), np.zeros(result.runs))
+    summary: dict[str, Any] = {
+        "scenario": s.name,
+        "runs": result.runs,
+        "seed": seed,
+        "start": s.start.isoformat(),
+        "horizon_days": s.horizon_days,
+        "wall_seconds": wall_seconds,
+        "items": items,
+        "destinations": destinations,
+        "value_usd": quantiles(value),
+        "gpus_delivered": quantiles(delivered_gpus(s, result)),
+        "stages": stages,
+        "targets": [evaluate_target(s, t, result, params) for t in s.targets],
+        "costs": {
+            "stages_usd": quantiles(stage_cost),
+            "lanes_usd": quantiles(lane_cost),
+            "tariffs_usd": quantiles(tariffs),
+            "total_usd": quantiles(stage_cost + lane_cost + tariffs),
+        },
+        "sites": _sites(s, result),
+        "bottlenecks": _bottleneck_shares(s, result),
+        "sensitivity": {"outcome": "value_usd", "inputs": sensitivity(s, params, value)},
+    }
+    del net
+    return summary
+
+
+def _sites(s: Scenario, result: RunResult) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for site_id, site in s.sites.items():
+        made: dict[str, Q] = {}
+        for item in s.items:
+            stages = [sid for sid in final_producers(s, item) if s.stages[sid].site == site_id]
+            if stages:
+                made[item] = quantiles(sum((result.totals[f"stages.{sid}.completed"] for sid in stages), 0.0))
+        out[site_id] = {
+            "name": site.name,
+            "operator": site.operator,
+            "country": site.country,
+            "floor_area_sqft": site.floor_area_sqft,
+            "jobs": site.jobs,
+            "investment_usd": site.investment_usd,
+            "output": made,
+        }
+    return out
+
+
+def _bottleneck_shares(s: Scenario, result: RunResult) -> dict[str, float]:
+    """Fraction of run-days on which each stage was the binding stage of its path."""
+    denominators = result.runs * s.horizon_days
+    shares = {sid: float(result.sums[f"stages.{sid}.bottleneck_days"].sum() / MILLI / denominators) for sid in s.stages}
+    return dict(sorted(shares.items(), key=lambda kv: -kv[1]))
+
+
+def bucket_dates(s: Scenario, result: RunResult) -> list[dt.date]:
+    """Last day of each bucket."""
+    n = next(iter(result.series.values())).shape[0]
+    return [s.date(min((w + 1) * result.bucket_days, s.horizon_days) - 1) for w in range(n)]
