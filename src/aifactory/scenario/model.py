@@ -93,7 +93,7 @@ class Disruption(_Strict):
 
 
 Capacity = float | list[CapacityPoint]
-Share = float | list[SharePoint] | Literal["capacity"] | None
+Share = float | list[SharePoint] | Literal["capacity", "pull"] | None
 
 
 class Stage(_Strict):
@@ -169,7 +169,11 @@ class Lane(_Strict):
     share: Share = Field(
         default=None,
         description="Weight of this outflow among the stage's open outflows (default equal); "
-        "'capacity' = the consuming stage's capacity today.",
+        "'capacity' = the consuming stage's capacity today; 'pull' = ship what the consuming stage needs "
+        "to hold cover_days of input (served before push outflows).",
+    )
+    cover_days: float = Field(
+        default=14.0, gt=0, description="share: pull — days of the consumer's capacity to keep on hand or on the way."
     )
     cost_per_unit_usd: Uncertain = 0.0
     tariff_rate: Uncertain = Field(default=0.0, description="Tariff as a fraction of the item's value.")

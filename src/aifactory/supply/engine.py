@@ -183,16 +183,19 @@ class _StageState:
     gross: FloatArray  # yield × output_per_unit
     completion: _Lag  # good units started, due cycle_time_days later
     inputs: list[tuple[str, float, FloatArray]]  # item, qty per unit, buffer
-    arrivals: list[tuple[_Lag, FloatArray]]  # (lane ring, input buffer it feeds)
+    arrivals: list[tuple[_Lag, FloatArray, FloatArray | None]]  # lane ring, input buffer, pull pipeline
+    buffers: dict[str, FloatArray]  # input item → on hand
     stock: FloatArray
     started: FloatArray
     completed: FloatArray
     cap_total: FloatArray
     bound_days: FloatArray
     bottleneck_days: FloatArray
-    direct: bool  # one uncapped outflow: completions are sent on at once
+    direct: bool  # one uncapped push outflow: completions are sent on at once
     capped: bool  # has an outflow to a destination with a demand
+    pulls: bool  # has pull lanes
     cap_today: Vector = 0.0
+    open_today: Vector = 1.0  # closable stages: 0 where all their demand is met (idle, not binding)
     bound_today: np.ndarray | bool = False
 
 
@@ -204,19 +207,33 @@ class _Flows:
             _Lag(_days(params[f"lanes.{ln.index}.transit_days"], 1 if ln.back else 0), runs) for ln in net.lanes
         ]
         self.lane_shipped = [np.zeros(runs) for _ in net.lanes]
-        self.dests = [_Lag(_days(params[f"destinations.{d.id}.transit_days"]), runs) for d in net.destinations]
+        # One delivery ring per (source stage, destination): several stages may feed one destination.
+        self.dests: list[_Lag] = []
+        self.dest_of_slot: list[int] = []
+        for j, d in enumerate(net.destinations):
+            for _ in d.sources:
+                self.dests.append(_Lag(_days(params[f"destinations.{d.id}.transit_days"]), runs))
+                self.dest_of_slot.append(j)
         self.allotted = [np.zeros(runs) for _ in net.destinations]
         self.delivered = [np.zeros(runs) for _ in net.destinations]
         self.remaining: list[FloatArray | None] = [
             np.full(runs, d.demand) if d.demand is not None else None for d in net.destinations
         ]
+        # Pull lanes: what is on the way to each consumer's input buffer (shared by its pull lanes).
+        self.pipeline: dict[int, FloatArray] = {}
+        pipes: dict[tuple[str, str], FloatArray] = {}
+        for ln in net.lanes:
+            if ln.pull:
+                self.pipeline[ln.index] = pipes.setdefault((ln.dst, ln.item), np.zeros(runs))
 
     def send(self, day: int, out: Outflow, amount: Vector) -> None:
         if out.kind == "lane":
             self.lanes[out.index].push(day, amount)
             self.lane_shipped[out.index] += amount
+            if out.pull:
+                self.pipeline[out.index] += amount
         else:
-            self.dests[out.index].push(day, amount)
+            self.dests[out.slot].push(day, amount)
             self.allotted[out.index] += amount
             remaining = self.remaining[out.index]
             if remaining is not None:
@@ -246,11 +263,12 @@ def simulate(
         for st in ordered:
             st.cap_today = st.capacity.at(day)
         for st in closable:
-            st.cap_today = st.cap_today * _any_open(st, stages, net, flows)
+            st.open_today = _any_open(st, stages, net, flows)
+            st.cap_today = st.cap_today * st.open_today
         for st in ordered:
             _step_stage(day, st, runs, stages, net, flows)
-        for j, lag in enumerate(flows.dests):
-            flows.delivered[j] += lag.pull(day)
+        for slot, lag in enumerate(flows.dests):
+            flows.delivered[flows.dest_of_slot[slot]] += lag.pull(day)
         _mark_bottlenecks(reverse, stages, net)
         recorder.after(day)
     return recorder.result(s, params)
@@ -275,15 +293,17 @@ def _build_stages(
             gross=params[f"{p}.yield"] * params[f"{p}.output_per_unit"],
             completion=_Lag(_days(params[f"{p}.cycle_time_days"]), runs),
             inputs=inputs,
-            arrivals=[(flows.lanes[i], buffer_of[net.lanes[i].item]) for i in spec.inflows],
+            arrivals=[(flows.lanes[i], buffer_of[net.lanes[i].item], flows.pipeline.get(i)) for i in spec.inflows],
+            buffers=buffer_of,
             stock=np.zeros(runs),
             started=np.zeros(runs),
             completed=np.zeros(runs),
             cap_total=np.zeros(runs),
             bound_days=np.zeros(runs),
             bottleneck_days=np.zeros(runs),
-            direct=len(outs) == 1 and outs[0].demand is None,
+            direct=len(outs) == 1 and outs[0].demand is None and not outs[0].pull,
             capped=any(o.demand is not None for o in outs),
+            pulls=any(o.pull for o in outs),
         )
     return stages
 
@@ -293,8 +313,11 @@ def _step_stage(
 ) -> None:
     """One stage's day: receive, start, complete, ship."""
     cap = st.cap_today
-    for lag, buf in st.arrivals:
-        buf += lag.pull(day)
+    for lag, buf, pipeline in st.arrivals:
+        arrived = lag.pull(day)
+        buf += arrived
+        if pipeline is not None:
+            pipeline -= arrived
     if st.inputs:
         allow: FloatArray | None = None
         for _, qty, buf in st.inputs:
@@ -305,6 +328,8 @@ def _step_stage(
         for _, qty, buf in st.inputs:
             buf -= starts * qty if qty != 1.0 else starts
         st.bound_today = (cap <= allow) & (allow > 0)
+        if st.spec.closable:
+            st.bound_today &= st.open_today > 0
     else:
         starts = cap if isinstance(cap, np.ndarray) else np.full(runs, cap)
         st.bound_today = cap > 0
@@ -413,7 +438,10 @@ class _Recorder:
             out.totals |= {
                 f"destinations.{d.id}.allotted": flows.allotted[j],
                 f"destinations.{d.id}.delivered": flows.delivered[j],
-                f"destinations.{d.id}.in_transit": flows.dests[j].pending(self.horizon),
+                f"destinations.{d.id}.in_transit": sum(
+                    (lag.pending(self.horizon) for k, lag in enumerate(flows.dests) if flows.dest_of_slot[k] == j),
+                    np.zeros(self.out.runs),
+                ),
             }
         out.series = self.series
         out.sums = self.sums
@@ -427,9 +455,11 @@ def _route(day: int, st: _StageState, stages: dict[str, _StageState], net: Netwo
     among the open uncapped outflows. What no open outflow can take stays in stock for a later day.
     """
     outflows = st.spec.outflows
-    weights = [_open_weight(day, out, stages, net, flows) for out in outflows]
     amounts: list[Vector] = [0.0] * len(outflows)
     stock: Vector = st.stock
+    if st.pulls:
+        stock = _serve_pulls(st, stock, amounts, stages, net, flows)
+    weights = [0.0 if out.pull else _open_weight(day, out, stages, net, flows) for out in outflows]
     if st.capped:
         total = _positive(sum(weights, start=0.0))
         for k, out in enumerate(outflows):
@@ -441,12 +471,39 @@ def _route(day: int, st: _StageState, stages: dict[str, _StageState], net: Netwo
     if _nonzero(free_weight):
         per_weight = stock / _positive(free_weight)
         for k, out in enumerate(outflows):
-            if out.demand is None and _nonzero(weights[k]):
+            if out.demand is None and not out.pull and _nonzero(weights[k]):
                 amounts[k] = per_weight * weights[k]
         stock = stock * (free_weight <= 0) if isinstance(free_weight, np.ndarray) else 0.0
     for k, out in enumerate(outflows):
         flows.send(day, out, amounts[k])
     st.stock[:] = stock
+
+
+def _serve_pulls(
+    st: _StageState,
+    stock: Vector,
+    amounts: list[Vector],
+    stages: dict[str, _StageState],
+    net: Network,
+    flows: _Flows,
+) -> Vector:
+    """Pull lanes first: each consumer asks for ``cover_days × capacity × qty`` less what it holds and
+    what is already on the way; short stock is shared in proportion to the asks. Returns what is left."""
+    asks: list[tuple[int, Vector]] = []
+    for k, out in enumerate(st.spec.outflows):
+        if out.pull:
+            lane = net.lanes[out.index]
+            consumer = stages[lane.dst]
+            target = out.cover_days * out.qty * consumer.cap_today
+            held = consumer.buffers[lane.item] + flows.pipeline[out.index]
+            asks.append((k, np.maximum(target - held, 0.0)))
+    total_ask: Vector = sum((a for _, a in asks), 0.0)
+    if not _nonzero(total_ask):
+        return stock
+    fill = np.minimum(stock / _positive(total_ask), 1.0)
+    for k, ask in asks:
+        amounts[k] = ask * fill
+    return stock - total_ask * fill
 
 
 def _open_weight(

@@ -188,6 +188,8 @@ def summarize(
             ),
         }
     value = delivered_value(s, result, params)
+    value_targets = [t for t in s.targets if t.metric == "value_usd"]
+    focus = value_targets[0].destinations if value_targets else None
     stage_cost = sum((tot[f"stages.{sid}.cost_usd"] for sid in s.stages), np.zeros(result.runs))
     lane_cost = sum((tot[f"lanes.{i}.cost_usd"] for i in range(len(s.lanes))), np.zeros(result.runs))
     tariffs = sum((tot[f"lanes.{i}.tariff_usd"] for i in range(len(s.lanes))), np.zeros(result.runs))
@@ -212,7 +214,10 @@ def summarize(
         },
         "sites": _sites(s, result),
         "bottlenecks": _bottleneck_shares(s, result),
-        "sensitivity": {"outcome": "value_usd", "inputs": sensitivity(s, params, value)},
+        "sensitivity": {
+            "outcome": f"value_usd delivered to {', '.join(focus) if focus else 'all destinations'}",
+            "inputs": sensitivity(s, params, delivered_value(s, result, params, focus)),
+        },
     }
     del net
     return summary

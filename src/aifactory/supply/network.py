@@ -27,6 +27,9 @@ class Outflow:
     demand: float | None  # destinations only: total units wanted
     by_capacity: bool = False  # lanes only: weight × consuming stage's capacity today × its input per unit
     qty: float = 1.0  # lanes only: units of the item the consumer uses per unit started
+    pull: bool = False  # lanes only: replenish the consumer up to cover_days of its capacity
+    cover_days: float = 0.0
+    slot: int = -1  # destinations only: index of this (source, destination) pair's delivery ring
 
 
 @dataclass
@@ -48,6 +51,7 @@ class LaneSpec:
     dst: str
     item: str
     back: bool  # closes a cycle: delay at least one day
+    pull: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,7 @@ def piecewise_linear(points: list[CapacityPoint] | float, s: Scenario) -> DayArr
 
 def step_schedule(share: Share, default: float, s: Scenario) -> DayArray:
     """Daily share weights: a step function of the given points (0 before the first point)."""
-    if share is None or share == "capacity":
+    if share is None or share in ("capacity", "pull"):
         return np.full(s.horizon_days, default)
     if isinstance(share, float | int):
         return np.full(s.horizon_days, float(share))
@@ -113,7 +117,7 @@ def compile_network(s: Scenario) -> Network:
     downstream: dict[str, list[str]] = {sid: [] for sid in s.stages}
     for i, lane in enumerate(s.lanes):
         back = position[lane.to] <= position[lane.from_]
-        lanes.append(LaneSpec(i, lane.from_, lane.to, s.stages[lane.from_].produces, back))
+        lanes.append(LaneSpec(i, lane.from_, lane.to, s.stages[lane.from_].produces, back, lane.share == "pull"))
         stages[lane.to].inflows.append(i)
         stages[lane.from_].outflows.append(
             Outflow(
@@ -124,17 +128,21 @@ def compile_network(s: Scenario) -> Network:
                 demand=None,
                 by_capacity=lane.share == "capacity",
                 qty=s.stages[lane.to].consumes[s.stages[lane.from_].produces],
+                pull=lane.share == "pull",
+                cover_days=lane.cover_days,
             )
         )
         if lane.to not in downstream[lane.from_]:
             downstream[lane.from_].append(lane.to)
     destinations: list[DestinationSpec] = []
+    slot = 0
     for j, (did, dest) in enumerate(s.destinations.items()):
         destinations.append(DestinationSpec(did, dest.sources, dest.demand))
         for sid in dest.sources:
             stages[sid].outflows.append(
-                Outflow("destination", did, j, step_schedule(dest.share, 1.0, s), demand=dest.demand)
+                Outflow("destination", did, j, step_schedule(dest.share, 1.0, s), demand=dest.demand, slot=slot)
             )
+            slot += 1
     for sid in reversed(order):
         outs = stages[sid].outflows
         stages[sid].closable = all(
