@@ -10,7 +10,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -26,8 +26,12 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-scenario_app = typer.Typer(help="List, show, validate scenarios; print the JSON Schema.", no_args_is_help=True)
-supply_app = typer.Typer(help="The supply-chain twin (Monte Carlo of the manufacturing network).", no_args_is_help=True)
+scenario_app = typer.Typer(
+    help="List, show, validate scenarios; print the JSON Schema.", no_args_is_help=True
+)
+supply_app = typer.Typer(
+    help="The supply-chain twin (Monte Carlo of the manufacturing network).", no_args_is_help=True
+)
 app.add_typer(scenario_app, name="scenario")
 app.add_typer(supply_app, name="supply")
 
@@ -41,7 +45,10 @@ class BadInput(ValueError):
 
 SetOption = Annotated[
     list[str] | None,
-    typer.Option("--set", help="Override one scenario field: PATH=VALUE (repeatable), e.g. stages.fab.capacity=120."),
+    typer.Option(
+        "--set",
+        help="Override one scenario field: PATH=VALUE (repeatable), e.g. stages.fab.capacity=120.",
+    ),
 ]
 RunsOption = Annotated[int, typer.Option("--runs", "-n", min=1, help="Monte Carlo runs.")]
 SeedOption = Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same numbers.")]
@@ -143,6 +150,15 @@ def _simulate(
     return mc, time.perf_counter() - started
 
 
+def _check_out(out: Path) -> None:
+    """Reject an output folder that cannot be one before simulating, not after (exit 2, not 1)."""
+    for folder in (out, *out.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise BadInput(f"--out {out}: {folder} exists and is not a folder")
+            return
+
+
 def _write_outputs(mc: object, wall: float, out: Path, *, html: bool) -> dict[str, object]:
     from aifactory.report.files import write_json, write_series
     from aifactory.supply.montecarlo import MonteCarlo
@@ -161,7 +177,7 @@ def _write_outputs(mc: object, wall: float, out: Path, *, html: bool) -> dict[st
 
 
 @supply_app.command("simulate")
-def supply_simulate(
+def supply_simulate(  # noqa: PLR0917 - Typer reads the options from the signature
     scenario: Annotated[str, typer.Argument(help="Bundled name or YAML path.")] = DEFAULT_SCENARIO,
     runs: RunsOption = 1000,
     seed: SeedOption = 0,
@@ -172,7 +188,9 @@ def supply_simulate(
     deterministic: Annotated[
         bool, typer.Option("--deterministic", help="Use every distribution's point value (mode/mean/median).")
     ] = False,
-    bucket_days: Annotated[int, typer.Option("--bucket-days", min=1, help="Days per time-series bucket.")] = 1,
+    bucket_days: Annotated[
+        int, typer.Option("--bucket-days", min=1, help="Days per time-series bucket.")
+    ] = 1,
     html: Annotated[bool, typer.Option("--html/--no-html", help="Also write report.html.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")] = False,
 ) -> None:
@@ -180,9 +198,16 @@ def supply_simulate(
     from aifactory.report.terminal import print_supply_summary
 
     s = load_scenario(scenario, overrides)
+    _check_out(out)
     mc, wall = _simulate(
-        s, runs=runs, seed=seed, workers=workers, ray_address=ray_address,
-        deterministic=deterministic, bucket_days=bucket_days, quiet=quiet,
+        s,
+        runs=runs,
+        seed=seed,
+        workers=workers,
+        ray_address=ray_address,
+        deterministic=deterministic,
+        bucket_days=bucket_days,
+        quiet=quiet,
     )
     summary = _write_outputs(mc, wall, out, html=html)
     if not quiet:
@@ -194,7 +219,7 @@ def supply_simulate(
 
 
 @app.command("run")
-def run(
+def run(  # noqa: PLR0917 - Typer reads the options from the signature
     scenario: Annotated[str, typer.Argument(help="Bundled name or YAML path.")] = DEFAULT_SCENARIO,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out"),
     runs: RunsOption = 2000,
@@ -208,9 +233,16 @@ def run(
     from aifactory.report.terminal import print_supply_summary
 
     s = load_scenario(scenario, overrides)
+    _check_out(out / "supply")
     mc, wall = _simulate(
-        s, runs=runs, seed=seed, workers=workers, ray_address=ray_address,
-        deterministic=False, bucket_days=7, quiet=quiet,
+        s,
+        runs=runs,
+        seed=seed,
+        workers=workers,
+        ray_address=ray_address,
+        deterministic=False,
+        bucket_days=7,
+        quiet=quiet,
     )
     summary = _write_outputs(mc, wall, out / "supply", html=False)
     from aifactory.report.files import write_json
@@ -223,7 +255,9 @@ def run(
     write_supply_report(out / "report.html", s, summary, build_series(s, mc.result, mc.params))
     if not quiet:
         print_supply_summary(console, summary)
-        console.print(f"wrote [bold]{out / 'report.html'}[/bold], {out / 'summary.json'} and {out / 'supply'}/")
+        console.print(
+            f"wrote [bold]{out / 'report.html'}[/bold], {out / 'summary.json'} and {out / 'supply'}/"
+        )
 
 
 # ------------------------------------------------------------------------------------------- entry
@@ -231,24 +265,65 @@ def run(
 
 def run_cli(argv: list[str] | None = None) -> None:
     """Console-script entry point: map errors to exit codes with one-line messages."""
+    from rich.markup import escape
+
     from aifactory.parallel.mappers import ScaleOutError
 
     try:
         app(args=argv, standalone_mode=False)
     except (ScenarioError, BadInput, ScaleOutError) as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise SystemExit(2) from None
     except typer.Abort:
         raise SystemExit(130) from None
     except SystemExit:
         raise
-    except Exception as exc:  # noqa: BLE001 - the shell's last line of defence
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            raise SystemExit(exc.exit_code) from None
+    except Exception as exc:  # the shell's last line of defence
+        if isinstance(exc, _click_exceptions()):
+            _usage_error(exc)
         if os.environ.get("AIFACTORY_DEBUG"):
             raise
-        err.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc} (set AIFACTORY_DEBUG=1 for a traceback)")
+        message = escape(f"{type(exc).__name__}: {exc}")
+        err.print(
+            f"[red]internal error:[/red] {message} (set AIFACTORY_DEBUG=1 for a traceback)",
+            highlight=False,
+            soft_wrap=True,
+        )
         raise SystemExit(1) from None
+
+
+def _click_exceptions() -> tuple[type[Exception], ...]:
+    """Click's user-facing exceptions. Recent Typer vendors click as ``typer._click``, whose exceptions
+    derive from ``typer.exceptions.TyperException`` rather than ``click.ClickException``, and click itself
+    may not even be installed; older Typer uses click."""
+    found: list[type[Exception]] = []
+    try:
+        from typer.exceptions import TyperException
+
+        found.append(TyperException)
+    except ImportError:
+        pass
+    try:
+        import click
+
+        found.append(click.ClickException)
+    except ImportError:
+        pass
+    return tuple(found)
+
+
+def _usage_error(exc: Exception) -> NoReturn:
+    """A command-line usage error (unknown option, bad --runs, ...): one line on stderr, its exit code."""
+    from rich.markup import escape
+
+    code = int(getattr(exc, "exit_code", 2))
+    if any(cls.__name__ == "NoArgsIsHelpError" for cls in type(exc).__mro__):
+        exc.show()  # type: ignore[attr-defined]  # the help text, as click prints it
+        raise SystemExit(code)
+    format_message = getattr(exc, "format_message", None)
+    message = format_message() if callable(format_message) else str(exc)
+    ctx = getattr(exc, "ctx", None)
+    hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+    line = escape(" ".join(str(message).split()))
+    err.print(f"[red]error:[/red] {line}{hint}", highlight=False, soft_wrap=True)
+    raise SystemExit(code)

@@ -50,7 +50,9 @@ class Triangular(_Dist):
     def _ordered(self) -> Self:
         _check_order(self.low, self.high)
         if not self.low <= self.mode <= self.high:
-            raise ValueError(f"mode ({self.mode:g}) must lie between low ({self.low:g}) and high ({self.high:g})")
+            raise ValueError(
+                f"mode ({self.mode:g}) must lie between low ({self.low:g}) and high ({self.high:g})"
+            )
         return self
 
     def point(self) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -49,9 +50,33 @@ def read_scenario_text(ref: str) -> tuple[str, str]:
     )
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that rejects a key repeated in one mapping (plain YAML keeps the last one silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+                seen.add(key)
+            except TypeError:  # unhashable: the base class reports it
+                continue
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f"duplicate key {key!r}",
+                    key_node.start_mark,
+                )
+        return super().construct_mapping(node, deep=deep)
+
+
 def parse_yaml(text: str, label: str) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass: safe
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
@@ -97,9 +122,20 @@ def apply_override(data: dict[str, Any], assignment: str, label: str = "--set") 
                     node[key] = {}
                 node = node[key]
         else:
-            raise ScenarioError(f"{label} {where}: cannot set a field inside a {type(node).__name__}")
+            raise ScenarioError(f"{label} {where}: cannot set a field inside {_kind(node)}")
 
 
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return f"a {type(value).__name__}"
+
+
+_FIELD_PATH = re.compile(r"[\w\-]+(\.[\w\-]+)*")
 _UNION_TAGS = {"float", "int", "str", "bool", "date", *DISTRIBUTIONS}
 _TYPE_MISMATCH = {
     "float_type",
@@ -126,18 +162,41 @@ def format_validation_error(exc: ValidationError, label: str) -> str:
     err = ranked[0]
     parts = _clean_loc(err["loc"])
     msg = str(err["msg"]).removeprefix("Value error, ")
+    tagged = _tagged_union_error(errors, err)
+    if tagged is not None:
+        return f"{label}: {'.'.join(parts) or '(top level)'}: {tagged}"
     if err["type"] == "extra_forbidden":
         msg = "unknown field"
     elif err["type"] == "missing":
         msg = "required field is missing"
     head, sep, rest = msg.partition(": ")
-    if sep and head.replace(".", "").replace("_", "").isalnum() and " " not in head:
+    if sep and _FIELD_PATH.fullmatch(head):  # "stages.us-fab.consumes.gpu: reason" from a model validator
         parts.extend(head.split("."))
         msg = rest
     if err["type"] in _TYPE_MISMATCH and len(errors) > 1:
         msg = f"invalid value {err.get('input')!r}: {msg}"
     path = ".".join(parts) or "(top level)"
     return f"{label}: {path}: {msg}"
+
+
+def _tagged_union_error(errors: list[Any], err: Any) -> str | None:
+    """A plain message for a distribution mapping whose ``dist`` tag is missing or unknown.
+
+    A figure is ``float | {dist: ...}``; pydantic reports both alternatives ("should be a valid number" and
+    the tag problem), and the number alternative alone would mislead.
+    """
+    valid = ", ".join(DISTRIBUTIONS)
+    where = _clean_loc(err["loc"])
+    for e in errors:
+        if _clean_loc(e["loc"]) != where:
+            continue
+        if e["type"] == "union_tag_invalid":
+            tag = (e.get("ctx") or {}).get("tag", "?")
+            return f"unknown distribution dist: {tag!r} (valid: {valid})"
+        if e["type"] == "union_tag_not_found":
+            value = e.get("input")
+            return f"invalid value {value!r}: expected a number or a mapping with dist: one of {valid}"
+    return None
 
 
 def scenario_from_data(data: dict[str, Any], label: str) -> Scenario:
@@ -152,5 +211,5 @@ def load_scenario(ref: str = DEFAULT_SCENARIO, overrides: list[str] | None = Non
     text, label = read_scenario_text(ref)
     data = parse_yaml(text, label)
     for assignment in overrides or []:
-        apply_override(data, assignment)
+        apply_override(data, assignment, f"{label}: --set")
     return scenario_from_data(data, label)

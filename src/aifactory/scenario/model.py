@@ -173,7 +173,9 @@ class Lane(_Strict):
         "to hold cover_days of input (served before push outflows).",
     )
     cover_days: float = Field(
-        default=14.0, gt=0, description="share: pull — days of the consumer's capacity to keep on hand or on the way."
+        default=14.0,
+        gt=0,
+        description="share: pull — days of the consumer's capacity to keep on hand or on the way.",
     )
     cost_per_unit_usd: Uncertain = 0.0
     tariff_rate: Uncertain = Field(default=0.0, description="Tariff as a fraction of the item's value.")
@@ -320,7 +322,8 @@ def network_errors(s: Scenario) -> list[str]:
                 errors.append(f"destinations.{did}.from: unknown stage '{sid}'")
         made = {s.stages[sid].produces for sid in dest.sources if sid in s.stages}
         if len(made) > 1:
-            errors.append(f"destinations.{did}.from: its stages make different items ({', '.join(sorted(made))})")
+            items = ", ".join(sorted(made))
+            errors.append(f"destinations.{did}.from: its stages make different items ({items})")
     if errors:
         return errors
     for sid, st in s.stages.items():
@@ -331,7 +334,9 @@ def network_errors(s: Scenario) -> list[str]:
             sid in d.sources for d in s.destinations.values()
         )
         if not has_outlet:
-            errors.append(f"stages.{sid}: its output ('{st.produces}') goes nowhere; add a lane or a destination")
+            errors.append(
+                f"stages.{sid}: its output ('{st.produces}') goes nowhere; add a lane or a destination"
+            )
     if errors:
         return errors
     unreachable = _unreachable_stages(s)

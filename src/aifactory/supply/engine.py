@@ -186,6 +186,7 @@ class _StageState:
     arrivals: list[tuple[_Lag, FloatArray, FloatArray | None]]  # lane ring, input buffer, pull pipeline
     buffers: dict[str, FloatArray]  # input item → on hand
     stock: FloatArray
+    in_process: FloatArray  # good units started, not yet complete
     started: FloatArray
     completed: FloatArray
     cap_total: FloatArray
@@ -296,6 +297,7 @@ def _build_stages(
             arrivals=[(flows.lanes[i], buffer_of[net.lanes[i].item], flows.pipeline.get(i)) for i in spec.inflows],
             buffers=buffer_of,
             stock=np.zeros(runs),
+            in_process=np.zeros(runs),
             started=np.zeros(runs),
             completed=np.zeros(runs),
             cap_total=np.zeros(runs),
@@ -313,6 +315,10 @@ def _step_stage(
 ) -> None:
     """One stage's day: receive, start, complete, ship."""
     cap = st.cap_today
+    wanted: Vector = np.inf
+    if st.spec.demand_limited:
+        wanted = _still_wanted(st, flows)
+        cap = np.minimum(cap, wanted)
     for lag, buf, pipeline in st.arrivals:
         arrived = lag.pull(day)
         buf += arrived
@@ -325,24 +331,39 @@ def _step_stage(
             allow = a if allow is None else np.minimum(allow, a)
         assert allow is not None
         starts = np.minimum(cap, allow)
-        for _, qty, buf in st.inputs:
-            buf -= starts * qty if qty != 1.0 else starts
+        # decide "capacity-bound" before consuming: with qty 1, ``allow`` is the buffer itself
         st.bound_today = (cap <= allow) & (allow > 0)
         if st.spec.closable:
             st.bound_today &= st.open_today > 0
+        if st.spec.demand_limited:
+            st.bound_today &= st.cap_today <= wanted
+        for _, qty, buf in st.inputs:
+            buf -= starts * qty if qty != 1.0 else starts
     else:
         starts = cap if isinstance(cap, np.ndarray) else np.full(runs, cap)
         st.bound_today = cap > 0
     st.started += starts
     st.cap_total += cap
-    st.completion.push(day, starts * st.gross)
+    good = starts * st.gross
+    st.completion.push(day, good)
     done = st.completion.pull(day)
     st.completed += done
+    if st.spec.demand_limited:
+        st.in_process += good - done
     if st.direct:
         flows.send(day, st.spec.outflows[0], done)
     else:
         st.stock += done
         _route(day, st, stages, net, flows)
+
+
+def _still_wanted(st: _StageState, flows: _Flows) -> FloatArray:
+    """Units a demand-limited stage may still start: unmet demand less what it has in process or in
+    stock, in units started (so that it makes no more than its destinations want)."""
+    remaining = sum((flows.remaining[o.index] for o in st.spec.outflows), np.zeros_like(st.stock))
+    assert isinstance(remaining, np.ndarray)
+    want = np.maximum(remaining - st.in_process - st.stock, 0.0)
+    return np.divide(want, st.gross, out=np.full_like(want, np.inf), where=st.gross > 0)
 
 
 def _mark_bottlenecks(reverse: list[str], stages: dict[str, _StageState], net: Network) -> None:

@@ -119,19 +119,29 @@ def _date_quantiles(s: Scenario, bucket: np.ndarray, bucket_days: int) -> dict[s
     return out
 
 
+COST_ONLY = ("cost_per_unit_usd", "tariff_rate")
+SIGNIFICANCE = 0.01
+
+
 def sensitivity(
     s: Scenario, params: Parameters, outcome: FloatArray, *, top: int = 12
 ) -> list[dict[str, Any]]:
     """Rank uncertain inputs by how much they move ``outcome``: Spearman rank correlation, and the
-    swing = mean outcome of the runs in the input's top decile minus that of its bottom decile."""
+    swing = mean outcome of the runs in the input's top decile minus that of its bottom decile.
+    Inputs whose correlation is not significant (p ≥ 0.01) are left out."""
     rows: list[dict[str, Any]] = []
     if np.ptp(outcome) == 0:
         return rows
     for path in uncertain_paths(s):
+        if path.endswith(COST_ONLY):
+            continue  # costs and tariffs do not change what is delivered
         x = params[path]
         if np.ptp(x) == 0:
             continue
-        rho = float(stats.spearmanr(x, outcome).statistic)
+        test = stats.spearmanr(x, outcome)
+        if not test.pvalue < SIGNIFICANCE:
+            continue  # indistinguishable from sampling noise at this number of runs
+        rho = float(test.statistic)
         lo, hi = np.percentile(x, [10, 90])
         low_mean = outcome[x <= lo].mean() if np.any(x <= lo) else np.nan
         high_mean = outcome[x >= hi].mean() if np.any(x >= hi) else np.nan

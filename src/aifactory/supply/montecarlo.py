@@ -14,8 +14,13 @@ from typing import Any
 from aifactory.scenario.model import Scenario
 from aifactory.supply import metrics
 from aifactory.supply.engine import RunResult, merge, simulate
+from aifactory.supply.kernel import simulate_compiled
 from aifactory.supply.network import Network, compile_network
 from aifactory.supply.parameters import DRAW_BLOCK_RUNS, Parameters, block_sizes, concat, iter_blocks
+
+
+ENGINES = {"compiled": simulate_compiled, "numpy": simulate}
+"""``compiled``: numba kernel (default, fast); ``numpy``: the readable reference, all runs as arrays."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,7 @@ class Job:
     deterministic: bool
     bucket_days: int
     checkpoint_days: tuple[int, ...]
+    engine: str = "compiled"
 
 
 def plan_chunks(runs: int, chunks: int, block_runs: int = DRAW_BLOCK_RUNS) -> list[Chunk]:
@@ -54,7 +60,8 @@ def run_job(job: Job) -> tuple[RunResult, Parameters]:
     """Simulate one chunk: draw its blocks, run them together."""
     s = job.scenario
     params = concat(list(iter_blocks(s, job.seed, job.chunk.first_block, list(job.chunk.sizes), deterministic=job.deterministic)))
-    result = simulate(s, params, bucket_days=job.bucket_days, checkpoint_days=job.checkpoint_days)
+    simulate_fn = ENGINES[job.engine]
+    result = simulate_fn(s, params, bucket_days=job.bucket_days, checkpoint_days=job.checkpoint_days)
     return result, params
 
 
@@ -92,12 +99,15 @@ def run_monte_carlo(
     chunks: int = 1,
     mapper: Mapper = serial_map,
     on_chunk_done: Callable[[int], None] | None = None,
+    engine: str = "compiled",
 ) -> MonteCarlo:
     """Simulate ``runs`` runs of ``s`` with ``seed``; ``chunks`` sets how finely work is split."""
     if runs < 1:
         raise ValueError("runs must be at least 1")
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine '{engine}' (engines: {', '.join(ENGINES)})")
     checkpoint_days = metrics.target_days(s)
-    jobs = [Job(s, seed, c, deterministic, bucket_days, checkpoint_days) for c in plan_chunks(runs, chunks)]
+    jobs = [Job(s, seed, c, deterministic, bucket_days, checkpoint_days, engine) for c in plan_chunks(runs, chunks)]
     parts: list[RunResult] = []
     param_parts: list[Parameters] = []
     for result, params in mapper(run_job, jobs):

@@ -42,6 +42,7 @@ class StageSpec:
     inflows: list[int] = field(default_factory=list)  # lane indices into this stage
     outflows: list[Outflow] = field(default_factory=list)
     closable: bool = False  # all outflows end in capped destinations: idle once they are satisfied
+    demand_limited: bool = False  # every outflow is a capped destination: start only what is still wanted
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,7 @@ def compile_network(s: Scenario) -> Network:
             slot += 1
     for sid in reversed(order):
         outs = stages[sid].outflows
+        stages[sid].demand_limited = bool(outs) and all(o.kind == "destination" and o.demand for o in outs)
         stages[sid].closable = all(
             (o.kind == "destination" and o.demand is not None)
             or (o.kind == "lane" and not lanes[o.index].back and stages[lanes[o.index].dst].closable)

@@ -1,0 +1,604 @@
+"""The compiled engine: the same daily model as ``engine.simulate``, one run at a time, in numba.
+
+Why: the numpy engine advances all runs together, but with per-run delays every stage and lane needs
+a gather from a ring of ``delay × runs`` values each day, and a realistic network needs ~300 array
+operations a day; measured on the reference scenario that floors at ~4 s for 10,000 runs × 1,461 days
+(docs/benchmarks.md). Here the network is packed into flat arrays and each run's whole state (a few
+hundred ring slots) stays in the CPU's L1 cache while it runs through its days.
+
+``engine.simulate`` stays as the readable reference: tests check that both engines agree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba
+import numpy as np
+
+from aifactory.scenario.model import Scenario
+from aifactory.supply.engine import MILLI, RunResult
+from aifactory.supply.network import Network, compile_network
+from aifactory.supply.parameters import Parameters
+
+I64 = np.int64
+RUN_BLOCK = 128  # runs simulated together: one block's state (~100 kB per stage) stays in L2
+
+
+def _days(values: np.ndarray, minimum: int = 0) -> np.ndarray:
+    return np.maximum(np.rint(values), minimum).astype(I64)
+
+
+def _csr(groups: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    ptr = np.zeros(len(groups) + 1, dtype=I64)
+    ptr[1:] = np.cumsum([len(g) for g in groups])
+    flat = np.array([x for g in groups for x in g], dtype=I64)
+    return ptr, flat
+
+
+def pack(s: Scenario, net: Network, params: Parameters) -> dict[str, Any]:
+    """Flatten the network and the per-run draws into arrays (stages indexed in processing order)."""
+    order = net.order
+    index = {sid: i for i, sid in enumerate(order)}
+    runs = len(next(iter(params.values())))
+    horizon = net.horizon
+    # input buffers: one slot per (stage, item)
+    buf_slot: dict[tuple[str, str], int] = {}
+    in_groups: list[list[int]] = []
+    in_qty: list[float] = []
+    buf_init: list[float] = []
+    for sid in order:
+        group = []
+        for item, qty in net.stages[sid].consumes.items():
+            buf_slot[(sid, item)] = len(buf_init)
+            buf_init.append(float(s.stages[sid].initial_inventory.get(item, 0.0)))
+            group.append(len(in_qty))
+            in_qty.append(qty)
+        in_groups.append(group)
+    in_ptr, in_flat = _csr(in_groups)
+    in_buf = np.array([buf_slot[(sid, item)] for sid in order for item in net.stages[sid].consumes], dtype=I64)
+    del in_flat
+    lanes = net.lanes
+    lane_delay = np.array(
+        [_days(params[f"lanes.{ln.index}.transit_days"], 1 if ln.back else 0) for ln in lanes], dtype=I64
+    ).reshape(len(lanes), runs)
+    inl_ptr, inl_lane = _csr([net.stages[sid].inflows for sid in order])
+    # destination slots: one per (source stage, destination)
+    slot_dest: list[int] = []
+    slot_delay: list[np.ndarray] = []
+    out_groups: list[list[int]] = []
+    outs: list[Any] = []
+    for sid in order:
+        group = []
+        for out in net.stages[sid].outflows:
+            group.append(len(outs))
+            outs.append((sid, out))
+        out_groups.append(group)
+    for j, d in enumerate(net.destinations):
+        for _ in d.sources:
+            slot_dest.append(j)
+            slot_delay.append(_days(params[f"destinations.{d.id}.transit_days"]))
+    out_ptr, _ = _csr(out_groups)
+    n_out = len(outs)
+    out_kind = np.zeros(n_out, dtype=I64)
+    out_target = np.zeros(n_out, dtype=I64)
+    out_dest = np.full(n_out, -1, dtype=I64)
+    out_consumer = np.full(n_out, -1, dtype=I64)
+    out_cbuf = np.full(n_out, -1, dtype=I64)
+    out_weight = np.zeros((n_out, horizon))
+    out_bycap = np.zeros(n_out, dtype=np.bool_)
+    out_pull = np.zeros(n_out, dtype=np.bool_)
+    out_qty = np.ones(n_out)
+    out_cover = np.zeros(n_out)
+    for k, (_, out) in enumerate(outs):
+        out_weight[k] = out.weight
+        if out.kind == "lane":
+            lane = lanes[out.index]
+            out_target[k] = out.index
+            out_consumer[k] = index[lane.dst]
+            out_cbuf[k] = buf_slot[(lane.dst, lane.item)]
+            out_bycap[k], out_pull[k], out_qty[k], out_cover[k] = out.by_capacity, out.pull, out.qty, out.cover_days
+        else:
+            out_kind[k] = 1
+            out_target[k] = out.slot
+            out_dest[k] = out.index
+    stage_specs = [net.stages[sid] for sid in order]
+    dn_ptr, dn_child = _csr([[index[c] for c in net.downstream[sid]] for sid in order])
+    exp_stage, exp_start, exp_inv_ramp, exp_add = [], [], [], []
+    dis_stage, dis_start, dis_end, dis_factor = [], [], [], []
+    for i, sid in enumerate(order):
+        p = f"stages.{sid}"
+        for e, exp in enumerate(s.stages[sid].expansions):
+            exp_stage.append(i)
+            exp_start.append(s.day(exp.date) + np.rint(params[f"{p}.expansions.{e}.delay_days"]))
+            exp_inv_ramp.append(1.0 / np.maximum(np.rint(params[f"{p}.expansions.{e}.ramp_days"]), 1.0))
+            exp_add.append(params[f"{p}.expansions.{e}.add_per_day"])
+        for d, dis in enumerate(s.stages[sid].disruptions):
+            b = f"{p}.disruptions.{d}"
+            start = s.day(dis.start) + np.rint(params[f"{b}.start_offset_days"])
+            dis_stage.append(i)
+            dis_start.append(np.where(params[f"{b}.occurs"] > 0, start, np.inf))
+            dis_end.append(start + np.rint(params[f"{b}.days"]))
+            dis_factor.append(dis.capacity_factor)
+
+    def rows(values: list[Any], dtype: Any = np.float64) -> np.ndarray:
+        return np.array(values, dtype=dtype).reshape(len(values), runs)
+
+    # The first day each stage can have capacity in any run: before it the stage is skipped (nothing can
+    # reach it either, since closed consumers get nothing), which is exact and saves idle work.
+    first_active = np.full(len(order), horizon, dtype=I64)
+    for i, st in enumerate(stage_specs):
+        positive = np.flatnonzero(st.base_capacity > 0)
+        if positive.size:
+            first_active[i] = positive[0]
+    for e, i in enumerate(exp_stage):
+        first_active[i] = min(first_active[i], max(0, int(np.floor(np.min(exp_start[e])))))
+    out_dead = np.array([out_consumer[k] >= 0 and first_active[out_consumer[k]] >= horizon for k in range(n_out)])
+
+    return {
+        "base_cap": np.array([st.base_capacity for st in stage_specs]).reshape(len(order), horizon),
+        "scale": rows([params[f"stages.{sid}.capacity_scale"] for sid in order]),
+        "gross": rows([params[f"stages.{sid}.yield"] * params[f"stages.{sid}.output_per_unit"] for sid in order]),
+        "ct": rows([_days(params[f"stages.{sid}.cycle_time_days"]) for sid in order], I64),
+        "in_ptr": in_ptr,
+        "in_buf": in_buf,
+        "in_qty": np.array(in_qty),
+        "buf_init": np.array(buf_init),
+        "inl_ptr": inl_ptr,
+        "inl_lane": inl_lane,
+        "lane_buf": np.array([buf_slot[(ln.dst, ln.item)] for ln in lanes], dtype=I64),
+        "lane_pull": np.array([ln.pull for ln in lanes], dtype=np.bool_),
+        "lane_delay": lane_delay,
+        "out_ptr": out_ptr,
+        "out_kind": out_kind,
+        "out_target": out_target,
+        "out_dest": out_dest,
+        "out_consumer": out_consumer,
+        "out_cbuf": out_cbuf,
+        "out_weight": out_weight,
+        "out_bycap": out_bycap,
+        "out_pull": out_pull,
+        "out_qty": out_qty,
+        "out_cover": out_cover,
+        "slot_dest": np.array(slot_dest, dtype=I64),
+        "slot_delay": rows(slot_delay, I64),
+        "demand": np.array([d.demand if d.demand is not None else -1.0 for d in net.destinations]),
+        "closable": np.array([st.closable for st in stage_specs], dtype=np.bool_),
+        "dn_ptr": dn_ptr,
+        "dn_child": dn_child,
+        "exp_stage": np.array(exp_stage, dtype=I64),
+        "exp_start": rows(exp_start),
+        "exp_inv_ramp": rows(exp_inv_ramp),
+        "exp_add": rows(exp_add),
+        "dis_stage": np.array(dis_stage, dtype=I64),
+        "dis_start": rows(dis_start),
+        "dis_end": rows(dis_end),
+        "dis_factor": np.array(dis_factor),
+        "first_active": first_active,
+        "out_dead": out_dead.astype(np.bool_),
+        "demand_limited": np.array([st.demand_limited for st in stage_specs], dtype=np.bool_),
+    }
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _kernel(  # noqa: PLR0915 - one loop nest, kept together on purpose
+    base_cap, scale, gross, ct, in_ptr, in_buf, in_qty, buf_init, inl_ptr, inl_lane, lane_buf, lane_pull,
+    lane_delay, out_ptr, out_kind, out_target, out_dest, out_consumer, out_cbuf, out_weight, out_bycap,
+    out_pull, out_qty, out_cover, slot_dest, slot_delay, demand, closable, dn_ptr, dn_child, exp_stage,
+    exp_start, exp_inv_ramp, exp_add, dis_stage, dis_start, dis_end, dis_factor, first_active, out_dead, demand_limited,
+    bucket_days, checkpoint_flag,
+    # outputs
+    tot_stage, tot_buf, tot_lane, tot_dest, series_stage, series_dest, sums_stage, checkpoints,
+):
+    """Days outer, stages in processing order, runs innermost: each stage-day is one pass over runs.
+
+    Rings are (delay slots × runs) and *schedule*-style: a push writes row ``(day + delay_r) mod L``
+    for each run, a pull reads row ``day mod L`` (contiguous). With a fixed delay per run every
+    cell is written once per cycle before it is read, so rows need no clearing.
+    """
+    n_stage, horizon = base_cap.shape
+    runs = scale.shape[1]
+    n_lane = lane_delay.shape[0]
+    n_slot = slot_delay.shape[0]
+    n_dest = demand.shape[0]
+    n_buf = buf_init.shape[0]
+    n_out = out_kind.shape[0]
+    comp_len = np.empty(n_stage, np.int64)
+    lane_len = np.empty(n_lane, np.int64)
+    slot_len = np.empty(n_slot, np.int64)
+    for s in range(n_stage):
+        comp_len[s] = ct[s].max() + 1
+    for ln in range(n_lane):
+        lane_len[ln] = lane_delay[ln].max() + 1
+    for q in range(n_slot):
+        slot_len[q] = slot_delay[q].max() + 1
+    comp_off = np.zeros(n_stage + 1, np.int64)
+    lane_off = np.zeros(n_lane + 1, np.int64)
+    slot_off = np.zeros(n_slot + 1, np.int64)
+    comp_off[1:] = np.cumsum(comp_len)
+    lane_off[1:] = np.cumsum(lane_len)
+    slot_off[1:] = np.cumsum(slot_len)
+    block = min(runs, RUN_BLOCK)
+    for r0 in range(0, runs, block):
+        nb = min(block, runs - r0)
+        comp_ring = np.zeros((comp_off[-1], block))
+        lane_ring = np.zeros((lane_off[-1], block))
+        slot_ring = np.zeros((slot_off[-1], block))
+        cap = np.zeros((n_stage, block))
+        is_open = np.ones((n_stage, block))
+        bound = np.zeros((n_stage, runs), np.bool_)
+        below_of = np.zeros((n_stage, runs), np.bool_)
+        buf = np.zeros((n_buf, block))
+        for b in range(n_buf):
+            buf[b, :] = buf_init[b]
+        pipe = np.zeros((n_buf, block))
+        stock = np.zeros((n_stage, block))
+        in_process = np.zeros((n_stage, block))
+        remaining = np.zeros((n_dest, block))
+        for j in range(n_dest):
+            remaining[j, :] = demand[j]
+        amounts = np.zeros(n_out)
+        weights = np.zeros(n_out)
+        day_weight = np.zeros(n_out)
+        started = np.zeros((n_stage, block))
+        completed = np.zeros((n_stage, block))
+        cap_total = np.zeros((n_stage, block))
+        bound_days = np.zeros((n_stage, block))
+        bneck_days = np.zeros((n_stage, block))
+        shipped = np.zeros((n_lane, block))
+        allotted = np.zeros((n_dest, block))
+        delivered = np.zeros((n_dest, block))
+        last_stage = np.zeros((5, n_stage, block))
+        last_dest = np.zeros((n_dest, block))
+        n_checkpoint = 0
+        bucket_left = bucket_days
+        for t in range(horizon):
+            # 1. capacities
+            for s in range(n_stage):
+                base = base_cap[s, t]
+                for r in range(nb):
+                    cap[s, r] = base * scale[s, r0 + r]
+            for e in range(exp_stage.shape[0]):
+                s = exp_stage[e]
+                for r in range(nb):
+                    frac = (t - exp_start[e, r0 + r] + 1) * exp_inv_ramp[e, r0 + r]
+                    if frac > 0.0:
+                        cap[s, r] += exp_add[e, r0 + r] * min(frac, 1.0)
+            for d in range(dis_stage.shape[0]):
+                s = dis_stage[d]
+                for r in range(nb):
+                    if dis_start[d, r0 + r] <= t < dis_end[d, r0 + r]:
+                        cap[s, r] *= dis_factor[d]
+            for s in range(n_stage - 1, -1, -1):
+                if closable[s]:
+                    for r in range(nb):
+                        o = 0.0
+                        for k in range(out_ptr[s], out_ptr[s + 1]):
+                            if out_kind[k] == 0:
+                                if cap[out_consumer[k], r] > 0.0:
+                                    o = 1.0
+                            elif remaining[out_dest[k], r] > 0.0:
+                                o = 1.0
+                        is_open[s, r] = o
+                        cap[s, r] *= o
+            # 2. stages in processing order
+            for s in range(n_stage):
+                if t < first_active[s]:
+                    continue
+                for i in range(inl_ptr[s], inl_ptr[s + 1]):
+                    ln = inl_lane[i]
+                    row = lane_off[ln] + t % lane_len[ln]
+                    b = lane_buf[ln]
+                    for r in range(nb):
+                        a = lane_ring[row, r]
+                        buf[b, r] += a
+                        if lane_pull[ln]:
+                            pipe[b, r] -= a
+                c_row = comp_off[s] + t % comp_len[s]
+                c_base = t % comp_len[s]
+                k0 = out_ptr[s]
+                k1 = out_ptr[s + 1]
+                direct = k1 - k0 == 1 and not out_pull[k0] and (out_kind[k0] == 0 or demand[out_dest[k0]] < 0.0)
+                has_inputs = in_ptr[s + 1] > in_ptr[s]
+                has_pull = False
+                for k in range(k0, k1):
+                    day_weight[k] = out_weight[k, t]
+                    has_pull = has_pull or out_pull[k]
+                for r in range(nb):
+                    c = cap[s, r]
+                    wanted = np.inf
+                    if demand_limited[s]:
+                        rem = 0.0
+                        for k in range(k0, k1):
+                            rem += remaining[out_dest[k], r]
+                        want = max(rem - in_process[s, r] - stock[s, r], 0.0)
+                        g = gross[s, r0 + r]
+                        wanted = want / g if g > 0.0 else np.inf
+                        c = min(c, wanted)
+                    if has_inputs:
+                        allow = np.inf
+                        for i in range(in_ptr[s], in_ptr[s + 1]):
+                            q = in_qty[i]
+                            a = buf[in_buf[i], r] / q if q != 1.0 else buf[in_buf[i], r]
+                            allow = min(allow, a)
+                        st = min(c, allow)
+                        for i in range(in_ptr[s], in_ptr[s + 1]):
+                            q = in_qty[i]
+                            buf[in_buf[i], r] -= st * q if q != 1.0 else st
+                        bd = c <= allow and allow > 0.0
+                        if closable[s] and is_open[s, r] <= 0.0:
+                            bd = False
+                        if demand_limited[s] and cap[s, r] > wanted:
+                            bd = False
+                        bound[s, r] = bd
+                    else:
+                        st = c
+                        bound[s, r] = c > 0.0
+                    started[s, r] += st
+                    cap_total[s, r] += c
+                    w_row = c_base + ct[s, r0 + r]
+                    if w_row >= comp_len[s]:
+                        w_row -= comp_len[s]
+                    comp_ring[comp_off[s] + w_row, r] = st * gross[s, r0 + r]
+                    done = comp_ring[c_row, r]
+                    completed[s, r] += done
+                    if demand_limited[s]:
+                        in_process[s, r] += st * gross[s, r0 + r] - done
+                    # 3. routing of today's output and the outbound stock
+                    left = stock[s, r] + done
+                    if direct:
+                        amounts[k0] = done
+                    elif left <= 0.0:
+                        for k in range(k0, k1):
+                            amounts[k] = 0.0
+                    else:
+                        total_ask = 0.0
+                        for k in range(k0, k1):
+                            amounts[k] = 0.0
+                            weights[k] = 0.0
+                            if has_pull and out_pull[k] and not out_dead[k]:
+                                cb = out_cbuf[k]
+                                ask = out_cover[k] * out_qty[k] * cap[out_consumer[k], r] - (buf[cb, r] + pipe[cb, r])
+                                weights[k] = max(ask, 0.0)
+                                total_ask += weights[k]
+                        if total_ask > 0.0:
+                            fill = min(left / total_ask, 1.0)
+                            for k in range(k0, k1):
+                                if out_pull[k]:
+                                    amounts[k] = weights[k] * fill
+                            left = left - total_ask * fill
+                        total = 0.0
+                        free_weight = 0.0
+                        has_capped = False
+                        for k in range(k0, k1):
+                            weights[k] = 0.0
+                            if out_pull[k] or out_dead[k]:
+                                continue
+                            w = day_weight[k]
+                            if w > 0.0:
+                                if out_kind[k] == 0:
+                                    cc = cap[out_consumer[k], r]
+                                    if out_bycap[k]:
+                                        w = w * out_qty[k] * cc
+                                    elif cc <= 0.0:
+                                        w = 0.0
+                                else:
+                                    j = out_dest[k]
+                                    if demand[j] >= 0.0:
+                                        has_capped = True
+                                        if remaining[j, r] <= 0.0:
+                                            w = 0.0
+                            else:
+                                w = 0.0
+                            weights[k] = w
+                            total += w
+                            if out_kind[k] == 0 or demand[out_dest[k]] < 0.0:
+                                free_weight += w
+                        if has_capped:
+                            safe = total if total > 0.0 else 1.0
+                            for k in range(k0, k1):
+                                if out_kind[k] == 1 and demand[out_dest[k]] >= 0.0 and weights[k] != 0.0:
+                                    amt = min(left * weights[k] / safe, remaining[out_dest[k], r])
+                                    amounts[k] = amt
+                                    left = left - amt
+                        if free_weight > 0.0:
+                            per_weight = left / free_weight
+                            for k in range(k0, k1):
+                                if not out_pull[k] and (out_kind[k] == 0 or demand[out_dest[k]] < 0.0):
+                                    if weights[k] != 0.0:
+                                        amounts[k] = per_weight * weights[k]
+                            left = 0.0
+                        stock[s, r] = left
+                    for k in range(k0, k1):
+                        if out_dead[k]:
+                            continue
+                        amt = amounts[k]
+                        if out_kind[k] == 0:
+                            ln = out_target[k]
+                            row = t % lane_len[ln] + lane_delay[ln, r0 + r]
+                            if row >= lane_len[ln]:
+                                row -= lane_len[ln]
+                            lane_ring[lane_off[ln] + row, r] = amt
+                            shipped[ln, r] += amt
+                            if out_pull[k]:
+                                pipe[out_cbuf[k], r] += amt
+                        else:
+                            q = out_target[k]
+                            row = t % slot_len[q] + slot_delay[q, r0 + r]
+                            if row >= slot_len[q]:
+                                row -= slot_len[q]
+                            slot_ring[slot_off[q] + row, r] = amt
+                            j = out_dest[k]
+                            allotted[j, r] += amt
+                            if demand[j] >= 0.0:
+                                remaining[j, r] -= amt
+            # 4. deliveries
+            for q in range(n_slot):
+                row = slot_off[q] + t % slot_len[q]
+                j = slot_dest[q]
+                for r in range(nb):
+                    delivered[j, r] += slot_ring[row, r]
+            # 5. bottlenecks: capacity-bound with no capacity-bound stage downstream (reverse order)
+            for s in range(n_stage - 1, -1, -1):
+                i0 = dn_ptr[s]
+                i1 = dn_ptr[s + 1]
+                for r in range(nb):
+                    bl = False
+                    for i in range(i0, i1):
+                        ch = dn_child[i]
+                        bl = bl or bound[ch, r] or below_of[ch, r]
+                    below_of[s, r] = bl
+                    if bound[s, r]:
+                        bound_days[s, r] += 1.0
+                        if not bl:
+                            bneck_days[s, r] += 1.0
+            # 6. checkpoints and buckets
+            if checkpoint_flag[t + 1]:
+                for j in range(n_dest):
+                    for r in range(nb):
+                        checkpoints[n_checkpoint, j, r0 + r] = delivered[j, r]
+                n_checkpoint += 1
+            bucket_left -= 1
+            if bucket_left == 0 or t + 1 == horizon:
+                bucket_left = bucket_days
+                w = t // bucket_days
+                for s in range(n_stage):
+                    acc0 = 0.0
+                    acc1 = 0.0
+                    acc2 = 0.0
+                    acc3 = 0.0
+                    for r in range(nb):
+                        series_stage[s, w, r0 + r] = completed[s, r] - last_stage[0, s, r]
+                        acc0 += np.rint((started[s, r] - last_stage[1, s, r]) * MILLI)
+                        acc1 += np.rint((cap_total[s, r] - last_stage[2, s, r]) * MILLI)
+                        acc2 += np.rint((bound_days[s, r] - last_stage[3, s, r]) * MILLI)
+                        acc3 += np.rint((bneck_days[s, r] - last_stage[4, s, r]) * MILLI)
+                        last_stage[0, s, r] = completed[s, r]
+                        last_stage[1, s, r] = started[s, r]
+                        last_stage[2, s, r] = cap_total[s, r]
+                        last_stage[3, s, r] = bound_days[s, r]
+                        last_stage[4, s, r] = bneck_days[s, r]
+                    sums_stage[0, s, w] += acc0
+                    sums_stage[1, s, w] += acc1
+                    sums_stage[2, s, w] += acc2
+                    sums_stage[3, s, w] += acc3
+                for j in range(n_dest):
+                    for r in range(nb):
+                        series_dest[j, w, r0 + r] = delivered[j, r] - last_dest[j, r]
+                        last_dest[j, r] = delivered[j, r]
+        # 7. totals at the end of the horizon, with what is still in process or in transit
+        for s in range(n_stage):
+            for r in range(nb):
+                pending = 0.0
+                for back in range(min(ct[s, r0 + r], horizon)):
+                    pending += comp_ring[comp_off[s] + (horizon - 1 - back + ct[s, r0 + r]) % comp_len[s], r]
+                tot_stage[0, s, r0 + r] = started[s, r]
+                tot_stage[1, s, r0 + r] = completed[s, r]
+                tot_stage[2, s, r0 + r] = cap_total[s, r]
+                tot_stage[3, s, r0 + r] = bound_days[s, r]
+                tot_stage[4, s, r0 + r] = bneck_days[s, r]
+                tot_stage[5, s, r0 + r] = pending
+                tot_stage[6, s, r0 + r] = stock[s, r]
+        for b in range(n_buf):
+            for r in range(nb):
+                tot_buf[b, r0 + r] = buf[b, r]
+        for ln in range(n_lane):
+            for r in range(nb):
+                pending = 0.0
+                for back in range(min(lane_delay[ln, r0 + r], horizon)):
+                    pending += lane_ring[lane_off[ln] + (horizon - 1 - back + lane_delay[ln, r0 + r]) % lane_len[ln], r]
+                tot_lane[0, ln, r0 + r] = shipped[ln, r]
+                tot_lane[1, ln, r0 + r] = pending
+        for j in range(n_dest):
+            for r in range(nb):
+                tot_dest[0, j, r0 + r] = allotted[j, r]
+                tot_dest[1, j, r0 + r] = delivered[j, r]
+        for q in range(n_slot):
+            for r in range(nb):
+                pending = 0.0
+                for back in range(min(slot_delay[q, r0 + r], horizon)):
+                    pending += slot_ring[slot_off[q] + (horizon - 1 - back + slot_delay[q, r0 + r]) % slot_len[q], r]
+                tot_dest[2, slot_dest[q], r0 + r] += pending
+    return n_out
+
+
+def simulate_compiled(
+    s: Scenario,
+    params: Parameters,
+    *,
+    bucket_days: int = 7,
+    checkpoint_days: tuple[int, ...] = (),
+    network: Network | None = None,
+) -> RunResult:
+    """Drop-in for ``engine.simulate``: same inputs, same ``RunResult`` keys and values."""
+    net = network or compile_network(s)
+    packed = pack(s, net, params)
+    runs = len(next(iter(params.values())))
+    horizon = net.horizon
+    order = net.order
+    n_stage, n_lane, n_dest = len(order), len(net.lanes), len(net.destinations)
+    buckets = -(-horizon // bucket_days)
+    checkpoint_flag = np.zeros(horizon + 1, dtype=np.bool_)
+    cps = sorted(set(checkpoint_days))
+    for day in cps:
+        checkpoint_flag[day] = True
+    tot_stage = np.zeros((7, n_stage, runs))
+    tot_buf = np.zeros((len(packed["buf_init"]), runs))
+    tot_lane = np.zeros((2, n_lane, runs))
+    tot_dest = np.zeros((3, n_dest, runs))
+    series_stage = np.zeros((n_stage, buckets, runs), dtype=np.float32)
+    series_dest = np.zeros((n_dest, buckets, runs), dtype=np.float32)
+    sums_stage = np.zeros((4, n_stage, buckets))
+    checkpoints = np.zeros((len(cps), n_dest, runs))
+    _kernel(
+        **packed,
+        bucket_days=bucket_days,
+        checkpoint_flag=checkpoint_flag,
+        tot_stage=tot_stage,
+        tot_buf=tot_buf,
+        tot_lane=tot_lane,
+        tot_dest=tot_dest,
+        series_stage=series_stage,
+        series_dest=series_dest,
+        sums_stage=sums_stage,
+        checkpoints=checkpoints,
+    )
+    result = RunResult(runs=runs, bucket_days=bucket_days)
+    slot = 0
+    for i, sid in enumerate(order):
+        p = f"stages.{sid}"
+        result.totals |= {
+            f"{p}.started": tot_stage[0, i],
+            f"{p}.completed": tot_stage[1, i],
+            f"{p}.capacity": tot_stage[2, i],
+            f"{p}.bound_days": tot_stage[3, i],
+            f"{p}.bottleneck_days": tot_stage[4, i],
+            f"{p}.cost_usd": tot_stage[0, i] * params[f"{p}.cost_per_unit_usd"],
+            f"{p}.in_process": tot_stage[5, i],
+            f"{p}.stock": tot_stage[6, i],
+        }
+        for item in net.stages[sid].consumes:
+            result.totals[f"{p}.buffer.{item}"] = tot_buf[slot]
+            slot += 1
+        result.series[f"{p}.completed"] = series_stage[i]
+        for m, name in enumerate(("started", "capacity", "bound_days", "bottleneck_days")):
+            result.sums[f"{p}.{name}"] = sums_stage[m, i].astype(np.int64)
+    for ln in net.lanes:
+        i = ln.index
+        shipped = tot_lane[0, i]
+        result.totals |= {
+            f"lanes.{i}.shipped": shipped,
+            f"lanes.{i}.in_transit": tot_lane[1, i],
+            f"lanes.{i}.cost_usd": shipped * params[f"lanes.{i}.cost_per_unit_usd"],
+            f"lanes.{i}.tariff_usd": shipped * params[f"items.{ln.item}.value_usd"] * params[f"lanes.{i}.tariff_rate"],
+        }
+    for j, d in enumerate(net.destinations):
+        result.totals |= {
+            f"destinations.{d.id}.allotted": tot_dest[0, j],
+            f"destinations.{d.id}.delivered": tot_dest[1, j],
+            f"destinations.{d.id}.in_transit": tot_dest[2, j],
+        }
+        result.series[f"destinations.{d.id}.delivered"] = series_dest[j]
+        for c, day in enumerate(cps):
+            result.checkpoints[f"{d.id}@{day}"] = checkpoints[c, j]
+    return result

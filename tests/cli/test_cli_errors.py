@@ -1,0 +1,185 @@
+"""Exit codes and error lines of the ``aifactory`` command: 0 success, 2 bad input (one line, no traceback),
+1 internal error. A few run as real subprocesses (``python -m aifactory``)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+import aifactory.cli.main as cli_main
+from aifactory.cli.main import run_cli
+from aifactory.scenario.loading import bundled_text
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def invoke(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run the CLI in-process; return (exit code, stdout, stderr)."""
+    capsys.readouterr()
+    try:
+        run_cli(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    out, err = capsys.readouterr()
+    return code, ANSI.sub("", out), ANSI.sub("", err)
+
+
+def aifactory(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("AIFACTORY_DEBUG", "FORCE_COLOR")}
+    env["COLUMNS"] = "60"  # a narrow terminal must not wrap the one-line message
+    return subprocess.run(
+        [sys.executable, "-m", "aifactory", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
+
+
+def assert_one_line(stderr: str) -> str:
+    assert "Traceback" not in stderr
+    lines = stderr.strip("\n").splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].strip()
+    return lines[0]
+
+
+# ------------------------------------------------------------------------------- subprocesses
+
+
+def test_subprocess_bad_file_exits_2_with_one_line(tmp_path: Path) -> None:
+    data = yaml.safe_load(bundled_text("serial-line"))
+    data["stages"]["fab"]["capacity"] = -1
+    path = tmp_path / "a-rather-long-file-name-so-that-the-message-exceeds-sixty-columns.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    proc = aifactory("scenario", "validate", str(path))
+    assert proc.returncode == 2
+    line = assert_one_line(proc.stderr)
+    assert f"{path}: stages.fab.capacity: " in line
+    assert proc.stdout == ""
+
+
+def test_subprocess_malformed_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("format: aifactory/v1\nname: [unclosed\nstart: 2026-01-01\n", encoding="utf-8")
+    proc = aifactory("scenario", "validate", str(path))
+    assert proc.returncode == 2
+    assert re.search(re.escape(str(path)) + r":\d+:\d+: malformed YAML", assert_one_line(proc.stderr))
+
+
+def test_subprocess_bad_set_on_simulate(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = aifactory(
+        "supply", "simulate", "serial-line", "--runs", "16", "--out", str(out), "--set", "stages=notamapping"
+    )
+    assert proc.returncode == 2
+    assert "serial-line: stages: " in assert_one_line(proc.stderr)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["supply", "simulate", "serial-line", "--runs", "0"],
+        ["supply", "simulate", "serial-line", "--no-such-option"],
+        ["scenario", "validate"],
+        ["scenario", "frobnicate"],
+    ],
+    ids=" ".join,
+)
+def test_subprocess_usage_errors_exit_2_with_one_line(args: list[str]) -> None:
+    proc = aifactory(*args)
+    assert proc.returncode == 2, proc.stderr
+    line = assert_one_line(proc.stderr)
+    assert "internal error" not in line
+
+
+def test_subprocess_simulate_succeeds(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = ["supply", "simulate", "serial-line", "--runs", "16", "--seed", "1", "--out", str(out), "--quiet"]
+    proc = aifactory(*args)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert (out / "summary.json").is_file()
+    assert (out / "series.parquet").is_file()
+
+
+def test_subprocess_validate_succeeds() -> None:
+    proc = aifactory("scenario", "validate", "serial-line")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    assert "ok serial-line" in proc.stdout
+
+
+# --------------------------------------------------------------------------------- in-process
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["supply", "simulate", "serial-line", "--runs", "0"], ("--runs",)),
+        (["supply", "simulate", "serial-line", "--runs", "abc"], ("--runs",)),
+        (["supply", "simulate", "serial-line", "--bucket-days", "0"], ("--bucket-days",)),
+        (["supply", "simulate", "serial-line", "--workers", "0"], ("--workers",)),
+        (["supply", "simulate", "serial-line", "--no-such-option"], ("--no-such-option",)),
+        (["scenario", "validate"], ("scenario",)),
+        (["scenario", "frobnicate"], ("frobnicate",)),
+        (["frobnicate"], ("frobnicate",)),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, list) else "",
+)
+def test_usage_errors(capsys: pytest.CaptureFixture[str], args: list[str], words: tuple[str, ...]) -> None:
+    code, _, err = invoke(capsys, *args)
+    assert code == 2, err
+    line = assert_one_line(err)
+    assert line.startswith("error: ")
+    for word in words:
+        assert word in line
+
+
+def test_no_arguments_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = invoke(capsys)
+    assert code == 2
+    assert "Traceback" not in err
+    assert "scenario" in out + err
+
+
+def test_help(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = invoke(capsys, "--help")
+    assert code == 0
+    for command in ("scenario", "supply", "run"):
+        assert command in out
+
+
+def test_internal_error_exits_1_with_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: object) -> None:
+        raise RuntimeError("boom [bold]x[/bold]")
+
+    monkeypatch.delenv("AIFACTORY_DEBUG", raising=False)
+    monkeypatch.setattr(cli_main, "load_scenario", broken)
+    code, _, err = invoke(capsys, "scenario", "validate", "serial-line")
+    assert code == 1
+    line = assert_one_line(err)
+    assert "internal error: RuntimeError: boom [bold]x[/bold]" in line
+    assert "AIFACTORY_DEBUG" in err
+
+
+def test_internal_error_with_debug_reraises(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*_: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setenv("AIFACTORY_DEBUG", "1")
+    monkeypatch.setattr(cli_main, "load_scenario", broken)
+    with pytest.raises(RuntimeError, match="boom"):
+        run_cli(["scenario", "validate", "serial-line"])
