@@ -24,7 +24,9 @@ The semantics are those of ``aifactory.supply.engine`` (the numpy reference engi
    capped destinations) has capacity 0 once none of its outflows leads to unmet demand;
 2. at its step a stage moves what its docks received into its input buffers, starts
    ``min(capacity, min_i buffer_i / qty_i)`` units (a source stage starts its capacity) and schedules
-   ``starts × yield × output_per_unit`` good units to complete ``cycle_time_days`` later;
+   ``starts × yield × output_per_unit`` good units to complete ``cycle_time_days`` later; a
+   *demand-limited* stage (every outflow a destination with a demand) starts no more than that unmet
+   demand less its own units in process and in stock allow;
 3. units completing today join the stage's outbound stock, which is routed: pull lanes first (each
    consumer asks for ``cover_days × qty × its capacity`` less its buffer and what is on pull lanes to
    it; short stock is shared in proportion to the asks), then destinations with a demand (their share
@@ -44,6 +46,7 @@ on every day. The two agree whenever such an outflow is open, which holds in the
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -82,6 +85,7 @@ class _Stage:
     docks: dict[int, float] = field(default_factory=dict)  # lane index → landed, not yet received
     finished: float = 0.0  # completed batches landed, not yet taken to stock
     stock: float = 0.0  # outbound stock waiting for an open outflow
+    in_process: float = 0.0  # good units started, not yet complete (kept for demand-limited stages)
     started: float = 0.0
     completed: float = 0.0
     capacity: float = 0.0  # today's
@@ -213,6 +217,8 @@ class SupplyModel:
             if ln.pull:
                 self.on_order[(ln.dst, ln.item)] -= arrived
         cap = st.capacity
+        if st.spec.demand_limited:  # make no more than the capped destinations still want
+            cap = min(cap, self._still_wanted(st))
         if st.spec.consumes:
             allow = min(st.buffers[item] / qty for item, qty in st.spec.consumes.items())
             starts = min(cap, allow)
@@ -230,8 +236,21 @@ class SupplyModel:
             done = st.finished
             st.finished = 0.0
         st.completed += done
+        if st.spec.demand_limited:
+            st.in_process += good - done
         st.stock += done
         self._route(day, st)
+
+    def _still_wanted(self, st: _Stage) -> float:
+        """Units a demand-limited stage may still start: its destinations' unmet demand less what it
+        has in process or in stock, in units started."""
+        remaining = 0.0
+        for out in st.spec.outflows:
+            wanted = self.remaining[out.index]
+            assert wanted is not None  # every outflow of a demand-limited stage has a demand
+            remaining += wanted
+        want = max(remaining - st.in_process - st.stock, 0.0)
+        return want / st.gross if st.gross > 0 else math.inf
 
     def _route(self, day: int, st: _Stage) -> None:
         """Split the outbound stock among the open outflows (pulls, capped destinations, by share)."""

@@ -177,7 +177,7 @@ def _write_outputs(mc: object, wall: float, out: Path, *, html: bool) -> dict[st
 
 
 @supply_app.command("simulate")
-def supply_simulate(  # noqa: PLR0917 - Typer reads the options from the signature
+def supply_simulate(
     scenario: Annotated[str, typer.Argument(help="Bundled name or YAML path.")] = DEFAULT_SCENARIO,
     runs: RunsOption = 1000,
     seed: SeedOption = 0,
@@ -219,7 +219,7 @@ def supply_simulate(  # noqa: PLR0917 - Typer reads the options from the signatu
 
 
 @app.command("run")
-def run(  # noqa: PLR0917 - Typer reads the options from the signature
+def run(
     scenario: Annotated[str, typer.Argument(help="Bundled name or YAML path.")] = DEFAULT_SCENARIO,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out"),
     runs: RunsOption = 2000,

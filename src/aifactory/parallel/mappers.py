@@ -49,7 +49,9 @@ def ray_map(address: str) -> Callable[[Callable[[J], R], list[J]], Iterator[R]]:
     return mapper
 
 
-def make_mapper(workers: int = 1, ray_address: str | None = None) -> Callable[[Callable[[Any], Any], list[Any]], Iterable[Any]]:
+def make_mapper(
+    workers: int = 1, ray_address: str | None = None
+) -> Callable[[Callable[[Any], Any], list[Any]], Iterable[Any]]:
     if ray_address:
         return ray_map(ray_address)
     if workers > 1:

@@ -85,7 +85,10 @@ def print_supply_summary(console: Console, summary: dict[str, Any]) -> None:
 
     sens = summary.get("sensitivity", {}).get("inputs", [])
     if sens:
-        table = Table(title="What moves the delivered value most (rank correlation, P90–P10 decile swing)", title_justify="left")
+        table = Table(
+            title="What moves the delivered value most (rank correlation, P90–P10 decile swing)",
+            title_justify="left",
+        )
         table.add_column("uncertain input")
         table.add_column("Spearman ρ", justify="right")
         table.add_column("swing", justify="right")
@@ -94,7 +97,7 @@ def print_supply_summary(console: Console, summary: dict[str, Any]) -> None:
         console.print(table)
     costs = summary.get("costs")
     if costs:
+        p50 = {key: money(costs[key]["p50"]) for key in ("stages_usd", "lanes_usd", "tariffs_usd")}
         console.print(
-            f"Costs (P50): stages {money(costs['stages_usd']['p50'])}, lanes {money(costs['lanes_usd']['p50'])}, "
-            f"tariffs {money(costs['tariffs_usd']['p50'])}"
+            f"Costs (P50): stages {p50['stages_usd']}, lanes {p50['lanes_usd']}, tariffs {p50['tariffs_usd']}"
         )

@@ -11,9 +11,10 @@ from abc import abstractmethod
 from typing import Annotated, Literal, Self
 
 import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-FloatArray = np.ndarray[tuple[int], np.dtype[np.float64]]
+FloatArray = npt.NDArray[np.float64]
 
 
 class _Dist(BaseModel):

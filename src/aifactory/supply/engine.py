@@ -21,15 +21,17 @@ accumulation is needed); lane rings are written a row a day and read with ``take
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from aifactory.scenario.model import Scenario
-from aifactory.supply.network import Network, Outflow, StageSpec, compile_network
+from aifactory.supply.network import Network, Outflow, StageSpec, compile_network, never_closes
 from aifactory.supply.parameters import Parameters
 
-FloatArray = np.ndarray[tuple[int], np.dtype[np.float64]]
-Vector = FloatArray | float
+FloatArray = npt.NDArray[np.float64]
+Vector = npt.NDArray[Any] | float
 MILLI = 1000.0  # series sums over runs are kept as integer milli-units: exact, order-independent
 
 
@@ -80,7 +82,7 @@ class _Lag:
         self.fixed = bool(np.all(delays == delays[0]))
         self.delay = int(delays[0])
         self.length = int(delays.max()) + 1
-        self.rows = np.zeros((self.length if self.fixed else 2 * self.length, runs))
+        self.rows: FloatArray = np.zeros((self.length if self.fixed else 2 * self.length, runs))
         self.ring = self.rows.reshape(-1)
         self.order = np.argsort(delays, kind="stable")  # sorted position → run
         self.position = np.empty(runs, dtype=np.int64)  # run → sorted position
@@ -103,7 +105,8 @@ class _Lag:
 
     def pull(self, day: int) -> FloatArray:
         if self.fixed:
-            return self.rows[(day - self.delay) % self.length]
+            row: FloatArray = self.rows[(day - self.delay) % self.length]
+            return row
         np.add(self.read_base, (day % self.length) * self.runs, out=self._index)
         self.ring.take(self._index, out=self._sorted, mode="clip")
         return self._sorted.take(self.position, out=self._out)
@@ -151,6 +154,7 @@ class _Capacity:
                 _mark(dirty, start[occurs].min(), end[occurs].max(), horizon)
         self.dirty = dirty
         self.current: Vector = 0.0
+        self.scheduled_positive: np.ndarray | bool = False  # capacity before disruptions > 0
         self.runs = runs
 
     def at(self, day: int) -> Vector:
@@ -160,6 +164,7 @@ class _Capacity:
         cap: Vector = self.base[day] * self.scale
         for start, inv_ramp, add in self.expansions:
             cap = cap + add * np.clip((day - start + 1) * inv_ramp, 0.0, 1.0)
+        self.scheduled_positive = cap > 0
         for start, end, factor in self.disruptions:
             down = (start <= day) & (day < end)
             if down.any():
@@ -192,7 +197,7 @@ class _StageState:
     cap_total: FloatArray
     bound_days: FloatArray
     bottleneck_days: FloatArray
-    direct: bool  # one uncapped push outflow: completions are sent on at once
+    direct: bool  # one outflow that never closes: completions are sent on at once
     capped: bool  # has an outflow to a destination with a demand
     pulls: bool  # has pull lanes
     cap_today: Vector = 0.0
@@ -205,7 +210,8 @@ class _Flows:
 
     def __init__(self, net: Network, s: Scenario, params: Parameters, runs: int) -> None:
         self.lanes = [
-            _Lag(_days(params[f"lanes.{ln.index}.transit_days"], 1 if ln.back else 0), runs) for ln in net.lanes
+            _Lag(_days(params[f"lanes.{ln.index}.transit_days"], 1 if ln.back else 0), runs)
+            for ln in net.lanes
         ]
         self.lane_shipped = [np.zeros(runs) for _ in net.lanes]
         # One delivery ring per (source stage, destination): several stages may feed one destination.
@@ -294,7 +300,9 @@ def _build_stages(
             gross=params[f"{p}.yield"] * params[f"{p}.output_per_unit"],
             completion=_Lag(_days(params[f"{p}.cycle_time_days"]), runs),
             inputs=inputs,
-            arrivals=[(flows.lanes[i], buffer_of[net.lanes[i].item], flows.pipeline.get(i)) for i in spec.inflows],
+            arrivals=[
+                (flows.lanes[i], buffer_of[net.lanes[i].item], flows.pipeline.get(i)) for i in spec.inflows
+            ],
             buffers=buffer_of,
             stock=np.zeros(runs),
             in_process=np.zeros(runs),
@@ -303,7 +311,7 @@ def _build_stages(
             cap_total=np.zeros(runs),
             bound_days=np.zeros(runs),
             bottleneck_days=np.zeros(runs),
-            direct=len(outs) == 1 and outs[0].demand is None and not outs[0].pull,
+            direct=len(outs) == 1 and never_closes(outs[0], net),
             capped=any(o.demand is not None for o in outs),
             pulls=any(o.pull for o in outs),
         )
@@ -341,7 +349,10 @@ def _step_stage(
             buf -= starts * qty if qty != 1.0 else starts
     else:
         starts = cap if isinstance(cap, np.ndarray) else np.full(runs, cap)
-        st.bound_today = cap > 0
+        # a source binds whenever it is scheduled to run: at full capacity, or down (disrupted)
+        st.bound_today = st.capacity.scheduled_positive
+        if st.spec.closable:
+            st.bound_today = st.bound_today & (st.open_today > 0)
     st.started += starts
     st.cap_total += cap
     good = starts * st.gross
@@ -360,8 +371,11 @@ def _step_stage(
 def _still_wanted(st: _StageState, flows: _Flows) -> FloatArray:
     """Units a demand-limited stage may still start: unmet demand less what it has in process or in
     stock, in units started (so that it makes no more than its destinations want)."""
-    remaining = sum((flows.remaining[o.index] for o in st.spec.outflows), np.zeros_like(st.stock))
-    assert isinstance(remaining, np.ndarray)
+    remaining = np.zeros_like(st.stock)
+    for o in st.spec.outflows:
+        wanted = flows.remaining[o.index]
+        assert wanted is not None
+        remaining += wanted
     want = np.maximum(remaining - st.in_process - st.stock, 0.0)
     return np.divide(want, st.gross, out=np.full_like(want, np.inf), where=st.gross > 0)
 
@@ -460,7 +474,11 @@ class _Recorder:
                 f"destinations.{d.id}.allotted": flows.allotted[j],
                 f"destinations.{d.id}.delivered": flows.delivered[j],
                 f"destinations.{d.id}.in_transit": sum(
-                    (lag.pending(self.horizon) for k, lag in enumerate(flows.dests) if flows.dest_of_slot[k] == j),
+                    (
+                        lag.pending(self.horizon)
+                        for k, lag in enumerate(flows.dests)
+                        if flows.dest_of_slot[k] == j
+                    ),
                     np.zeros(self.out.runs),
                 ),
             }
@@ -488,7 +506,9 @@ def _route(day: int, st: _StageState, stages: dict[str, _StageState], net: Netwo
             if remaining is not None and _nonzero(weights[k]):
                 amounts[k] = np.minimum(stock * weights[k] / total, remaining)
                 stock = stock - amounts[k]
-    free_weight: Vector = sum((w for w, out in zip(weights, outflows, strict=True) if out.demand is None), 0.0)
+    free_weight: Vector = sum(
+        (w for w, out in zip(weights, outflows, strict=True) if out.demand is None), 0.0
+    )
     if _nonzero(free_weight):
         per_weight = stock / _positive(free_weight)
         for k, out in enumerate(outflows):

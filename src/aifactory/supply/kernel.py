@@ -18,7 +18,7 @@ import numpy as np
 
 from aifactory.scenario.model import Scenario
 from aifactory.supply.engine import MILLI, RunResult
-from aifactory.supply.network import Network, compile_network
+from aifactory.supply.network import Network, compile_network, never_closes
 from aifactory.supply.parameters import Parameters
 
 I64 = np.int64
@@ -26,13 +26,14 @@ RUN_BLOCK = 128  # runs simulated together: one block's state (~100 kB per stage
 
 
 def _days(values: np.ndarray, minimum: int = 0) -> np.ndarray:
-    return np.maximum(np.rint(values), minimum).astype(I64)
+    days: np.ndarray = np.maximum(np.rint(values), minimum).astype(I64)
+    return days
 
 
 def _csr(groups: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
     ptr = np.zeros(len(groups) + 1, dtype=I64)
     ptr[1:] = np.cumsum([len(g) for g in groups])
-    flat = np.array([x for g in groups for x in g], dtype=I64)
+    flat: np.ndarray = np.array([x for g in groups for x in g], dtype=I64)
     return ptr, flat
 
 
@@ -56,7 +57,9 @@ def pack(s: Scenario, net: Network, params: Parameters) -> dict[str, Any]:
             in_qty.append(qty)
         in_groups.append(group)
     in_ptr, in_flat = _csr(in_groups)
-    in_buf = np.array([buf_slot[(sid, item)] for sid in order for item in net.stages[sid].consumes], dtype=I64)
+    in_buf = np.array(
+        [buf_slot[(sid, item)] for sid in order for item in net.stages[sid].consumes], dtype=I64
+    )
     del in_flat
     lanes = net.lanes
     lane_delay = np.array(
@@ -74,10 +77,10 @@ def pack(s: Scenario, net: Network, params: Parameters) -> dict[str, Any]:
             group.append(len(outs))
             outs.append((sid, out))
         out_groups.append(group)
-    for j, d in enumerate(net.destinations):
-        for _ in d.sources:
+    for j, dest in enumerate(net.destinations):
+        for _ in dest.sources:
             slot_dest.append(j)
-            slot_delay.append(_days(params[f"destinations.{d.id}.transit_days"]))
+            slot_delay.append(_days(params[f"destinations.{dest.id}.transit_days"]))
     out_ptr, _ = _csr(out_groups)
     n_out = len(outs)
     out_kind = np.zeros(n_out, dtype=I64)
@@ -97,7 +100,12 @@ def pack(s: Scenario, net: Network, params: Parameters) -> dict[str, Any]:
             out_target[k] = out.index
             out_consumer[k] = index[lane.dst]
             out_cbuf[k] = buf_slot[(lane.dst, lane.item)]
-            out_bycap[k], out_pull[k], out_qty[k], out_cover[k] = out.by_capacity, out.pull, out.qty, out.cover_days
+            out_bycap[k], out_pull[k], out_qty[k], out_cover[k] = (
+                out.by_capacity,
+                out.pull,
+                out.qty,
+                out.cover_days,
+            )
         else:
             out_kind[k] = 1
             out_target[k] = out.slot
@@ -133,12 +141,17 @@ def pack(s: Scenario, net: Network, params: Parameters) -> dict[str, Any]:
             first_active[i] = positive[0]
     for e, i in enumerate(exp_stage):
         first_active[i] = min(first_active[i], max(0, int(np.floor(np.min(exp_start[e])))))
-    out_dead = np.array([out_consumer[k] >= 0 and first_active[out_consumer[k]] >= horizon for k in range(n_out)])
+    out_dead = np.array(
+        [out_consumer[k] >= 0 and first_active[out_consumer[k]] >= horizon for k in range(n_out)]
+    )
+    out_never_closes = np.array([never_closes(out, net) for _, out in outs], dtype=np.bool_)
 
     return {
         "base_cap": np.array([st.base_capacity for st in stage_specs]).reshape(len(order), horizon),
         "scale": rows([params[f"stages.{sid}.capacity_scale"] for sid in order]),
-        "gross": rows([params[f"stages.{sid}.yield"] * params[f"stages.{sid}.output_per_unit"] for sid in order]),
+        "gross": rows(
+            [params[f"stages.{sid}.yield"] * params[f"stages.{sid}.output_per_unit"] for sid in order]
+        ),
         "ct": rows([_days(params[f"stages.{sid}.cycle_time_days"]) for sid in order], I64),
         "in_ptr": in_ptr,
         "in_buf": in_buf,
@@ -177,18 +190,65 @@ def pack(s: Scenario, net: Network, params: Parameters) -> dict[str, Any]:
         "first_active": first_active,
         "out_dead": out_dead.astype(np.bool_),
         "demand_limited": np.array([st.demand_limited for st in stage_specs], dtype=np.bool_),
+        "out_never_closes": out_never_closes,
     }
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _kernel(  # noqa: PLR0915 - one loop nest, kept together on purpose
-    base_cap, scale, gross, ct, in_ptr, in_buf, in_qty, buf_init, inl_ptr, inl_lane, lane_buf, lane_pull,
-    lane_delay, out_ptr, out_kind, out_target, out_dest, out_consumer, out_cbuf, out_weight, out_bycap,
-    out_pull, out_qty, out_cover, slot_dest, slot_delay, demand, closable, dn_ptr, dn_child, exp_stage,
-    exp_start, exp_inv_ramp, exp_add, dis_stage, dis_start, dis_end, dis_factor, first_active, out_dead, demand_limited,
-    bucket_days, checkpoint_flag,
+def _kernel(
+    base_cap,
+    scale,
+    gross,
+    ct,
+    in_ptr,
+    in_buf,
+    in_qty,
+    buf_init,
+    inl_ptr,
+    inl_lane,
+    lane_buf,
+    lane_pull,
+    lane_delay,
+    out_ptr,
+    out_kind,
+    out_target,
+    out_dest,
+    out_consumer,
+    out_cbuf,
+    out_weight,
+    out_bycap,
+    out_pull,
+    out_qty,
+    out_cover,
+    slot_dest,
+    slot_delay,
+    demand,
+    closable,
+    dn_ptr,
+    dn_child,
+    exp_stage,
+    exp_start,
+    exp_inv_ramp,
+    exp_add,
+    dis_stage,
+    dis_start,
+    dis_end,
+    dis_factor,
+    first_active,
+    out_dead,
+    demand_limited,
+    out_never_closes,
+    bucket_days,
+    checkpoint_flag,
     # outputs
-    tot_stage, tot_buf, tot_lane, tot_dest, series_stage, series_dest, sums_stage, checkpoints,
+    tot_stage,
+    tot_buf,
+    tot_lane,
+    tot_dest,
+    series_stage,
+    series_dest,
+    sums_stage,
+    checkpoints,
 ):
     """Days outer, stages in processing order, runs innermost: each stage-day is one pass over runs.
 
@@ -233,6 +293,7 @@ def _kernel(  # noqa: PLR0915 - one loop nest, kept together on purpose
             buf[b, :] = buf_init[b]
         pipe = np.zeros((n_buf, block))
         stock = np.zeros((n_stage, block))
+        sched_pos = np.zeros((n_stage, block), np.bool_)
         in_process = np.zeros((n_stage, block))
         remaining = np.zeros((n_dest, block))
         for j in range(n_dest):
@@ -264,6 +325,9 @@ def _kernel(  # noqa: PLR0915 - one loop nest, kept together on purpose
                     frac = (t - exp_start[e, r0 + r] + 1) * exp_inv_ramp[e, r0 + r]
                     if frac > 0.0:
                         cap[s, r] += exp_add[e, r0 + r] * min(frac, 1.0)
+            for s in range(n_stage):
+                for r in range(nb):
+                    sched_pos[s, r] = cap[s, r] > 0.0
             for d in range(dis_stage.shape[0]):
                 s = dis_stage[d]
                 for r in range(nb):
@@ -298,7 +362,7 @@ def _kernel(  # noqa: PLR0915 - one loop nest, kept together on purpose
                 c_base = t % comp_len[s]
                 k0 = out_ptr[s]
                 k1 = out_ptr[s + 1]
-                direct = k1 - k0 == 1 and not out_pull[k0] and (out_kind[k0] == 0 or demand[out_dest[k0]] < 0.0)
+                direct = k1 - k0 == 1 and out_never_closes[k0]
                 has_inputs = in_ptr[s + 1] > in_ptr[s]
                 has_pull = False
                 for k in range(k0, k1):
@@ -333,7 +397,7 @@ def _kernel(  # noqa: PLR0915 - one loop nest, kept together on purpose
                         bound[s, r] = bd
                     else:
                         st = c
-                        bound[s, r] = c > 0.0
+                        bound[s, r] = sched_pos[s, r] and not (closable[s] and is_open[s, r] <= 0.0)
                     started[s, r] += st
                     cap_total[s, r] += c
                     w_row = c_base + ct[s, r0 + r]
@@ -358,7 +422,9 @@ def _kernel(  # noqa: PLR0915 - one loop nest, kept together on purpose
                             weights[k] = 0.0
                             if has_pull and out_pull[k] and not out_dead[k]:
                                 cb = out_cbuf[k]
-                                ask = out_cover[k] * out_qty[k] * cap[out_consumer[k], r] - (buf[cb, r] + pipe[cb, r])
+                                ask = out_cover[k] * out_qty[k] * cap[out_consumer[k], r] - (
+                                    buf[cb, r] + pipe[cb, r]
+                                )
                                 weights[k] = max(ask, 0.0)
                                 total_ask += weights[k]
                         if total_ask > 0.0:
@@ -404,9 +470,9 @@ def _kernel(  # noqa: PLR0915 - one loop nest, kept together on purpose
                         if free_weight > 0.0:
                             per_weight = left / free_weight
                             for k in range(k0, k1):
-                                if not out_pull[k] and (out_kind[k] == 0 or demand[out_dest[k]] < 0.0):
-                                    if weights[k] != 0.0:
-                                        amounts[k] = per_weight * weights[k]
+                                free = not out_pull[k] and (out_kind[k] == 0 or demand[out_dest[k]] < 0.0)
+                                if free and weights[k] != 0.0:
+                                    amounts[k] = per_weight * weights[k]
                             left = 0.0
                         stock[s, r] = left
                     for k in range(k0, k1):
@@ -506,7 +572,9 @@ def _kernel(  # noqa: PLR0915 - one loop nest, kept together on purpose
             for r in range(nb):
                 pending = 0.0
                 for back in range(min(lane_delay[ln, r0 + r], horizon)):
-                    pending += lane_ring[lane_off[ln] + (horizon - 1 - back + lane_delay[ln, r0 + r]) % lane_len[ln], r]
+                    pending += lane_ring[
+                        lane_off[ln] + (horizon - 1 - back + lane_delay[ln, r0 + r]) % lane_len[ln], r
+                    ]
                 tot_lane[0, ln, r0 + r] = shipped[ln, r]
                 tot_lane[1, ln, r0 + r] = pending
         for j in range(n_dest):
@@ -517,7 +585,9 @@ def _kernel(  # noqa: PLR0915 - one loop nest, kept together on purpose
             for r in range(nb):
                 pending = 0.0
                 for back in range(min(slot_delay[q, r0 + r], horizon)):
-                    pending += slot_ring[slot_off[q] + (horizon - 1 - back + slot_delay[q, r0 + r]) % slot_len[q], r]
+                    pending += slot_ring[
+                        slot_off[q] + (horizon - 1 - back + slot_delay[q, r0 + r]) % slot_len[q], r
+                    ]
                 tot_dest[2, slot_dest[q], r0 + r] += pending
     return n_out
 
@@ -590,7 +660,9 @@ def simulate_compiled(
             f"lanes.{i}.shipped": shipped,
             f"lanes.{i}.in_transit": tot_lane[1, i],
             f"lanes.{i}.cost_usd": shipped * params[f"lanes.{i}.cost_per_unit_usd"],
-            f"lanes.{i}.tariff_usd": shipped * params[f"items.{ln.item}.value_usd"] * params[f"lanes.{i}.tariff_rate"],
+            f"lanes.{i}.tariff_usd": shipped
+            * params[f"items.{ln.item}.value_usd"]
+            * params[f"lanes.{i}.tariff_rate"],
         }
     for j, d in enumerate(net.destinations):
         result.totals |= {

@@ -9,6 +9,7 @@ import datetime as dt
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy import stats
 
 from aifactory.scenario.model import Scenario, Target
@@ -16,7 +17,7 @@ from aifactory.supply.engine import MILLI, RunResult
 from aifactory.supply.network import Network
 from aifactory.supply.parameters import Parameters, uncertain_paths
 
-FloatArray = np.ndarray[tuple[int], np.dtype[np.float64]]
+FloatArray = npt.NDArray[np.float64]
 Q = dict[str, float]
 
 
@@ -37,7 +38,9 @@ def destination_item(s: Scenario, dest_id: str) -> str:
     return s.stages[s.destinations[dest_id].sources[0]].produces
 
 
-def delivered_value(s: Scenario, result: RunResult, params: Parameters, dests: list[str] | None = None) -> FloatArray:
+def delivered_value(
+    s: Scenario, result: RunResult, params: Parameters, dests: list[str] | None = None
+) -> FloatArray:
     total = np.zeros(result.runs)
     for did in dests or list(s.destinations):
         item = destination_item(s, did)
@@ -61,7 +64,9 @@ def _checkpoint(s: Scenario, result: RunResult, did: str, day: int) -> FloatArra
 
 def target_days(s: Scenario) -> tuple[int, ...]:
     """Days (exclusive end) at which cumulative deliveries are checkpointed for the targets."""
-    return tuple(sorted({min(s.day(t.by) + 1, s.horizon_days) for t in s.targets if t.metric != "production_rate"}))
+    return tuple(
+        sorted({min(s.day(t.by) + 1, s.horizon_days) for t in s.targets if t.metric != "production_rate"})
+    )
 
 
 def production_series(s: Scenario, result: RunResult, item: str, country: str | None = None) -> np.ndarray:
@@ -69,7 +74,8 @@ def production_series(s: Scenario, result: RunResult, item: str, country: str | 
     stages = [
         sid
         for sid in final_producers(s, item)
-        if country is None or (s.sites.get(s.stages[sid].site) and s.sites[s.stages[sid].site].country == country)
+        if country is None
+        or (s.sites.get(s.stages[sid].site) and s.sites[s.stages[sid].site].country == country)
     ]
     out = np.zeros(next(iter(result.series.values())).shape, dtype=np.float64)
     for sid in stages:
@@ -105,7 +111,10 @@ def evaluate_target(s: Scenario, t: Target, result: RunResult, params: Parameter
             total += cum * s.items[item].gpus
         elif item == t.item:
             total += cum
-    entry |= {"p50": float(np.median(total)), "probability_met": float(np.mean(total >= t.value * (1 - 1e-9)))}
+    entry |= {
+        "p50": float(np.median(total)),
+        "probability_met": float(np.mean(total >= t.value * (1 - 1e-9))),
+    }
     return entry
 
 
@@ -194,7 +203,8 @@ def summarize(
             "capacity": quantiles(cap),
             "cost_usd": quantiles(tot[f"{p}.cost_usd"]),
             "inventory_end": quantiles(
-                tot[f"{p}.stock"] + sum((tot[k] for k in tot if k.startswith(f"{p}.buffer.")), np.zeros(result.runs))
+                tot[f"{p}.stock"]
+                + sum((tot[k] for k in tot if k.startswith(f"{p}.buffer.")), np.zeros(result.runs))
             ),
         }
     value = delivered_value(s, result, params)
@@ -240,7 +250,8 @@ def _sites(s: Scenario, result: RunResult) -> dict[str, Any]:
         for item in s.items:
             stages = [sid for sid in final_producers(s, item) if s.stages[sid].site == site_id]
             if stages:
-                made[item] = quantiles(sum((result.totals[f"stages.{sid}.completed"] for sid in stages), 0.0))
+                completed = [result.totals[f"stages.{sid}.completed"] for sid in stages]
+                made[item] = quantiles(np.sum(completed, axis=0))
         out[site_id] = {
             "name": site.name,
             "operator": site.operator,
@@ -256,7 +267,10 @@ def _sites(s: Scenario, result: RunResult) -> dict[str, Any]:
 def _bottleneck_shares(s: Scenario, result: RunResult) -> dict[str, float]:
     """Fraction of run-days on which each stage was the binding stage of its path."""
     denominators = result.runs * s.horizon_days
-    shares = {sid: float(result.sums[f"stages.{sid}.bottleneck_days"].sum() / MILLI / denominators) for sid in s.stages}
+    shares = {
+        sid: float(result.sums[f"stages.{sid}.bottleneck_days"].sum() / MILLI / denominators)
+        for sid in s.stages
+    }
     return dict(sorted(shares.items(), key=lambda kv: -kv[1]))
 
 

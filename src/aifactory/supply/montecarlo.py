@@ -18,7 +18,6 @@ from aifactory.supply.kernel import simulate_compiled
 from aifactory.supply.network import Network, compile_network
 from aifactory.supply.parameters import DRAW_BLOCK_RUNS, Parameters, block_sizes, concat, iter_blocks
 
-
 ENGINES = {"compiled": simulate_compiled, "numpy": simulate}
 """``compiled``: numba kernel (default, fast); ``numpy``: the readable reference, all runs as arrays."""
 
@@ -59,16 +58,26 @@ def plan_chunks(runs: int, chunks: int, block_runs: int = DRAW_BLOCK_RUNS) -> li
 def run_job(job: Job) -> tuple[RunResult, Parameters]:
     """Simulate one chunk: draw its blocks, run them together."""
     s = job.scenario
-    params = concat(list(iter_blocks(s, job.seed, job.chunk.first_block, list(job.chunk.sizes), deterministic=job.deterministic)))
+    params = concat(
+        list(
+            iter_blocks(
+                s, job.seed, job.chunk.first_block, list(job.chunk.sizes), deterministic=job.deterministic
+            )
+        )
+    )
     simulate_fn = ENGINES[job.engine]
     result = simulate_fn(s, params, bucket_days=job.bucket_days, checkpoint_days=job.checkpoint_days)
     return result, params
 
 
-Mapper = Callable[[Callable[[Job], tuple[RunResult, Parameters]], list[Job]], Iterable[tuple[RunResult, Parameters]]]
+Mapper = Callable[
+    [Callable[[Job], tuple[RunResult, Parameters]], list[Job]], Iterable[tuple[RunResult, Parameters]]
+]
 
 
-def serial_map(fn: Callable[[Job], tuple[RunResult, Parameters]], jobs: list[Job]) -> Iterable[tuple[RunResult, Parameters]]:
+def serial_map(
+    fn: Callable[[Job], tuple[RunResult, Parameters]], jobs: list[Job]
+) -> Iterable[tuple[RunResult, Parameters]]:
     return (fn(job) for job in jobs)
 
 
@@ -107,7 +116,10 @@ def run_monte_carlo(
     if engine not in ENGINES:
         raise ValueError(f"unknown engine '{engine}' (engines: {', '.join(ENGINES)})")
     checkpoint_days = metrics.target_days(s)
-    jobs = [Job(s, seed, c, deterministic, bucket_days, checkpoint_days, engine) for c in plan_chunks(runs, chunks)]
+    jobs = [
+        Job(s, seed, c, deterministic, bucket_days, checkpoint_days, engine)
+        for c in plan_chunks(runs, chunks)
+    ]
     parts: list[RunResult] = []
     param_parts: list[Parameters] = []
     for result, params in mapper(run_job, jobs):

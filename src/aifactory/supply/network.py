@@ -11,9 +11,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from aifactory.scenario.distributions import bounds
+import numpy.typing as npt
+
 from aifactory.scenario.model import CapacityPoint, Scenario, Share
 
-DayArray = np.ndarray[tuple[int], np.dtype[np.float64]]
+DayArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class StageSpec:
     outflows: list[Outflow] = field(default_factory=list)
     closable: bool = False  # all outflows end in capped destinations: idle once they are satisfied
     demand_limited: bool = False  # every outflow is a capped destination: start only what is still wanted
+    always_open: bool = False  # has capacity on every day of every run (a lane into it never closes)
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,7 @@ class Network:
     stages: dict[str, StageSpec]
     lanes: list[LaneSpec]
     destinations: list[DestinationSpec]
-    downstream: dict[str, list[str]]  # stage → stages its lanes feed
+    downstream: dict[str, list[str]]  # stage → stages its forward lanes feed
 
     @property
     def sinks(self) -> list[str]:
@@ -95,6 +99,7 @@ def step_schedule(share: Share, default: float, s: Scenario) -> DayArray:
     if isinstance(share, float | int):
         return np.full(s.horizon_days, float(share))
     out = np.zeros(s.horizon_days)
+    assert isinstance(share, list)
     for point in share:
         out[max(0, s.day(point.date)) :] = point.value
     return out
@@ -118,7 +123,9 @@ def compile_network(s: Scenario) -> Network:
     downstream: dict[str, list[str]] = {sid: [] for sid in s.stages}
     for i, lane in enumerate(s.lanes):
         back = position[lane.to] <= position[lane.from_]
-        lanes.append(LaneSpec(i, lane.from_, lane.to, s.stages[lane.from_].produces, back, lane.share == "pull"))
+        lanes.append(
+            LaneSpec(i, lane.from_, lane.to, s.stages[lane.from_].produces, back, lane.share == "pull")
+        )
         stages[lane.to].inflows.append(i)
         stages[lane.from_].outflows.append(
             Outflow(
@@ -133,17 +140,25 @@ def compile_network(s: Scenario) -> Network:
                 cover_days=lane.cover_days,
             )
         )
-        if lane.to not in downstream[lane.from_]:
-            downstream[lane.from_].append(lane.to)
+        if not back and lane.to not in downstream[lane.from_]:
+            downstream[lane.from_].append(lane.to)  # forward lanes only: bottlenecks need an order
     destinations: list[DestinationSpec] = []
     slot = 0
     for j, (did, dest) in enumerate(s.destinations.items()):
         destinations.append(DestinationSpec(did, dest.sources, dest.demand))
         for sid in dest.sources:
             stages[sid].outflows.append(
-                Outflow("destination", did, j, step_schedule(dest.share, 1.0, s), demand=dest.demand, slot=slot)
+                Outflow(
+                    "destination", did, j, step_schedule(dest.share, 1.0, s), demand=dest.demand, slot=slot
+                )
             )
             slot += 1
+    for sid, st in s.stages.items():
+        stages[sid].always_open = (
+            bool(np.all(stages[sid].base_capacity > 0))
+            and bounds(st.capacity_scale)[0] > 0
+            and all(d.capacity_factor > 0 for d in st.disruptions)
+        )
     for sid in reversed(order):
         outs = stages[sid].outflows
         stages[sid].demand_limited = bool(outs) and all(o.kind == "destination" and o.demand for o in outs)
@@ -152,6 +167,8 @@ def compile_network(s: Scenario) -> Network:
             or (o.kind == "lane" and not lanes[o.index].back and stages[lanes[o.index].dst].closable)
             for o in outs
         )
+        if stages[sid].closable:
+            stages[sid].always_open = False  # idle once its demand is met
     return Network(
         horizon=s.horizon_days,
         items=list(s.items),
@@ -179,3 +196,13 @@ def _processing_order(s: Scenario) -> list[str]:
             if lane.from_ == nxt and lane.to in remaining:
                 remaining[lane.to] -= 1
     return order
+
+
+def never_closes(out: Outflow, net: Network) -> bool:
+    """An outflow that takes everything every day: an uncapped destination, or a push lane into a stage
+    that has capacity on every day of every run (then shipping needs no routing decision)."""
+    if not np.all(out.weight > 0):
+        return False  # a share schedule that is 0 on some days closes it then
+    if out.kind == "destination":
+        return out.demand is None
+    return not out.pull and net.stages[net.lanes[out.index].dst].always_open

@@ -79,8 +79,9 @@ def draw_block(s: Scenario, rng: np.random.Generator, n: int, *, deterministic: 
         for i, dis in enumerate(st.disruptions):
             base = f"stages.{sid}.disruptions.{i}"
             u = rng.random(n)
-            params[f"{base}.occurs"] = (
-                np.full(n, float(dis.probability >= 0.5)) if deterministic else (u < dis.probability) * 1.0
+            params[f"{base}.occurs"] = np.asarray(
+                np.full(n, float(dis.probability >= 0.5)) if deterministic else (u < dis.probability),
+                dtype=np.float64,
             )
             span = (dis.start_latest - dis.start).days if dis.start_latest else 0
             v = rng.random(n)

@@ -10,13 +10,14 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 from aifactory.scenario.model import Scenario
 from aifactory.supply.engine import MILLI, RunResult
 from aifactory.supply.metrics import bucket_dates, destination_item, final_producers
 from aifactory.supply.parameters import Parameters
 
-FloatArray = np.ndarray[tuple[int], np.dtype[np.float64]]
+FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass
@@ -75,7 +76,9 @@ def build_series(s: Scenario, result: RunResult, params: Parameters) -> Series:
         capacity = result.sums[f"stages.{sid}.capacity"].astype(np.float64)
         days = _bucket_lengths(s, result)
         out.stage_heat[sid] = {
-            "utilization": np.divide(started, capacity, out=np.full(len(started), np.nan), where=capacity > 0),
+            "utilization": np.divide(
+                started, capacity, out=np.full(len(started), np.nan), where=capacity > 0
+            ),
             "bound_share": result.sums[f"stages.{sid}.bound_days"] / (per_run_days * days),
             "bottleneck_share": result.sums[f"stages.{sid}.bottleneck_days"] / (per_run_days * days),
         }
