@@ -38,10 +38,8 @@ The semantics are those of ``aifactory.supply.engine`` (the numpy reference engi
 Per-run figures come from ``aifactory.supply.parameters`` (the same draws the Monte Carlo uses), so
 run ``i`` here is run ``i`` of a Monte Carlo with the same seed and number of runs.
 
-One deliberate difference from the engine: the engine sends a stage's output straight on when the
-stage has a single uncapped push outflow (its ``direct`` shortcut), even on days when that outflow is
-closed (its weight is 0, or its consumer has no capacity). This model applies the routing rule above
-on every day. The two agree whenever such an outflow is open, which holds in the bundled scenarios.
+This model applies the routing rule on every day, to every stage; the engines skip it for a stage
+whose single outflow never closes (``network.never_closes``), which gives the same result.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from aifactory.supply.network import Network, compile_network, never_closes
 from aifactory.supply.parameters import Parameters
 
 I64 = np.int64
-RUN_BLOCK = 128  # runs simulated together: one block's state (~100 kB per stage) stays in L2
+RUN_BLOCK = 256  # runs simulated together: one block's state stays in L2, inner loops vectorise
 
 
 def _days(values: np.ndarray, minimum: int = 0) -> np.ndarray:
@@ -188,6 +188,9 @@ def pack(s: Scenario, net: Network, params: Parameters) -> dict[str, Any]:
         "dis_end": rows(dis_end),
         "dis_factor": np.array(dis_factor),
         "first_active": first_active,
+        "exp_first": np.array([np.floor(np.min(x)) for x in exp_start]),
+        "dis_first": np.array([np.min(x) for x in dis_start]),
+        "dis_last": np.array([np.max(x) for x in dis_end]),
         "out_dead": out_dead.astype(np.bool_),
         "demand_limited": np.array([st.demand_limited for st in stage_specs], dtype=np.bool_),
         "out_never_closes": out_never_closes,
@@ -238,8 +241,12 @@ def _kernel(
     out_dead,
     demand_limited,
     out_never_closes,
+    exp_first,
+    dis_first,
+    dis_last,
     bucket_days,
     checkpoint_flag,
+    run_block,
     # outputs
     tot_stage,
     tot_buf,
@@ -278,7 +285,22 @@ def _kernel(
     comp_off[1:] = np.cumsum(comp_len)
     lane_off[1:] = np.cumsum(lane_len)
     slot_off[1:] = np.cumsum(slot_len)
-    block = min(runs, RUN_BLOCK)
+    # per-stage scratch vectors over one block of runs
+    c_v = np.zeros(min(runs, run_block))
+    want_v = np.zeros_like(c_v)
+    allow_v = np.zeros_like(c_v)
+    st_v = np.zeros_like(c_v)
+    done_v = np.zeros_like(c_v)
+    left_v = np.zeros_like(c_v)
+    fill_v = np.zeros_like(c_v)
+    ask_total = np.zeros_like(c_v)
+    w_total = np.zeros_like(c_v)
+    w_free = np.zeros_like(c_v)
+    amount = np.zeros((n_out, min(runs, run_block)))
+    weight = np.zeros((n_out, min(runs, run_block)))
+    lane_pos = np.zeros(n_lane, np.int64)  # today's slot in each ring (one modulo a day, not a run)
+    slot_pos = np.zeros(n_slot, np.int64)
+    block = min(runs, run_block)
     for r0 in range(0, runs, block):
         nb = min(block, runs - r0)
         comp_ring = np.zeros((comp_off[-1], block))
@@ -298,9 +320,6 @@ def _kernel(
         remaining = np.zeros((n_dest, block))
         for j in range(n_dest):
             remaining[j, :] = demand[j]
-        amounts = np.zeros(n_out)
-        weights = np.zeros(n_out)
-        day_weight = np.zeros(n_out)
         started = np.zeros((n_stage, block))
         completed = np.zeros((n_stage, block))
         cap_total = np.zeros((n_stage, block))
@@ -314,210 +333,281 @@ def _kernel(
         n_checkpoint = 0
         bucket_left = bucket_days
         for t in range(horizon):
+            for ln in range(n_lane):
+                lane_pos[ln] = t % lane_len[ln]
+            for q in range(n_slot):
+                slot_pos[q] = t % slot_len[q]
             # 1. capacities
             for s in range(n_stage):
+                if t < first_active[s]:
+                    continue  # capacity stays 0 before a stage's first possible day
                 base = base_cap[s, t]
                 for r in range(nb):
                     cap[s, r] = base * scale[s, r0 + r]
             for e in range(exp_stage.shape[0]):
+                if t + 1 <= exp_first[e]:
+                    continue  # not started in any run yet
                 s = exp_stage[e]
                 for r in range(nb):
                     frac = (t - exp_start[e, r0 + r] + 1) * exp_inv_ramp[e, r0 + r]
-                    if frac > 0.0:
-                        cap[s, r] += exp_add[e, r0 + r] * min(frac, 1.0)
+                    cap[s, r] += exp_add[e, r0 + r] * min(max(frac, 0.0), 1.0)
             for s in range(n_stage):
                 for r in range(nb):
                     sched_pos[s, r] = cap[s, r] > 0.0
             for d in range(dis_stage.shape[0]):
+                if t < dis_first[d] or t >= dis_last[d]:
+                    continue  # outside every run's window
                 s = dis_stage[d]
+                f = dis_factor[d]
                 for r in range(nb):
-                    if dis_start[d, r0 + r] <= t < dis_end[d, r0 + r]:
-                        cap[s, r] *= dis_factor[d]
+                    down = dis_start[d, r0 + r] <= t < dis_end[d, r0 + r]
+                    cap[s, r] = cap[s, r] * f if down else cap[s, r]
             for s in range(n_stage - 1, -1, -1):
                 if closable[s]:
                     for r in range(nb):
-                        o = 0.0
-                        for k in range(out_ptr[s], out_ptr[s + 1]):
-                            if out_kind[k] == 0:
-                                if cap[out_consumer[k], r] > 0.0:
-                                    o = 1.0
-                            elif remaining[out_dest[k], r] > 0.0:
-                                o = 1.0
-                        is_open[s, r] = o
-                        cap[s, r] *= o
-            # 2. stages in processing order
+                        is_open[s, r] = 0.0
+                    for k in range(out_ptr[s], out_ptr[s + 1]):
+                        if out_kind[k] == 0:
+                            cons = out_consumer[k]
+                            for r in range(nb):
+                                is_open[s, r] = 1.0 if cap[cons, r] > 0.0 else is_open[s, r]
+                        else:
+                            j = out_dest[k]
+                            for r in range(nb):
+                                is_open[s, r] = 1.0 if remaining[j, r] > 0.0 else is_open[s, r]
+                    for r in range(nb):
+                        cap[s, r] *= is_open[s, r]
+            # 2. stages in processing order. Decisions that depend on the stage or outflow are taken
+            # outside the loops over runs, so every inner loop is a straight pass the compiler vectorises.
             for s in range(n_stage):
                 if t < first_active[s]:
                     continue
                 for i in range(inl_ptr[s], inl_ptr[s + 1]):
                     ln = inl_lane[i]
-                    row = lane_off[ln] + t % lane_len[ln]
+                    row = lane_off[ln] + lane_pos[ln]
                     b = lane_buf[ln]
-                    for r in range(nb):
-                        a = lane_ring[row, r]
-                        buf[b, r] += a
-                        if lane_pull[ln]:
+                    if lane_pull[ln]:
+                        for r in range(nb):
+                            a = lane_ring[row, r]
+                            buf[b, r] += a
                             pipe[b, r] -= a
-                c_row = comp_off[s] + t % comp_len[s]
-                c_base = t % comp_len[s]
+                    else:
+                        for r in range(nb):
+                            buf[b, r] += lane_ring[row, r]
                 k0 = out_ptr[s]
                 k1 = out_ptr[s + 1]
-                direct = k1 - k0 == 1 and out_never_closes[k0]
-                has_inputs = in_ptr[s + 1] > in_ptr[s]
-                has_pull = False
-                for k in range(k0, k1):
-                    day_weight[k] = out_weight[k, t]
-                    has_pull = has_pull or out_pull[k]
                 for r in range(nb):
-                    c = cap[s, r]
-                    wanted = np.inf
-                    if demand_limited[s]:
-                        rem = 0.0
-                        for k in range(k0, k1):
-                            rem += remaining[out_dest[k], r]
-                        want = max(rem - in_process[s, r] - stock[s, r], 0.0)
-                        g = gross[s, r0 + r]
-                        wanted = want / g if g > 0.0 else np.inf
-                        c = min(c, wanted)
-                    if has_inputs:
-                        allow = np.inf
-                        for i in range(in_ptr[s], in_ptr[s + 1]):
-                            q = in_qty[i]
-                            a = buf[in_buf[i], r] / q if q != 1.0 else buf[in_buf[i], r]
-                            allow = min(allow, a)
-                        st = min(c, allow)
-                        for i in range(in_ptr[s], in_ptr[s + 1]):
-                            q = in_qty[i]
-                            buf[in_buf[i], r] -= st * q if q != 1.0 else st
-                        bd = c <= allow and allow > 0.0
-                        if closable[s] and is_open[s, r] <= 0.0:
-                            bd = False
-                        if demand_limited[s] and cap[s, r] > wanted:
-                            bd = False
-                        bound[s, r] = bd
-                    else:
-                        st = c
-                        bound[s, r] = sched_pos[s, r] and not (closable[s] and is_open[s, r] <= 0.0)
-                    started[s, r] += st
-                    cap_total[s, r] += c
-                    w_row = c_base + ct[s, r0 + r]
-                    if w_row >= comp_len[s]:
-                        w_row -= comp_len[s]
-                    comp_ring[comp_off[s] + w_row, r] = st * gross[s, r0 + r]
-                    done = comp_ring[c_row, r]
-                    completed[s, r] += done
-                    if demand_limited[s]:
-                        in_process[s, r] += st * gross[s, r0 + r] - done
-                    # 3. routing of today's output and the outbound stock
-                    left = stock[s, r] + done
-                    if direct:
-                        amounts[k0] = done
-                    elif left <= 0.0:
-                        for k in range(k0, k1):
-                            amounts[k] = 0.0
-                    else:
-                        total_ask = 0.0
-                        for k in range(k0, k1):
-                            amounts[k] = 0.0
-                            weights[k] = 0.0
-                            if has_pull and out_pull[k] and not out_dead[k]:
-                                cb = out_cbuf[k]
-                                ask = out_cover[k] * out_qty[k] * cap[out_consumer[k], r] - (
-                                    buf[cb, r] + pipe[cb, r]
-                                )
-                                weights[k] = max(ask, 0.0)
-                                total_ask += weights[k]
-                        if total_ask > 0.0:
-                            fill = min(left / total_ask, 1.0)
-                            for k in range(k0, k1):
-                                if out_pull[k]:
-                                    amounts[k] = weights[k] * fill
-                            left = left - total_ask * fill
-                        total = 0.0
-                        free_weight = 0.0
-                        has_capped = False
-                        for k in range(k0, k1):
-                            weights[k] = 0.0
-                            if out_pull[k] or out_dead[k]:
-                                continue
-                            w = day_weight[k]
-                            if w > 0.0:
-                                if out_kind[k] == 0:
-                                    cc = cap[out_consumer[k], r]
-                                    if out_bycap[k]:
-                                        w = w * out_qty[k] * cc
-                                    elif cc <= 0.0:
-                                        w = 0.0
-                                else:
-                                    j = out_dest[k]
-                                    if demand[j] >= 0.0:
-                                        has_capped = True
-                                        if remaining[j, r] <= 0.0:
-                                            w = 0.0
-                            else:
-                                w = 0.0
-                            weights[k] = w
-                            total += w
-                            if out_kind[k] == 0 or demand[out_dest[k]] < 0.0:
-                                free_weight += w
-                        if has_capped:
-                            safe = total if total > 0.0 else 1.0
-                            for k in range(k0, k1):
-                                if out_kind[k] == 1 and demand[out_dest[k]] >= 0.0 and weights[k] != 0.0:
-                                    amt = min(left * weights[k] / safe, remaining[out_dest[k], r])
-                                    amounts[k] = amt
-                                    left = left - amt
-                        if free_weight > 0.0:
-                            per_weight = left / free_weight
-                            for k in range(k0, k1):
-                                free = not out_pull[k] and (out_kind[k] == 0 or demand[out_dest[k]] < 0.0)
-                                if free and weights[k] != 0.0:
-                                    amounts[k] = per_weight * weights[k]
-                            left = 0.0
-                        stock[s, r] = left
+                    c_v[r] = cap[s, r]
+                if demand_limited[s]:
+                    for r in range(nb):
+                        want_v[r] = 0.0
                     for k in range(k0, k1):
-                        if out_dead[k]:
-                            continue
-                        amt = amounts[k]
-                        if out_kind[k] == 0:
-                            ln = out_target[k]
-                            row = t % lane_len[ln] + lane_delay[ln, r0 + r]
-                            if row >= lane_len[ln]:
-                                row -= lane_len[ln]
-                            lane_ring[lane_off[ln] + row, r] = amt
-                            shipped[ln, r] += amt
-                            if out_pull[k]:
-                                pipe[out_cbuf[k], r] += amt
+                        j = out_dest[k]
+                        for r in range(nb):
+                            want_v[r] += remaining[j, r]
+                    for r in range(nb):
+                        want = max(want_v[r] - in_process[s, r] - stock[s, r], 0.0)
+                        g = gross[s, r0 + r]
+                        want_v[r] = want / g if g > 0.0 else np.inf
+                        c_v[r] = min(c_v[r], want_v[r])
+                if in_ptr[s + 1] > in_ptr[s]:
+                    for r in range(nb):
+                        allow_v[r] = np.inf
+                    for i in range(in_ptr[s], in_ptr[s + 1]):
+                        q = in_qty[i]
+                        b = in_buf[i]
+                        if q != 1.0:
+                            for r in range(nb):
+                                allow_v[r] = min(allow_v[r], buf[b, r] / q)
                         else:
-                            q = out_target[k]
-                            row = t % slot_len[q] + slot_delay[q, r0 + r]
-                            if row >= slot_len[q]:
-                                row -= slot_len[q]
-                            slot_ring[slot_off[q] + row, r] = amt
+                            for r in range(nb):
+                                allow_v[r] = min(allow_v[r], buf[b, r])
+                    for r in range(nb):
+                        st_v[r] = min(c_v[r], allow_v[r])
+                        bound[s, r] = c_v[r] <= allow_v[r] and allow_v[r] > 0.0
+                    for i in range(in_ptr[s], in_ptr[s + 1]):
+                        q = in_qty[i]
+                        b = in_buf[i]
+                        if q != 1.0:
+                            for r in range(nb):
+                                buf[b, r] -= st_v[r] * q
+                        else:
+                            for r in range(nb):
+                                buf[b, r] -= st_v[r]
+                else:
+                    for r in range(nb):
+                        st_v[r] = c_v[r]
+                        bound[s, r] = sched_pos[s, r]
+                if closable[s]:
+                    for r in range(nb):
+                        bound[s, r] = bound[s, r] and is_open[s, r] > 0.0
+                if demand_limited[s]:
+                    for r in range(nb):
+                        bound[s, r] = bound[s, r] and not cap[s, r] > want_v[r]
+                c_len = comp_len[s]
+                c_base = t % c_len
+                c_row = comp_off[s] + c_base
+                for r in range(nb):
+                    started[s, r] += st_v[r]
+                    cap_total[s, r] += c_v[r]
+                    w_row = c_base + ct[s, r0 + r]
+                    if w_row >= c_len:
+                        w_row -= c_len
+                    comp_ring[comp_off[s] + w_row, r] = st_v[r] * gross[s, r0 + r]
+                for r in range(nb):
+                    done_v[r] = comp_ring[c_row, r]
+                    completed[s, r] += done_v[r]
+                if demand_limited[s]:
+                    for r in range(nb):
+                        in_process[s, r] += st_v[r] * gross[s, r0 + r] - done_v[r]
+                # 3. routing: pull lanes first, then capped destinations, then push outflows by share
+                if k1 - k0 == 1 and out_never_closes[k0]:
+                    for r in range(nb):
+                        amount[k0, r] = done_v[r]
+                else:
+                    for r in range(nb):
+                        left_v[r] = stock[s, r] + done_v[r]
+                    for k in range(k0, k1):
+                        for r in range(nb):
+                            amount[k, r] = 0.0
+                    n_pull = 0
+                    for k in range(k0, k1):
+                        if out_pull[k] and not out_dead[k]:
+                            n_pull += 1
+                    if n_pull > 0:
+                        for r in range(nb):
+                            ask_total[r] = 0.0
+                        for k in range(k0, k1):
+                            if out_pull[k] and not out_dead[k]:
+                                cb = out_cbuf[k]
+                                cons = out_consumer[k]
+                                scale_k = out_cover[k] * out_qty[k]
+                                for r in range(nb):
+                                    ask = max(scale_k * cap[cons, r] - (buf[cb, r] + pipe[cb, r]), 0.0)
+                                    weight[k, r] = ask
+                                    ask_total[r] += ask
+                        for r in range(nb):
+                            tot = ask_total[r]
+                            fill_v[r] = min(left_v[r] / tot, 1.0) if tot > 0.0 else 0.0
+                            left_v[r] = left_v[r] - tot * fill_v[r]
+                        for k in range(k0, k1):
+                            if out_pull[k] and not out_dead[k]:
+                                for r in range(nb):
+                                    amount[k, r] = weight[k, r] * fill_v[r]
+                    for r in range(nb):
+                        w_total[r] = 0.0
+                        w_free[r] = 0.0
+                    any_capped = False
+                    any_free = False
+                    for k in range(k0, k1):
+                        if out_pull[k] or out_dead[k]:
+                            continue
+                        wk = out_weight[k, t]
+                        capped = out_kind[k] == 1 and demand[out_dest[k]] >= 0.0
+                        if wk <= 0.0:
+                            for r in range(nb):
+                                weight[k, r] = 0.0
+                        elif out_kind[k] == 0:
+                            cons = out_consumer[k]
+                            if out_bycap[k]:
+                                wq = wk * out_qty[k]
+                                for r in range(nb):
+                                    weight[k, r] = wq * cap[cons, r]
+                            else:
+                                for r in range(nb):
+                                    weight[k, r] = wk if cap[cons, r] > 0.0 else 0.0
+                        elif capped:
                             j = out_dest[k]
-                            allotted[j, r] += amt
-                            if demand[j] >= 0.0:
-                                remaining[j, r] -= amt
+                            for r in range(nb):
+                                weight[k, r] = wk if remaining[j, r] > 0.0 else 0.0
+                        else:
+                            for r in range(nb):
+                                weight[k, r] = wk
+                        for r in range(nb):
+                            w_total[r] += weight[k, r]
+                        if capped:
+                            any_capped = True
+                        else:
+                            any_free = True
+                            for r in range(nb):
+                                w_free[r] += weight[k, r]
+                    if any_capped:
+                        for k in range(k0, k1):
+                            if out_kind[k] == 1 and demand[out_dest[k]] >= 0.0 and not out_dead[k]:
+                                j = out_dest[k]
+                                for r in range(nb):
+                                    wk = weight[k, r]
+                                    if wk != 0.0:
+                                        safe = w_total[r] if w_total[r] > 0.0 else 1.0
+                                        amt = min(left_v[r] * wk / safe, remaining[j, r])
+                                        amount[k, r] = amt
+                                        left_v[r] = left_v[r] - amt
+                    if any_free:
+                        for k in range(k0, k1):
+                            free = not out_pull[k] and not out_dead[k]
+                            free = free and (out_kind[k] == 0 or demand[out_dest[k]] < 0.0)
+                            if free:
+                                for r in range(nb):
+                                    if w_free[r] > 0.0:
+                                        amount[k, r] = left_v[r] / w_free[r] * weight[k, r]
+                        for r in range(nb):
+                            if w_free[r] > 0.0:
+                                left_v[r] = 0.0
+                    for r in range(nb):
+                        stock[s, r] = left_v[r]
+                for k in range(k0, k1):
+                    if out_dead[k]:
+                        continue
+                    if out_kind[k] == 0:
+                        ln = out_target[k]
+                        pos = lane_pos[ln]
+                        l_len = lane_len[ln]
+                        off = lane_off[ln]
+                        for r in range(nb):
+                            row = pos + lane_delay[ln, r0 + r]
+                            if row >= l_len:
+                                row -= l_len
+                            lane_ring[off + row, r] = amount[k, r]
+                            shipped[ln, r] += amount[k, r]
+                        if out_pull[k]:
+                            cb = out_cbuf[k]
+                            for r in range(nb):
+                                pipe[cb, r] += amount[k, r]
+                    else:
+                        q = out_target[k]
+                        pos = slot_pos[q]
+                        q_len = slot_len[q]
+                        off = slot_off[q]
+                        j = out_dest[k]
+                        for r in range(nb):
+                            row = pos + slot_delay[q, r0 + r]
+                            if row >= q_len:
+                                row -= q_len
+                            slot_ring[off + row, r] = amount[k, r]
+                            allotted[j, r] += amount[k, r]
+                        if demand[j] >= 0.0:
+                            for r in range(nb):
+                                remaining[j, r] -= amount[k, r]
             # 4. deliveries
             for q in range(n_slot):
-                row = slot_off[q] + t % slot_len[q]
+                row = slot_off[q] + slot_pos[q]
                 j = slot_dest[q]
                 for r in range(nb):
                     delivered[j, r] += slot_ring[row, r]
             # 5. bottlenecks: capacity-bound with no capacity-bound stage downstream (reverse order)
             for s in range(n_stage - 1, -1, -1):
-                i0 = dn_ptr[s]
-                i1 = dn_ptr[s + 1]
                 for r in range(nb):
-                    bl = False
-                    for i in range(i0, i1):
-                        ch = dn_child[i]
-                        bl = bl or bound[ch, r] or below_of[ch, r]
-                    below_of[s, r] = bl
-                    if bound[s, r]:
-                        bound_days[s, r] += 1.0
-                        if not bl:
-                            bneck_days[s, r] += 1.0
+                    below_of[s, r] = False
+                for i in range(dn_ptr[s], dn_ptr[s + 1]):
+                    ch = dn_child[i]
+                    for r in range(nb):
+                        below_of[s, r] = below_of[s, r] or bound[ch, r] or below_of[ch, r]
+                if t < first_active[s]:
+                    continue
+                for r in range(nb):
+                    bd = bound[s, r]
+                    bound_days[s, r] += 1.0 if bd else 0.0
+                    bneck_days[s, r] += 1.0 if bd and not below_of[s, r] else 0.0
             # 6. checkpoints and buckets
             if checkpoint_flag[t + 1]:
                 for j in range(n_dest):
@@ -599,6 +689,7 @@ def simulate_compiled(
     bucket_days: int = 7,
     checkpoint_days: tuple[int, ...] = (),
     network: Network | None = None,
+    run_block: int = RUN_BLOCK,
 ) -> RunResult:
     """Drop-in for ``engine.simulate``: same inputs, same ``RunResult`` keys and values."""
     net = network or compile_network(s)
@@ -624,6 +715,7 @@ def simulate_compiled(
         **packed,
         bucket_days=bucket_days,
         checkpoint_flag=checkpoint_flag,
+        run_block=run_block,
         tot_stage=tot_stage,
         tot_buf=tot_buf,
         tot_lane=tot_lane,
