@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-
-from aifactory.scenario.distributions import bounds
 import numpy.typing as npt
 
+from aifactory.scenario.distributions import bounds
 from aifactory.scenario.model import CapacityPoint, Scenario, Share
 
 DayArray = npt.NDArray[np.float64]
