@@ -20,7 +20,7 @@ accumulation is needed); lane rings are written a row a day and read with ``take
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,37 +29,10 @@ import numpy.typing as npt
 from aifactory.scenario.model import Scenario
 from aifactory.supply.network import Network, Outflow, StageSpec, compile_network, never_closes
 from aifactory.supply.parameters import Parameters
+from aifactory.supply.results import MILLI, RunResult
 
 FloatArray = npt.NDArray[np.float64]
 Vector = npt.NDArray[Any] | float
-MILLI = 1000.0  # series sums over runs are kept as integer milli-units: exact, order-independent
-
-
-@dataclass
-class RunResult:
-    """Per-run outputs of a batch of runs; batches merge by concatenating along runs."""
-
-    runs: int
-    bucket_days: int
-    totals: dict[str, FloatArray] = field(default_factory=dict)  # key → (runs,)
-    checkpoints: dict[str, FloatArray] = field(default_factory=dict)  # "dest@day" → (runs,) cumulative
-    series: dict[str, np.ndarray] = field(default_factory=dict)  # key → (buckets, runs) float32
-    sums: dict[str, np.ndarray] = field(default_factory=dict)  # key → (buckets,) int64 milli-units
-
-
-def merge(results: list[RunResult]) -> RunResult:
-    """Concatenate batches in order (run order is preserved, so merged = one big batch)."""
-    first = results[0]
-    if len(results) == 1:
-        return first
-    return RunResult(
-        runs=sum(r.runs for r in results),
-        bucket_days=first.bucket_days,
-        totals={k: np.concatenate([r.totals[k] for r in results]) for k in first.totals},
-        checkpoints={k: np.concatenate([r.checkpoints[k] for r in results]) for k in first.checkpoints},
-        series={k: np.concatenate([r.series[k] for r in results], axis=1) for k in first.series},
-        sums={k: np.sum([r.sums[k] for r in results], axis=0) for k in first.sums},
-    )
 
 
 def _days(values: FloatArray, minimum: int = 0) -> np.ndarray:

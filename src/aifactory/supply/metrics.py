@@ -13,9 +13,9 @@ import numpy.typing as npt
 from scipy import stats
 
 from aifactory.scenario.model import Scenario, Target
-from aifactory.supply.engine import MILLI, RunResult
 from aifactory.supply.network import Network
 from aifactory.supply.parameters import Parameters, uncertain_paths
+from aifactory.supply.results import MILLI, RunResult
 
 FloatArray = npt.NDArray[np.float64]
 Q = dict[str, float]

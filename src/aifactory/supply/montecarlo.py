@@ -13,10 +13,11 @@ from typing import Any
 
 from aifactory.scenario.model import Scenario
 from aifactory.supply import metrics
-from aifactory.supply.engine import RunResult, merge, simulate
+from aifactory.supply.engine import simulate
 from aifactory.supply.kernel import simulate_compiled
 from aifactory.supply.network import Network, compile_network
 from aifactory.supply.parameters import DRAW_BLOCK_RUNS, Parameters, block_sizes, concat, iter_blocks
+from aifactory.supply.results import RunResult, merge
 
 ENGINES = {"compiled": simulate_compiled, "numpy": simulate}
 """``compiled``: numba kernel (default, fast); ``numpy``: the readable reference, all runs as arrays."""

@@ -13,9 +13,9 @@ import numpy as np
 import numpy.typing as npt
 
 from aifactory.scenario.model import Scenario
-from aifactory.supply.engine import MILLI, RunResult
 from aifactory.supply.metrics import bucket_dates, destination_item, final_producers
 from aifactory.supply.parameters import Parameters
+from aifactory.supply.results import MILLI, RunResult
 
 FloatArray = npt.NDArray[np.float64]
 
