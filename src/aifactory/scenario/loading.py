@@ -74,6 +74,13 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+# Dates stay text so that pydantic parses them and an impossible date names its field.
+_UniqueKeyLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def parse_yaml(text: str, label: str) -> dict[str, Any]:
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass: safe
@@ -96,7 +103,7 @@ def apply_override(data: dict[str, Any], assignment: str, label: str = "--set") 
     if not keys:
         raise ScenarioError(f"{label} {assignment}: empty PATH")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
+        value = yaml.load(raw, Loader=_UniqueKeyLoader) if raw.strip() else None  # a safe loader
     except yaml.YAMLError as exc:
         raise ScenarioError(f"{label} {path}: VALUE is not valid YAML: {raw!r}") from exc
     node: Any = data
