@@ -15,20 +15,7 @@ import yaml
 import aifactory.cli.main as cli_main
 from aifactory.cli.main import run_cli
 from aifactory.scenario.loading import bundled_text
-
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def invoke(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """Run the CLI in-process; return (exit code, stdout, stderr)."""
-    capsys.readouterr()
-    try:
-        run_cli(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, ANSI.sub("", out), ANSI.sub("", err)
+from cli_invoke import invoke
 
 
 def aifactory(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -3,31 +3,17 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
 import yaml
 
-from aifactory.cli.main import run_cli
 from aifactory.scenario import Scenario, bundled_names, load_scenario
 from aifactory.scenario.distributions import Triangular
 from aifactory.scenario.loading import bundled_text
+from cli_invoke import invoke
 
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
 BUNDLED = ["nvidia-2025", "serial-line"]
-
-
-def invoke(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """Run the CLI in-process; return (exit code, stdout, stderr)."""
-    capsys.readouterr()
-    try:
-        run_cli(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, ANSI.sub("", out), ANSI.sub("", err)
 
 
 def test_bundled_names() -> None:

@@ -4,7 +4,6 @@ input never damages what an earlier run stored."""
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -13,23 +12,11 @@ import pytest
 
 from aifactory.cli.main import run_cli
 from aifactory.scenario import load_scenario
+from cli_invoke import invoke
 
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
 QUANTILES = {"mean", "p10", "p50", "p90"}
 RUNS = "16"
 NOISY_YIELD = "stages.fab.yield={dist: triangular, low: 0.8, mode: 0.9, high: 0.95}"
-
-
-def invoke(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """Run the CLI in-process; return (exit code, stdout, stderr)."""
-    capsys.readouterr()
-    try:
-        run_cli(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, ANSI.sub("", out), ANSI.sub("", err)
 
 
 def simulate(capsys: pytest.CaptureFixture[str], out: Path, *extra: str, seed: str = "1") -> dict[str, Any]:

@@ -15,25 +15,12 @@ from typing import Any
 import pytest
 import yaml
 
-from aifactory.cli.main import run_cli
 from aifactory.scenario import load_scenario
 from aifactory.scenario.distributions import DISTRIBUTIONS
 from aifactory.scenario.loading import bundled_text
+from cli_invoke import invoke
 
 Data = dict[str, Any]
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def invoke(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """Run the CLI in-process; return (exit code, stdout, stderr)."""
-    capsys.readouterr()
-    try:
-        run_cli(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, ANSI.sub("", out), ANSI.sub("", err)
 
 
 def one_line_error(capsys: pytest.CaptureFixture[str], *args: str) -> str:

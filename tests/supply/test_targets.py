@@ -64,9 +64,7 @@ def summary(request: pytest.FixtureRequest) -> dict[str, Any]:
         for t, answer in hand_targets()
         for label, factor in (("below", BELOW), ("above", ABOVE))
     ]
-    mc = run_monte_carlo(
-        build(data), runs=8, seed=0, deterministic=True, bucket_days=7, engine=request.param
-    )
+    mc = run_monte_carlo(build(data), runs=8, seed=0, deterministic=True, bucket_days=7, engine=request.param)
     return mc.summary()
 
 

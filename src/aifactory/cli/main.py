@@ -10,13 +10,17 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from aifactory.scenario import DEFAULT_SCENARIO, Scenario, ScenarioError, bundled_names, load_scenario
+
+if TYPE_CHECKING:  # heavy modules load lazily so that the CLI starts fast
+    from aifactory.supply.montecarlo import MonteCarlo
+    from aifactory.supply.series import Series
 from aifactory.scenario.loading import bundled_text, read_scenario_text
 
 app = typer.Typer(
@@ -120,7 +124,7 @@ def _simulate(
     deterministic: bool,
     bucket_days: int,
     quiet: bool,
-) -> tuple[object, float]:
+) -> tuple[MonteCarlo, float]:
     from aifactory.parallel import make_mapper
     from aifactory.supply.montecarlo import run_monte_carlo
 
@@ -159,12 +163,11 @@ def _check_out(out: Path) -> None:
             return
 
 
-def _write_outputs(mc: object, wall: float, out: Path, *, html: bool) -> dict[str, object]:
+def _write_outputs(mc: MonteCarlo, wall: float, out: Path, *, html: bool) -> tuple[dict[str, Any], Series]:
+    """Write summary.json and series.parquet (and report.html) for a study; return what was written."""
     from aifactory.report.files import write_json, write_series
-    from aifactory.supply.montecarlo import MonteCarlo
     from aifactory.supply.series import build_series
 
-    assert isinstance(mc, MonteCarlo)
     summary = mc.summary(wall_seconds=wall)
     series = build_series(mc.scenario, mc.result, mc.params)
     write_json(out / "summary.json", summary)
@@ -173,7 +176,7 @@ def _write_outputs(mc: object, wall: float, out: Path, *, html: bool) -> dict[st
         from aifactory.report.html import write_supply_report
 
         write_supply_report(out / "report.html", mc.scenario, summary, series)
-    return summary
+    return summary, series
 
 
 @supply_app.command("simulate")
@@ -209,7 +212,7 @@ def supply_simulate(
         bucket_days=bucket_days,
         quiet=quiet,
     )
-    summary = _write_outputs(mc, wall, out, html=html)
+    summary, _ = _write_outputs(mc, wall, out, html=html)
     if not quiet:
         print_supply_summary(console, summary)
         console.print(f"wrote {out / 'summary.json'} and {out / 'series.parquet'}")
@@ -244,15 +247,12 @@ def run(
         bucket_days=7,
         quiet=quiet,
     )
-    summary = _write_outputs(mc, wall, out / "supply", html=False)
+    summary, series = _write_outputs(mc, wall, out / "supply", html=False)
     from aifactory.report.files import write_json
     from aifactory.report.html import write_supply_report
-    from aifactory.supply.montecarlo import MonteCarlo
-    from aifactory.supply.series import build_series
 
-    assert isinstance(mc, MonteCarlo)
     write_json(out / "summary.json", {"scenario": s.name, "supply": summary})
-    write_supply_report(out / "report.html", s, summary, build_series(s, mc.result, mc.params))
+    write_supply_report(out / "report.html", s, summary, series)
     if not quiet:
         print_supply_summary(console, summary)
         console.print(
