@@ -263,14 +263,13 @@ class SupplyModel:
             for k, out in enumerate(outflows):
                 remaining = self.remaining[out.index] if out.kind == "destination" else None
                 if remaining is not None and weights[k] != 0.0:
-                    amounts[k] = min(stock * weights[k] / total, remaining)
+                    amounts[k] = min(stock * (weights[k] / total), remaining)
                     stock = stock - amounts[k]
         free_weight = sum((w for w, out in zip(weights, outflows, strict=True) if out.demand is None), 0.0)
         if free_weight > 0:
-            per_weight = stock / free_weight
             for k, out in enumerate(outflows):
                 if out.demand is None and not out.pull and weights[k] != 0.0:
-                    amounts[k] = per_weight * weights[k]
+                    amounts[k] = stock * (weights[k] / free_weight)
             stock = 0.0
         for out, amount in zip(outflows, amounts, strict=True):
             if amount > 0:

@@ -204,13 +204,6 @@ def test_the_held_stock_is_sent_once_the_stage_opens(engine: str) -> None:
     assert r.totals["stages.c.started"][0] == pytest.approx(600)
 
 
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: push routing computes stock / total weight × weight; when the open outflows' "
-    "weights are tiny (here one lane, share 1e-306, 1,000 in stock) stock / weight overflows to inf, the "
-    "lane ships inf and the consumer's input buffer becomes inf (both engines)",
-)
 def test_a_tiny_share_still_sends_exactly_the_stock(engine: str) -> None:
     data = network(
         {

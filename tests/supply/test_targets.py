@@ -15,6 +15,9 @@ from builders import ENGINES, build, serial_line
 
 from aifactory.supply.montecarlo import run_monte_carlo
 
+# no run reaches the "above" production rate: the date quantiles are percentiles of inf (reported None)
+pytestmark = pytest.mark.filterwarnings("ignore:invalid value encountered in scalar subtract:RuntimeWarning")
+
 START = dt.date(2026, 1, 1)
 FIRST_DAY = 90 + 14 + 30 + 7 + 10
 RATE = 100 * 0.9 * 0.88 * 17 / 72 * 0.98  # racks a day

@@ -313,7 +313,8 @@ def _step_stage(
         assert allow is not None
         starts = np.minimum(cap, allow)
         # decide "capacity-bound" before consuming: with qty 1, ``allow`` is the buffer itself
-        st.bound_today = (cap <= allow) & (allow > 0)
+        # binds: scheduled to run, and capacity (not inputs) limits the starts
+        st.bound_today = (cap <= allow) & (allow > 0) & st.capacity.scheduled_positive
         if st.spec.closable:
             st.bound_today &= st.open_today > 0
         if st.spec.demand_limited:
@@ -477,16 +478,16 @@ def _route(day: int, st: _StageState, stages: dict[str, _StageState], net: Netwo
         for k, out in enumerate(outflows):
             remaining = flows.remaining[out.index] if out.kind == "destination" else None
             if remaining is not None and _nonzero(weights[k]):
-                amounts[k] = np.minimum(stock * weights[k] / total, remaining)
+                amounts[k] = np.minimum(stock * (weights[k] / total), remaining)
                 stock = stock - amounts[k]
     free_weight: Vector = sum(
         (w for w, out in zip(weights, outflows, strict=True) if out.demand is None), 0.0
     )
     if _nonzero(free_weight):
-        per_weight = stock / _positive(free_weight)
+        free_total = _positive(free_weight)
         for k, out in enumerate(outflows):
             if out.demand is None and not out.pull and _nonzero(weights[k]):
-                amounts[k] = per_weight * weights[k]
+                amounts[k] = stock * (weights[k] / free_total)  # weight share first: no overflow
         stock = stock * (free_weight <= 0) if isinstance(free_weight, np.ndarray) else 0.0
     for k, out in enumerate(outflows):
         flows.send(day, out, amounts[k])

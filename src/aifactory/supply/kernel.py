@@ -252,7 +252,7 @@ def _kernel(
                                 allow_v[r] = min(allow_v[r], buf[b, r])
                     for r in range(nb):
                         st_v[r] = min(c_v[r], allow_v[r])
-                        bound[s, r] = c_v[r] <= allow_v[r] and allow_v[r] > 0.0
+                        bound[s, r] = c_v[r] <= allow_v[r] and allow_v[r] > 0.0 and sched_pos[s, r]
                     for i in range(in_ptr[s], in_ptr[s + 1]):
                         q = in_qty[i]
                         b = in_buf[i]
@@ -367,7 +367,7 @@ def _kernel(
                                     wk = weight[k, r]
                                     if wk != 0.0:
                                         safe = w_total[r] if w_total[r] > 0.0 else 1.0
-                                        amt = min(left_v[r] * wk / safe, remaining[j, r])
+                                        amt = min(left_v[r] * (wk / safe), remaining[j, r])
                                         amount[k, r] = amt
                                         left_v[r] = left_v[r] - amt
                     if any_free:
@@ -377,7 +377,7 @@ def _kernel(
                             if free:
                                 for r in range(nb):
                                     if w_free[r] > 0.0:
-                                        amount[k, r] = left_v[r] / w_free[r] * weight[k, r]
+                                        amount[k, r] = left_v[r] * (weight[k, r] / w_free[r])
                         for r in range(nb):
                             if w_free[r] > 0.0:
                                 left_v[r] = 0.0
