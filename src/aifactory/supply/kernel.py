@@ -66,6 +66,7 @@ def _kernel(
     dis_end,
     dis_factor,
     first_active,
+    cap_changes,
     out_dead,
     demand_limited,
     out_never_closes,
@@ -167,8 +168,8 @@ def _kernel(
                 slot_pos[q] = t % slot_len[q]
             # 1. capacities
             for s in range(n_stage):
-                if t < first_active[s]:
-                    continue  # capacity stays 0 before a stage's first possible day
+                if t < first_active[s] or not cap_changes[s, t]:
+                    continue  # 0 before a stage's first possible day; else unchanged since yesterday
                 base = base_cap[s, t]
                 for r in range(nb):
                     cap[s, r] = base * scale[s, r0 + r]
@@ -180,8 +181,9 @@ def _kernel(
                     frac = (t - exp_start[e, r0 + r] + 1) * exp_inv_ramp[e, r0 + r]
                     cap[s, r] += exp_add[e, r0 + r] * min(max(frac, 0.0), 1.0)
             for s in range(n_stage):
-                for r in range(nb):
-                    sched_pos[s, r] = cap[s, r] > 0.0
+                if cap_changes[s, t]:
+                    for r in range(nb):
+                        sched_pos[s, r] = cap[s, r] > 0.0
             for d in range(dis_stage.shape[0]):
                 if t < dis_first[d] or t >= dis_last[d]:
                     continue  # outside every run's window

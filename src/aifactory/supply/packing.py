@@ -134,6 +134,19 @@ def pack(s: Scenario, net: Network, params: Parameters) -> dict[str, Any]:
     )
     out_never_closes = np.array([never_closes(out, net) for _, out in outs], dtype=np.bool_)
 
+    # Days on which a stage's capacity may differ from the day before (ramps, expansions, disruptions,
+    # closure, its first day): on all other days the kernel keeps yesterday's capacity.
+    cap_changes = np.zeros((len(order), horizon), dtype=np.bool_)
+    for i, st in enumerate(stage_specs):
+        varies = i in set(exp_stage) or i in set(dis_stage) or st.closable
+        if varies:
+            cap_changes[i, :] = True
+            continue
+        cap_changes[i, 0] = True
+        cap_changes[i, 1:] = st.base_capacity[1:] != st.base_capacity[:-1]
+        if 0 < first_active[i] < horizon:
+            cap_changes[i, first_active[i]] = True
+
     return {
         "base_cap": np.array([st.base_capacity for st in stage_specs]).reshape(len(order), horizon),
         "scale": rows([params[f"stages.{sid}.capacity_scale"] for sid in order]),
@@ -176,6 +189,7 @@ def pack(s: Scenario, net: Network, params: Parameters) -> dict[str, Any]:
         "dis_end": rows(dis_end),
         "dis_factor": np.array(dis_factor),
         "first_active": first_active,
+        "cap_changes": cap_changes,
         "exp_first": np.array([np.floor(np.min(x)) for x in exp_start]),
         "dis_first": np.array([np.min(x) for x in dis_start]),
         "dis_last": np.array([np.max(x) for x in dis_end]),
