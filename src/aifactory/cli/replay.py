@@ -1,0 +1,168 @@
+"""``aifactory replay``: a GPU-cluster trace through the scheduler on a virtual clock (CONTRACTS.md §3)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+
+class ReplayInputError(ValueError):
+    """Bad replay options (exit code 2)."""
+
+
+def parse_shares(text: str | None, tenants: list[str]) -> dict[str, float]:
+    """``--shares a=2,b=1`` → entitlements; default: equal shares for the trace's tenants."""
+    if not text:
+        return dict.fromkeys(tenants, 1.0)
+    shares: dict[str, float] = {}
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        try:
+            shares[name.strip()] = float(value)
+        except ValueError:
+            raise ReplayInputError(f"--shares {part!r}: expected TENANT=NUMBER") from None
+        if not sep or not name.strip():
+            raise ReplayInputError(f"--shares {part!r}: expected TENANT=NUMBER")
+        if shares[name.strip()] < 0:
+            raise ReplayInputError(f"--shares {part!r}: a share must be >= 0")
+    return shares
+
+
+def replay_command(
+    trace: Annotated[
+        Path | None, typer.Argument(help="Trace file (philly CSV, generic CSV or Parquet).")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out/replay"),
+    fmt: Annotated[str | None, typer.Option("--format", help="philly | generic (default: detect).")] = None,
+    policy: Annotated[
+        str, typer.Option("--policy", "-p", help="Scheduling policy (--list-policies).")
+    ] = "fairshare",
+    racks: Annotated[int, typer.Option("--racks", min=1, help="NVL72 racks in the factory.")] = 6,
+    rack_gpus: Annotated[int, typer.Option("--rack-gpus", min=1, help="GPUs per rack.")] = 72,
+    schedulable_trays: Annotated[
+        int | None,
+        typer.Option("--schedulable-trays", min=1, help="Trays per rack open to jobs (others spare)."),
+    ] = None,
+    block_racks: Annotated[int, typer.Option("--block-racks", min=1, help="Racks per scale-out block.")] = 8,
+    time_scale: Annotated[
+        float, typer.Option("--time-scale", min=0.0001, help="Compress arrivals: 2 = twice as dense.")
+    ] = 1.0,
+    scale_gpus: Annotated[float, typer.Option("--scale-gpus", min=0.0001, help="Multiply job sizes.")] = 1.0,
+    shares: Annotated[
+        str | None, typer.Option("--shares", help="Tenant entitlements, e.g. a=2,b=1 (default: equal).")
+    ] = None,
+    list_policies: Annotated[
+        bool, typer.Option("--list-policies", help="List the policies and exit.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")] = False,
+) -> None:
+    """Replay a trace through the scheduler; write metrics.json, jobs.csv, allocations.csv, rejected.csv."""
+    from aifactory.cluster.topology import Topology
+    from aifactory.replay.files import write_outputs
+    from aifactory.replay.metrics import replay_metrics
+    from aifactory.replay.runner import prepare, replay
+    from aifactory.replay.trace import load_trace
+    from aifactory.scheduler.policies import POLICIES, describe
+    from aifactory.scheduler.tenancy import Tenancy
+
+    console, err = Console(), Console(stderr=True)
+    if list_policies:
+        table = Table("policy", "what it does")
+        for name in POLICIES:
+            table.add_row(name, describe(name))
+        console.print(table)
+        return
+    if trace is None:
+        raise ReplayInputError("replay: missing TRACE (a trace file), or use --list-policies")
+    if policy not in POLICIES:
+        raise ReplayInputError(f"--policy {policy}: unknown policy (policies: {', '.join(POLICIES)})")
+    if out.exists() and not out.is_dir():
+        raise ReplayInputError(f"--out {out}: exists and is not a folder")
+    try:
+        topology = Topology.build(
+            racks, rack_gpus=rack_gpus, schedulable_trays=schedulable_trays, block_racks=block_racks
+        )
+    except ValueError as exc:
+        raise ReplayInputError(f"cluster: {exc}") from None
+    loaded = load_trace(trace, fmt)
+    for rejection in loaded.rejected[:5]:
+        err.print(f"{trace.name}: row {rejection.row}: {rejection.reason} (skipped)", highlight=False)
+    if len(loaded.rejected) > 5:
+        err.print(
+            f"{trace.name}: {len(loaded.rejected)} rows skipped in all (see rejected.csv)", highlight=False
+        )
+    jobs = prepare(loaded.jobs, time_scale=time_scale, scale_gpus=scale_gpus)
+    tenancy = Tenancy(parse_shares(shares, loaded.tenants), topology.gpus)
+    started = time.perf_counter()
+    with Progress(
+        TextColumn(f"[bold]replay[/bold] {policy}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("jobs"),
+        TimeElapsedColumn(),
+        console=err,
+        disable=quiet or not err.is_terminal,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("jobs", total=len(jobs))
+        result = replay(
+            jobs, topology, policy, tenancy, on_progress=lambda done: progress.update(task, completed=done)
+        )
+    wall = time.perf_counter() - started
+    metrics = replay_metrics(result, wall_seconds=wall)
+    rows = [(r.row, r.job_id, r.reason) for r in loaded.rejected]
+    write_outputs(out, result, metrics, rows)
+    if result.rejected:
+        err.print(
+            f"{len(result.rejected)} jobs can never run on {topology.gpus} GPUs (listed in rejected.csv)"
+        )
+    if not quiet:
+        print_replay_summary(console, metrics)
+        console.print(f"wrote {out}/metrics.json, jobs.csv, allocations.csv, rejected.csv")
+
+
+def print_replay_summary(console: Console, m: dict[str, Any]) -> None:
+    hours = 3600.0
+    console.print(
+        f"[bold]{m['policy']}[/bold] on {m['racks']} racks ({m['gpus']} GPUs): "
+        f"{m['completed']:,} jobs completed, {m['rejected']} rejected, {m['wall_seconds']:.2f} s"
+    )
+    table = Table("metric", "value", title="Replay", title_justify="left")
+    for label, key, scale in (
+        ("average JCT (h)", "avg_jct_s", hours),
+        ("P50 / P99 JCT (h)", ("p50_jct_s", "p99_jct_s"), hours),
+        ("average wait (h)", "avg_wait_s", hours),
+        ("P99 wait (h)", "p99_wait_s", hours),
+        ("makespan (days)", "makespan_s", 86400.0),
+    ):
+        if isinstance(key, tuple):
+            value = " / ".join(f"{float(m[k]) / scale:,.2f}" for k in key)
+        else:
+            value = f"{float(m[key]) / scale:,.2f}"
+        table.add_row(label, value)
+    table.add_row("utilisation", f"{float(m['utilization']):.1%}")
+    table.add_row("GPU-hours idle while jobs waited", f"{float(m['idle_while_waiting_gpu_hours']):,.0f}")
+    table.add_row("preemptions", f"{m['preemptions']:,}")
+    table.add_row(
+        "finish-time fairness (worst / best tenant slowdown)", f"{float(m['finish_time_fairness']):.2f}"
+    )
+    console.print(table)
+    tenants: dict[str, dict[str, Any]] = m["tenants"]
+    t = Table(
+        "tenant", "jobs", "usage share", "entitlement", "avg wait (h)", title="Tenants", title_justify="left"
+    )
+    for name, row in sorted(tenants.items(), key=lambda kv: -kv[1]["gpu_seconds"]):
+        t.add_row(
+            name,
+            f"{row['jobs']:,}",
+            f"{row['usage_share']:.1%}",
+            f"{row['entitlement']:.1%}",
+            f"{row['avg_wait_s'] / hours:,.2f}",
+        )
+    console.print(t)

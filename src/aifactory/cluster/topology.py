@@ -1,0 +1,104 @@
+"""The AI factory's static shape: rack types, racks (NVLink domains) and scale-out blocks.
+
+Built once and shared read-only; what is allocated where lives in ``cluster.state``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class RackType:
+    """A rack-scale system: one NVLink domain of ``trays × gpus_per_tray`` GPUs."""
+
+    name: str
+    trays: int
+    gpus_per_tray: int
+    power_kw: float
+    price_usd: float
+
+    @property
+    def gpus(self) -> int:
+        return self.trays * self.gpus_per_tray
+
+
+CATALOGUE: dict[str, RackType] = {
+    # GB300 NVL72: 18 compute trays of 4 GPUs; up to 142 kW, 135 kW a reasonable default (FACTS.md)
+    "gb300-nvl72": RackType("gb300-nvl72", trays=18, gpus_per_tray=4, power_kw=135.0, price_usd=3.5e6),
+    "gb200-nvl72": RackType("gb200-nvl72", trays=18, gpus_per_tray=4, power_kw=120.0, price_usd=3.0e6),
+}
+
+
+def rack_type(name: str) -> RackType:
+    try:
+        return CATALOGUE[name]
+    except KeyError:
+        raise ValueError(f"unknown rack type '{name}' (rack types: {', '.join(CATALOGUE)})") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Topology:
+    """``racks`` racks of one type, ``schedulable_trays`` of each rack's trays usable (the rest are
+    spares), grouped into scale-out blocks of ``block_racks`` racks (a rail-optimised leaf–spine unit)."""
+
+    racks: int
+    rack: RackType
+    schedulable_trays: int
+    block_racks: int
+
+    def __post_init__(self) -> None:
+        if self.racks < 1:
+            raise ValueError("racks must be at least 1")
+        if not 1 <= self.schedulable_trays <= self.rack.trays:
+            raise ValueError(f"schedulable_trays must be between 1 and {self.rack.trays}")
+        if self.block_racks < 1:
+            raise ValueError("block_racks must be at least 1")
+
+    @classmethod
+    def build(
+        cls,
+        racks: int,
+        *,
+        rack_gpus: int = 72,
+        schedulable_trays: int | None = None,
+        block_racks: int = 8,
+        rack_type_name: str = "gb300-nvl72",
+    ) -> Topology:
+        """A topology from CLI-style figures; ``rack_gpus`` other than the type's makes a custom type."""
+        base = rack_type(rack_type_name)
+        if rack_gpus != base.gpus:
+            if rack_gpus % base.gpus_per_tray:
+                raise ValueError(f"rack_gpus must be a multiple of {base.gpus_per_tray} GPUs per tray")
+            base = RackType(
+                f"{base.name}-{rack_gpus}",
+                rack_gpus // base.gpus_per_tray,
+                base.gpus_per_tray,
+                base.power_kw * rack_gpus / base.gpus,
+                base.price_usd * rack_gpus / base.gpus,
+            )
+        trays = base.trays if schedulable_trays is None else schedulable_trays
+        return cls(racks=racks, rack=base, schedulable_trays=trays, block_racks=block_racks)
+
+    @property
+    def rack_gpus(self) -> int:
+        """Schedulable GPUs per rack (the NVLink domain a job may fill)."""
+        return self.schedulable_trays * self.rack.gpus_per_tray
+
+    @property
+    def gpus(self) -> int:
+        return self.racks * self.rack_gpus
+
+    @property
+    def blocks(self) -> int:
+        return -(-self.racks // self.block_racks)
+
+    def block_of(self, rack: int) -> int:
+        return rack // self.block_racks
+
+    def block_racks_of(self, block: int) -> range:
+        return range(block * self.block_racks, min((block + 1) * self.block_racks, self.racks))
+
+    @property
+    def it_power_kw(self) -> float:
+        return self.racks * self.rack.power_kw

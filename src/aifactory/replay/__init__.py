@@ -1,0 +1,1 @@
+"""Trace replay: loaders, a synthetic workload generator, the virtual-clock runner, metrics."""

@@ -1,0 +1,167 @@
+"""Replay a workload through the scheduler on a virtual clock.
+
+Event-driven: the clock jumps to the next arrival or completion; all events at that instant are
+applied, then one scheduling cycle runs. The scheduler is the same object the live service uses;
+only the clock (here: event times) and the executor (here: a completion event ``remaining`` seconds
+after a start) differ. Preempted jobs go back to the queue with the work they have left (they are
+assumed to checkpoint).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from aifactory.cluster.topology import Topology
+from aifactory.scheduler.core import CycleResult, Options, Scheduler
+from aifactory.scheduler.job import Job
+from aifactory.scheduler.tenancy import Tenancy
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One run segment of a job on one rack (a row of allocations.csv)."""
+
+    job_id: str
+    segment: int
+    start: float
+    end: float
+    rack: int
+    gpus: int
+
+
+@dataclass(slots=True)
+class JobRecord:
+    job: Job
+    first_start: float = math.nan
+    end: float = math.nan
+    preemptions: int = 0
+
+    @property
+    def wait(self) -> float:
+        return self.first_start - self.job.submit
+
+    @property
+    def jct(self) -> float:
+        return self.end - self.job.submit
+
+
+@dataclass
+class ReplayResult:
+    topology: Topology
+    policy: str
+    tenancy: Tenancy
+    records: dict[str, JobRecord]
+    segments: list[Segment]
+    rejected: list[tuple[Job, str]] = field(default_factory=list)
+    cycles: int = 0
+    idle_while_waiting_gpu_s: float = 0.0  # GPUs unallocated while jobs waited (fragmentation, topology)
+
+
+def prepare(jobs: list[Job], *, time_scale: float = 1.0, scale_gpus: float = 1.0) -> list[Job]:
+    """Compress arrivals (``time_scale`` > 1 packs them closer) and scale job sizes (at least 1 GPU)."""
+    if time_scale <= 0 or scale_gpus <= 0:
+        raise ValueError("time_scale and scale_gpus must be > 0")
+    if time_scale == 1.0 and scale_gpus == 1.0:
+        return jobs
+    return [
+        replace(job, submit=job.submit / time_scale, gpus=max(1, round(job.gpus * scale_gpus)))
+        for job in jobs
+    ]
+
+
+def replay(
+    jobs: list[Job],
+    topology: Topology,
+    policy: str,
+    tenancy: Tenancy,
+    *,
+    options: Options | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> ReplayResult:
+    """Run ``jobs`` (sorted by submit time) through a fresh scheduler until every job has finished."""
+    sched = Scheduler(topology, policy, tenancy, options)
+    result = ReplayResult(topology, policy, tenancy, {}, [])
+    runnable: list[Job] = []
+    for job in jobs:
+        if job.gpus > topology.gpus:
+            result.rejected.append((job, f"needs {job.gpus} GPUs; the factory has {topology.gpus}"))
+        else:
+            runnable.append(job)
+    runnable.sort(key=lambda j: j.submit)
+    records = {job.id: JobRecord(job) for job in runnable}
+    result.records = records
+    open_segments: dict[str, OpenSegment] = {}
+    completions: list[tuple[float, int, str, int]] = []  # (time, seq, job id, segment)
+    seq = 0
+    i, n = 0, len(runnable)
+    done = 0
+    reclaim = policy == "fairshare" and sched.options.reclaim
+    last = runnable[0].submit if runnable else 0.0
+    while i < n or completions:
+        now = min(runnable[i].submit if i < n else math.inf, completions[0][0] if completions else math.inf)
+        if len(sched.queue):
+            result.idle_while_waiting_gpu_s += (now - last) * sched.state.free_gpus
+        last = now
+        freed = False
+        while completions and completions[0][0] <= now:
+            _, _, job_id, segment = heapq.heappop(completions)
+            if sched.segments.get(job_id) != segment or job_id not in sched.running:
+                continue  # stale: the job was preempted after this completion was planned
+            sched.finish(job_id, now)
+            _close(result.segments, open_segments.pop(job_id), job_id, now)
+            records[job_id].end = now
+            freed = True
+            done += 1
+        arrived = False
+        while i < n and runnable[i].submit <= now:
+            sched.submit(runnable[i])
+            i += 1
+            arrived = True
+        if not (freed or (arrived and (sched.state.free_gpus > 0 or reclaim))):
+            continue
+        cycle = sched.cycle(now)
+        result.cycles += 1
+        seq = _apply(cycle, sched, now, records, open_segments, result.segments, completions, seq)
+        if on_progress is not None and freed:
+            on_progress(done)
+    if len(sched.queue):  # cannot happen: every runnable job fits an empty factory
+        raise RuntimeError(f"{len(sched.queue)} jobs left pending at the end of the replay")
+    return result
+
+
+OpenSegment = tuple[int, float, tuple[tuple[int, int], ...]]  # segment number, start, placement
+
+
+def _apply(
+    cycle: CycleResult,
+    sched: Scheduler,
+    now: float,
+    records: dict[str, JobRecord],
+    open_segments: dict[str, OpenSegment],
+    segments: list[Segment],
+    completions: list[tuple[float, int, str, int]],
+    seq: int,
+) -> int:
+    """Carry out a cycle's decisions: close preempted segments, open started ones, plan completions."""
+    for job_id in cycle.preempted:
+        records[job_id].preemptions += 1
+        _close(segments, open_segments.pop(job_id), job_id, now)
+    for start in cycle.starts:
+        job = start.job
+        run = sched.running[job.id]
+        open_segments[job.id] = (run.segment, now, start.placement)
+        record = records[job.id]
+        if math.isnan(record.first_start):
+            record.first_start = now
+        heapq.heappush(completions, (now + run.remaining, seq, job.id, run.segment))
+        seq += 1
+    return seq
+
+
+def _close(segments: list[Segment], opened: OpenSegment, job_id: str, now: float) -> None:
+    segment, started, placement = opened
+    for rack, gpus in placement:
+        segments.append(Segment(job_id, segment, started, now, rack, gpus))

@@ -1,0 +1,163 @@
+"""The scheduler: pending queue, running jobs, tenancy, and one scheduling cycle at a time.
+
+Pure: time comes in as ``now`` (seconds on whatever clock the caller runs — a replay's virtual clock
+or the service's wall clock); nothing here reads a clock, prints or touches a file. The same object
+drives trace replay and the live service.
+
+One cycle, in named phases (``cycle``):
+
+1. *account*  — tenants' decayed usage is brought up to ``now``;
+2. *admit*    — the policy starts what it can, in its order, on topology-aware placements;
+3. *reclaim*  — the policy may preempt borrowers so that a tenant below its entitlement gets its share;
+4. *record*   — why each job that still waits is waiting is left for ``explain``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aifactory.cluster.state import ClusterState, Placement
+from aifactory.cluster.topology import Topology
+from aifactory.scheduler.job import Job
+from aifactory.scheduler.placement import place
+from aifactory.scheduler.queue import PendingQueue
+from aifactory.scheduler.tenancy import Tenancy
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    job: Job
+    placement: Placement
+
+
+@dataclass(slots=True)
+class Running:
+    job: Job
+    placement: Placement
+    start: float
+    remaining: float  # work left at ``start`` (seconds)
+    segment: int
+    expected_end: float = 0.0  # start + what is left of its estimate (time limit): what backfill plans with
+
+    def __post_init__(self) -> None:
+        planned = self.job.estimate - (self.job.duration - self.remaining)
+        self.expected_end = self.start + max(planned, 0.0)
+
+    @property
+    def gpus(self) -> int:
+        return self.job.gpus
+
+
+@dataclass
+class CycleResult:
+    starts: list[Start] = field(default_factory=list)
+    preempted: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """Knobs of the policies (keyword-only, gathered in one place)."""
+
+    backfill_depth: int = 200  # pending jobs a backfill pass looks at (as Slurm's bf_max_job_test)
+    tenant_depth: int = 8  # jobs per tenant fair share tries when the tenant's head does not fit
+    reclaim: bool = True  # fair share: preempt borrowers for a tenant below its entitlement
+
+
+class Scheduler:
+    """State of one AI factory's scheduling: what waits, what runs, where, and for whom."""
+
+    def __init__(
+        self, topology: Topology, policy: str, tenancy: Tenancy, options: Options | None = None
+    ) -> None:
+        from aifactory.scheduler.policies import policy_named
+
+        self.topology = topology
+        self.rack_gpus = topology.rack_gpus
+        self.policy_name = policy
+        self.policy = policy_named(policy)
+        self.tenancy = tenancy
+        self.options = options or Options()
+        self.state = ClusterState(topology)
+        self.queue = PendingQueue()
+        self.running: dict[str, Running] = {}
+        self.running_gpus: dict[str, int] = dict.fromkeys(tenancy.entitlements, 0)
+        self.segments: dict[str, int] = {}
+        self.remaining: dict[str, float] = {}
+        self.reasons: dict[str, str] = {}
+
+    # ------------------------------------------------------------------------------------ events
+
+    def submit(self, job: Job) -> None:
+        if job.id in self.running or job.id in self.queue:
+            raise ValueError(f"job {job.id} is already known")
+        if job.gpus < 1:
+            raise ValueError(f"job {job.id}: gpus must be at least 1")
+        self.tenancy.ensure(job.tenant)
+        self.running_gpus.setdefault(job.tenant, 0)
+        self.remaining.setdefault(job.id, job.duration)
+        self.queue.add(job)
+
+    def finish(self, job_id: str, now: float) -> Running:
+        """A running job ended (completed, failed or cancelled): free its GPUs."""
+        run = self.running.pop(job_id)
+        self.state.release(job_id)
+        self.running_gpus[run.job.tenant] -= run.gpus
+        self.remaining.pop(job_id, None)
+        self.segments.pop(job_id, None)
+        del now
+        return run
+
+    def cancel_pending(self, job_id: str) -> Job:
+        self.remaining.pop(job_id, None)
+        self.reasons.pop(job_id, None)
+        return self.queue.remove(job_id)
+
+    # ------------------------------------------------------------------------------------- cycle
+
+    def cycle(self, now: float) -> CycleResult:
+        """One scheduling cycle at ``now``: starts (and preemptions) the caller must carry out."""
+        self.tenancy.advance(now, self.running_gpus)
+        result = CycleResult()
+        if len(self.queue):
+            self.policy(self, now, result)
+        return result
+
+    def fits_now(self, job: Job) -> Placement | None:
+        state = self.state
+        if job.gpus > state.free_gpus or (job.gpus <= self.rack_gpus and job.gpus > state.max_free):
+            return None  # cheap tests first: most attempts in a busy factory fail here
+        return place(job.gpus, state.free, self.topology)
+
+    def start(self, job: Job, placement: Placement, now: float, result: CycleResult) -> None:
+        """Phase *admit*: move a pending job onto GPUs (used by the policies)."""
+        self.queue.remove(job.id)
+        self.state.allocate(job.id, placement)
+        segment = self.segments.get(job.id, -1) + 1
+        self.segments[job.id] = segment
+        self.running[job.id] = Running(job, placement, now, self.remaining[job.id], segment)
+        self.running_gpus[job.tenant] += job.gpus
+        self.reasons.pop(job.id, None)
+        result.starts.append(Start(job, placement))
+
+    def preempt(self, job_id: str, now: float, result: CycleResult) -> None:
+        """Phase *reclaim*: stop a running job and put it back in the queue with its work left."""
+        run = self.running.pop(job_id)
+        self.state.release(job_id)
+        self.running_gpus[run.job.tenant] -= run.gpus
+        self.remaining[job_id] = max(run.remaining - (now - run.start), 0.0)
+        self.queue.add(run.job)
+        result.preempted.append(job_id)
+
+    # ----------------------------------------------------------------------------------- explain
+
+    def explain(self, job_id: str) -> str:
+        """Why a job waits (or what it is doing), in one sentence."""
+        if job_id in self.running:
+            run = self.running[job_id]
+            racks = ", ".join(f"rack {r} ×{g}" for r, g in run.placement)
+            return f"{job_id} is running on {racks} since t={run.start:.0f}s"
+        if job_id not in self.queue:
+            return f"{job_id} is not known to the scheduler (finished, cancelled or never submitted)"
+        from aifactory.scheduler.explain import why_waiting
+
+        return why_waiting(self, self.queue.jobs[job_id])

@@ -1,0 +1,45 @@
+"""Why a job waits: impossible, quota, fragmentation, topology or order — in one sentence."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aifactory.scheduler.job import Job
+from aifactory.scheduler.placement import largest_placeable, racks_needed
+
+if TYPE_CHECKING:
+    from aifactory.scheduler.core import Scheduler
+
+
+def why_waiting(s: Scheduler, job: Job) -> str:
+    topo = s.topology
+    free = s.state.free_gpus
+    if job.gpus > topo.gpus:
+        return f"{job.id} needs {job.gpus} GPUs; the whole factory has {topo.gpus}: it can never run"
+    position = s.queue.position(job.id)
+    ahead = f"{position} job{'s' if position != 1 else ''} ahead of it"
+    if s.policy_name == "fairshare":
+        used = s.running_gpus.get(job.tenant, 0)
+        entitled = s.tenancy.entitled_gpus(job.tenant)
+        if used >= entitled and free < job.gpus:
+            return (
+                f"{job.id} waits (quota): tenant {job.tenant} uses {used} GPUs, at or above its "
+                f"entitlement of {entitled:.0f}; it runs when GPUs are idle"
+            )
+    if free >= job.gpus:
+        largest = largest_placeable(s.state.free, topo)
+        if job.gpus <= topo.rack_gpus:
+            return (
+                f"{job.id} waits (fragmentation): {free} GPUs are free but no rack has {job.gpus} free "
+                f"(the most free in one rack is {int(s.state.free.max())})"
+            )
+        k = racks_needed(job.gpus, topo)
+        return (
+            f"{job.id} waits (topology): it needs {k} racks with {-(-job.gpus // k)} free GPUs each, "
+            f"in one block if possible; {free} GPUs are free but the largest gang that fits now is {largest}"
+        )
+    reason = s.reasons.get(job.id)
+    base = f"{job.id} waits for {job.gpus} GPUs ({free} free, {ahead})"
+    if job.priority:
+        base += f", priority {job.priority}"
+    return f"{base}: {reason}" if reason else base

@@ -1,0 +1,77 @@
+"""Topology-aware gang placement.
+
+Rules (CONTRACTS.md §3, DESIGN.md):
+
+* a job that fits one NVLink domain runs inside one rack — never split;
+* small jobs go to the *fullest* rack that still fits them (best fit), so that whole racks stay free
+  for large gangs;
+* a job larger than a rack takes ``k = ⌈gpus / rack⌉`` racks with balanced slices, all inside one
+  scale-out block when any block can hold it (the block with the fewest suitable racks, to keep
+  roomier blocks for larger gangs); only when no block can does it span blocks.
+
+All-or-nothing: a placement is returned only if the whole gang fits now.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from aifactory.cluster.state import IntArray, Placement
+from aifactory.cluster.topology import Topology
+
+
+def slices(gpus: int, racks: int) -> list[int]:
+    """Balanced per-rack shares of a gang over ``racks`` racks (largest first)."""
+    base, extra = divmod(gpus, racks)
+    return [base + 1] * extra + [base] * (racks - extra)
+
+
+def racks_needed(gpus: int, topology: Topology) -> int:
+    return -(-gpus // topology.rack_gpus)
+
+
+def place(gpus: int, free: IntArray, topology: Topology) -> Placement | None:
+    """Where a gang of ``gpus`` can start now, or ``None``."""
+    if gpus <= topology.rack_gpus:
+        fits = free >= gpus
+        if not fits.any():
+            return None
+        # best fit: the fullest rack that fits (ties: lowest index)
+        rack = int(np.argmin(np.where(fits, free, np.iinfo(np.int64).max)))
+        return ((rack, gpus),)
+    k = racks_needed(gpus, topology)
+    if k > topology.racks:
+        return None
+    shares = slices(gpus, k)
+    need = shares[0]
+    suitable = np.flatnonzero(free >= need)
+    if len(suitable) < k:
+        return None
+    blocks = suitable // topology.block_racks
+    counts = np.bincount(blocks, minlength=topology.blocks)
+    fitting = np.flatnonzero(counts >= k)
+    if len(fitting):
+        block = int(fitting[np.argmin(counts[fitting])])
+        chosen = suitable[blocks == block]
+    else:
+        chosen = suitable
+    # within the candidates, the fullest racks first (pack), stable by index
+    order = np.argsort(free[chosen], kind="stable")[:k]
+    racks = sorted(int(r) for r in chosen[order])
+    return tuple((rack, share) for rack, share in zip(racks, shares, strict=True))
+
+
+def spans_blocks(placement: Placement, topology: Topology) -> bool:
+    return len({topology.block_of(rack) for rack, _ in placement}) > 1
+
+
+def largest_placeable(free: IntArray, topology: Topology) -> int:
+    """The largest gang that could start now (for explanations): one rack's free GPUs, or whole
+    balanced multi-rack gangs over the best block."""
+    best = int(free.max(initial=0))
+    for block in range(topology.blocks):
+        racks = free[list(topology.block_racks_of(block))]
+        racks = np.sort(racks)[::-1]
+        for k in range(2, len(racks) + 1):
+            best = max(best, int(racks[k - 1]) * k)
+    return best

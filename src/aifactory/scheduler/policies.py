@@ -1,0 +1,160 @@
+"""Scheduling policies, looked up by name. Each is one small function that runs the *admit* (and,
+for fair share, *reclaim*) phase of a cycle and cites the rule it enforces.
+
+* ``fifo``      — strict order (priority, then submission); the head blocks everyone behind it.
+* ``backfill``  — EASY backfill: the head gets a reservation at the earliest time its gang can be
+                  placed (from running jobs' time limits); later jobs start now if they fit now and
+                  end before that reservation.
+* ``fairshare`` — tenants are served lowest *current allocation ÷ entitlement* first (decayed usage
+                  breaks ties); idle capacity is lent to anyone (work-conserving borrowing); a tenant
+                  below its entitlement *reclaims* from tenants above theirs by preemption.
+                  Reclaim cannot loop: a victim's tenant must stay at or above its entitlement after
+                  the preemption, and the reclaiming tenant at or below its entitlement after the start,
+                  so a reclaimed tenant can never reclaim back.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+
+from aifactory.scheduler.core import CycleResult, Scheduler
+from aifactory.scheduler.job import Job
+from aifactory.scheduler.placement import place
+
+Policy = Callable[[Scheduler, float, CycleResult], None]
+
+
+def fifo(s: Scheduler, now: float, result: CycleResult) -> None:
+    """Start jobs in queue order until the first that does not fit (head-of-line blocking)."""
+    while (job := s.queue.head()) is not None:
+        placement = s.fits_now(job)
+        if placement is None:
+            s.reasons[job.id] = "head of the queue: waits for enough GPUs in the right racks"
+            return
+        s.start(job, placement, now, result)
+
+
+def backfill(s: Scheduler, now: float, result: CycleResult) -> None:
+    """EASY backfill (Lifka 1995; Slurm's sched/backfill without extra-resource reservations)."""
+    fifo(s, now, result)
+    head = s.queue.head()
+    if head is None or s.state.free_gpus == 0:
+        return
+    shadow: float | None = None  # the head's reservation, computed only once a candidate fits now
+    for job in s.queue.in_order(limit=s.options.backfill_depth + 1):
+        if job.id == head.id or (shadow is not None and now + job.estimate > shadow):
+            continue
+        placement = s.fits_now(job)
+        if placement is None:
+            continue
+        if shadow is None:
+            shadow = _reservation_time(s, head, now)
+        if now + job.estimate > shadow:
+            s.reasons[job.id] = f"backfill: would run past the head job's reservation at t={shadow:.0f}s"
+            continue
+        s.start(job, placement, now, result)
+        if s.state.free_gpus == 0:
+            return
+
+
+def _reservation_time(s: Scheduler, head: Job, now: float) -> float:
+    """Earliest time the head's gang can be placed, releasing running jobs at their expected ends."""
+    free = s.state.free.copy()
+    total = s.state.free_gpus
+    for run in sorted(s.running.values(), key=lambda r: r.expected_end):
+        for rack, gpus in run.placement:
+            free[rack] += gpus
+        total += run.gpus
+        if total >= head.gpus and place(head.gpus, free, s.topology) is not None:
+            return max(run.expected_end, now)
+    return float("inf")
+
+
+def fairshare(s: Scheduler, now: float, result: CycleResult) -> None:
+    """Weighted fair share with borrowing and reclaim (Kueue fair sharing / KAI deserved quota)."""
+    blocked: list[Job] = []
+    heap = [(_fair_key(s, t), t) for t in s.queue.tenants_waiting()]
+    heapq.heapify(heap)
+    while heap:
+        _, tenant = heapq.heappop(heap)
+        started = False
+        for job in s.queue.tenant_jobs(tenant, limit=s.options.tenant_depth):
+            placement = s.fits_now(job)
+            if placement is not None:
+                s.start(job, placement, now, result)
+                started = True
+                break
+            if not blocked or blocked[-1].tenant != tenant:
+                blocked.append(job)
+        if started and s.queue.tenant_jobs(tenant, limit=1):
+            heapq.heappush(heap, (_fair_key(s, tenant), tenant))
+    if s.options.reclaim:
+        for job in blocked:
+            if job.id in s.queue and s.queue.tenant_jobs(job.tenant, limit=1)[0].id == job.id:
+                _reclaim(s, job, now, result)
+    for job in blocked:
+        if job.id in s.queue.jobs and job.id not in s.reasons:
+            s.reasons[job.id] = "fair share: waits for GPUs; its tenant is served by entitlement order"
+
+
+def _fair_key(s: Scheduler, tenant: str) -> tuple[float, float]:
+    entitled = s.tenancy.entitled_gpus(tenant)
+    current = s.running_gpus.get(tenant, 0) / entitled if entitled > 0 else float("inf")
+    return current, s.tenancy.usage_share(tenant)
+
+
+def _reclaim(s: Scheduler, job: Job, now: float, result: CycleResult) -> None:
+    """Preempt borrowers so that ``job``'s tenant, below its entitlement, gets its share back."""
+    tenant = job.tenant
+    if s.running_gpus[tenant] + job.gpus > s.tenancy.entitled_gpus(tenant):
+        return  # that start would itself be borrowing: no reclaim for it
+    over = {
+        t: s.running_gpus[t] - s.tenancy.entitled_gpus(t)
+        for t in s.running_gpus
+        if t != tenant and s.running_gpus[t] > s.tenancy.entitled_gpus(t)
+    }
+    candidates = sorted(
+        (
+            run
+            for run in s.running.values()
+            if run.job.tenant in over and run.job.preemptible and run.start < now  # not started this cycle
+        ),
+        key=lambda run: (-over[run.job.tenant], -run.start),
+    )
+    free = s.state.free.copy()
+    left = dict(over)
+    victims: list[str] = []
+    for run in candidates:
+        t = run.job.tenant
+        if left[t] - run.gpus < 0:
+            continue  # would push the victim's tenant below its entitlement
+        for rack, gpus in run.placement:
+            free[rack] += gpus
+        left[t] -= run.gpus
+        victims.append(run.job.id)
+        placement = place(job.gpus, free, s.topology)
+        if placement is not None:
+            for victim in victims:
+                s.preempt(victim, now, result)
+            final = s.fits_now(job)
+            assert final is not None
+            s.start(job, final, now, result)
+            return
+    s.reasons[job.id] = "fair share: below its entitlement, but not enough borrowed GPUs can be reclaimed"
+
+
+POLICIES: dict[str, Policy] = {"fifo": fifo, "backfill": backfill, "fairshare": fairshare}
+
+
+def policy_named(name: str) -> Policy:
+    try:
+        return POLICIES[name]
+    except KeyError:
+        raise ValueError(f"unknown policy '{name}' (policies: {', '.join(POLICIES)})") from None
+
+
+def describe(name: str) -> str:
+    """First line of a policy's docstring."""
+    doc = policy_named(name).__doc__ or ""
+    return doc.strip().splitlines()[0] if doc else name

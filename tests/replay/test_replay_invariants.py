@@ -1,0 +1,97 @@
+"""Replay invariants on a sample of the Philly trace and on random small traces (every policy):
+every job completes, no rack is ever over-allocated, a job that fits one rack is never split, and a
+gang starts all its GPUs at the same instant."""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aifactory.cluster.topology import Topology
+from aifactory.replay.runner import ReplayResult, replay
+from aifactory.scheduler.job import Job
+from aifactory.scheduler.policies import POLICIES
+from aifactory.scheduler.tenancy import Tenancy
+
+
+def check_invariants(result: ReplayResult, jobs: list[Job]) -> None:
+    topo = result.topology
+    runnable = [j for j in jobs if j.gpus <= topo.gpus]
+    assert len(result.records) == len(runnable)
+    for rec in result.records.values():
+        assert rec.end >= rec.first_start >= rec.job.submit  # completed, never before submission
+    by_segment: dict[tuple[str, int], list[tuple[float, float, int, int]]] = defaultdict(list)
+    for seg in result.segments:
+        assert seg.end >= seg.start
+        by_segment[(seg.job_id, seg.segment)].append((seg.start, seg.end, seg.rack, seg.gpus))
+    work: dict[str, float] = defaultdict(float)
+    for (job_id, _), rows in by_segment.items():
+        job = result.records[job_id].job
+        assert sum(g for *_, g in rows) == job.gpus  # the whole gang …
+        assert len({start for start, *_ in rows}) == 1  # … starts at one instant
+        assert len({end for _, end, *_ in rows}) == 1
+        if job.gpus <= topo.rack_gpus:
+            assert len(rows) == 1  # fits one NVLink domain: never split
+        work[job_id] += rows[0][1] - rows[0][0]
+    for job_id, rec in result.records.items():
+        assert work[job_id] == pytest.approx(rec.job.duration, abs=1e-6)  # all work done, once
+    # sweep: GPUs held on each rack never exceed its schedulable GPUs
+    events: dict[int, list[tuple[float, int]]] = defaultdict(list)
+    for seg in result.segments:
+        events[seg.rack] += [(seg.start, seg.gpus), (seg.end, -seg.gpus)]
+    for rack_events in events.values():
+        held = 0
+        for _, delta in sorted(rack_events, key=lambda e: (e[0], e[1])):  # releases before starts
+            held += delta
+            assert held <= topo.rack_gpus
+
+
+@pytest.fixture(scope="module")
+def philly_sample() -> list[Job]:
+    data = os.environ.get("AIFACTORY_DATA_DIR")
+    path = Path(data or "") / "traces" / "philly.csv"
+    if not data or not path.exists():
+        pytest.skip("the Philly trace needs AIFACTORY_DATA_DIR (the Makefile sets it to ../shared/data)")
+    from aifactory.replay.trace import load_trace
+
+    return load_trace(path).jobs[:4000]
+
+
+@pytest.mark.parametrize("policy", list(POLICIES))
+def test_philly_sample_on_six_racks(philly_sample: list[Job], policy: str) -> None:
+    topo = Topology.build(6)
+    tenancy = Tenancy.equal(sorted({j.tenant for j in philly_sample}), topo.gpus)
+    result = replay(philly_sample, topo, policy, tenancy)
+    check_invariants(result, philly_sample)
+
+
+jobs_strategy = st.lists(
+    st.tuples(
+        st.sampled_from(["a", "b", "c"]),
+        st.sampled_from([1, 1, 1, 2, 4, 8, 12, 16, 24, 40]),
+        st.integers(0, 200),  # submit
+        st.integers(1, 300),  # duration
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(jobs=jobs_strategy, policy=st.sampled_from(list(POLICIES)), racks=st.integers(1, 3))
+def test_random_traces_keep_the_invariants(
+    jobs: list[tuple[str, int, int, int]], policy: str, racks: int
+) -> None:
+    trace = sorted(
+        (Job(f"j{i}", t, g, float(s), float(d)) for i, (t, g, s, d) in enumerate(jobs)),
+        key=lambda j: j.submit,
+    )
+    topo = Topology.build(racks, rack_gpus=16, block_racks=2)
+    result = replay(trace, topo, policy, Tenancy({"a": 1, "b": 2, "c": 1}, topo.gpus))
+    check_invariants(result, trace)
+    assert {job.id for job, _ in result.rejected} == {j.id for j in trace if j.gpus > topo.gpus}
