@@ -90,8 +90,8 @@ def test_diurnal_cycle_peaks_in_working_hours(month: list[Job]) -> None:
     assert stats.diurnal_amplitude == pytest.approx(PHILLY_STATS.diurnal_amplitude, abs=0.03)
     assert abs(stats.diurnal_peak_hour - DEFAULT_PEAK_HOUR) < 1.0
     hourly = np.array(stats.hourly_arrivals)
-    assert 12 <= int(np.argmax(hourly)) <= 16
-    assert int(np.argmin(hourly)) in {0, 1, 2, 3, 4}
+    assert 11 <= int(np.argmax(hourly)) <= 17  # hourly counts are noisy; the fitted peak above is not
+    assert int(np.argmin(hourly)) in {23, 0, 1, 2, 3, 4, 5}
     evening = synthetic_workload(
         days=10, tenants=TENANTS, rng=np.random.default_rng(1), jobs_per_day=700, peak_hour=20.0
     )
@@ -139,7 +139,10 @@ def test_max_gpus_redraws_big_sizes() -> None:
     capped = synthetic_workload(
         days=5, tenants=TENANTS, rng=np.random.default_rng(5), gpus_available=576, target_load=0.5, max_gpus=8
     )
-    assert offered_load(capped, 5) == pytest.approx(0.5 * 576, rel=0.35)  # 5 days: loose, heavy tail
+    assert max(j.gpus for j in capped) <= 8
+    # The rate is derived from the capped mix's (smaller) work per job.
+    expected_jobs = 0.5 * 576 * DAY / expected_gpu_seconds_per_job(max_gpus=8) * 5
+    assert len(capped) == pytest.approx(expected_jobs, rel=0.05)
 
 
 def test_custom_size_mix() -> None:

@@ -56,8 +56,8 @@ DURATION_PROBS: tuple[float, ...] = (
 DURATION_CLASSES: tuple[int, ...] = (1, 2, 4, 8, 12, 24)
 # The diurnal cycle's peak in the synthetic clock (hour of day; day 0 starts at midnight, on a Monday).
 # Philly's own peak (PHILLY_STATS.diurnal_peak_hour ≈ 05:00) is in the trace's undocumented time zone
-# (05:00 UTC is early afternoon in East Asia, 22:00 in Redmond), so the default is a documented working-hours
-# peak, mid-afternoon, instead.
+# (05:00 UTC is early afternoon in East Asia, late evening in Redmond), so the default is a documented
+# working-hours peak, mid-afternoon, instead.
 DEFAULT_PEAK_HOUR = 14.0
 
 
@@ -312,7 +312,7 @@ def philly_stats(trace: Trace) -> PhillyStats:
     ]
     quantiles: dict[int, tuple[float, ...]] = {}
     for cls in DURATION_CLASSES:
-        values = np.maximum(duration[job_class == cls], 1.0)
+        values = np.maximum(duration[job_class == cls], 1.0)  # log-interpolated: no zero durations
         if len(values):
             q = np.quantile(values, DURATION_PROBS, method="inverted_cdf")
             quantiles[cls] = tuple(float(x) for x in q)

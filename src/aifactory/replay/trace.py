@@ -6,10 +6,13 @@ could not use, so that the runner and the scheduler never see raw text. Two form
 
 ``philly``
     the Philly-derived CSV (``timestamp, duration, num_gpus, gpu_time, cluster``); job ids are ``p<row>``,
-    ``submit`` is seconds since the earliest timestamp in the file, the tenant is the ``cluster``.
+    ``submit`` is seconds since the earliest valid timestamp in the file (rows rejected for another reason
+    included), the tenant is the ``cluster``; rows are not sorted in the file, so no order warnings.
 ``generic``
     CSV or Parquet with ``job_id, submit_time, num_gpus, duration, tenant`` and optional ``priority``,
-    ``time_limit``, ``preemptible``.
+    ``time_limit`` (empty = none), ``preemptible`` (true/false/yes/no/1/0, default true). A repeated job id
+    is rejected (the first row is kept); rows whose ``submit_time`` goes back in time are loaded (jobs are
+    sorted) and listed in :attr:`Trace.warnings`.
 
 A file that cannot be read at all raises :class:`TraceError` (one line naming the file and the reason).
 A row that cannot be used is skipped and recorded as a :class:`Rejection` (row number, job id, reason);
@@ -151,6 +154,8 @@ def _read_header(path: Path, label: str) -> list[str]:
         raise TraceError(f"{label}: not a UTF-8 CSV file (byte {exc.start} of the header)") from exc
     except csv.Error as exc:
         raise TraceError(f"{label}: malformed CSV header: {_first_line(exc)}") from exc
+    except OSError as exc:
+        raise TraceError(f"{label}: cannot read: {exc.strerror or _first_line(exc)}") from exc
     if header is None or not any(h.strip() for h in header):
         raise TraceError(f"{label}: empty file (no header row)")
     names = [h.strip() for h in header]
