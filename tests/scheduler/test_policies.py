@@ -138,3 +138,34 @@ def test_impossible_jobs_are_rejected_and_the_rest_runs() -> None:
     result = run([make_job("ok", 2, 5), make_job("too-big", 9, 5)], "fifo")
     assert [job.id for job, _ in result.rejected] == ["too-big"]
     assert result.records["ok"].end == 5
+
+
+def test_quota_admits_jobs_within_nominal_quota_before_borrowers() -> None:
+    # a queues 6 one-GPU jobs at t=0 (quota 4 of 8: 2 of them borrow); b's 4-GPU job arrives at t=0 too,
+    # later in the queue: it is within b's quota, so it is admitted before a's borrowing jobs
+    jobs = [make_job(f"a{i}", 1, 10, 0, tenant="a") for i in range(6)] + [
+        make_job("b0", 4, 10, 0, tenant="b")
+    ]
+    result = run(jobs, "quota", shares={"a": 1, "b": 1})
+    assert result.records["b0"].first_start == 0
+    started_at_0 = sorted(k for k, r in result.records.items() if r.first_start == 0)
+    assert started_at_0 == ["a0", "a1", "a2", "a3", "b0"]
+
+
+def test_quota_lends_idle_capacity_and_reclaims_it() -> None:
+    borrower = [make_job(f"a{i}", 1, 100, 0, tenant="a") for i in range(8)]
+    owner = [make_job("b0", 4, 10, 10, tenant="b")]
+    result = run(borrower + owner, "quota", shares={"a": 1, "b": 1})
+    assert all(result.records[f"a{i}"].first_start == 0 for i in range(8))  # borrowed all 8
+    assert result.records["b0"].first_start == 10  # reclaimed at once
+    assert sum(r.preemptions for r in result.records.values()) == 4
+
+
+def test_quota_higher_priority_preempts_lower_priority_within_a_tenant() -> None:
+    jobs = [make_job(f"lo{i}", 1, 100, 0, tenant="a", priority=0) for i in range(4)]
+    jobs += [make_job(f"x{i}", 1, 100, 0, tenant="b") for i in range(4)]  # b keeps its own quota busy
+    jobs += [make_job("hi", 2, 10, 5, tenant="a", priority=5)]
+    result = run(jobs, "quota", shares={"a": 1, "b": 1})
+    assert result.records["hi"].first_start == 5
+    assert sum(result.records[f"lo{i}"].preemptions for i in range(4)) == 2
+    assert all(result.records[f"x{i}"].preemptions == 0 for i in range(4))

@@ -98,7 +98,7 @@ def replay(
     seq = 0
     i, n = 0, len(runnable)
     done = 0
-    reclaim = policy == "fairshare" and sched.options.reclaim
+    reclaim = sched.may_preempt
     last = runnable[0].submit if runnable else 0.0
     while i < n or completions:
         now = min(runnable[i].submit if i < n else math.inf, completions[0][0] if completions else math.inf)

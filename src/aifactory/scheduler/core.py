@@ -122,6 +122,12 @@ class Scheduler:
             self.policy(self, now, result)
         return result
 
+    @property
+    def may_preempt(self) -> bool:
+        from aifactory.scheduler.policies import PREEMPTING
+
+        return self.options.reclaim and self.policy_name in PREEMPTING
+
     def fits_now(self, job: Job) -> Placement | None:
         state = self.state
         if job.gpus > state.free_gpus or (job.gpus <= self.rack_gpus and job.gpus > state.max_free):

@@ -11,6 +11,10 @@ for fair share, *reclaim*) phase of a cycle and cites the rule it enforces.
                   Reclaim cannot loop: a victim's tenant must stay at or above its entitlement after
                   the preemption, and the reclaiming tenant at or below its entitlement after the start,
                   so a reclaimed tenant can never reclaim back.
+* ``quota``     — Kueue-style nominal quotas (entitlement × factory): jobs within their tenant's quota
+                  are admitted first in queue order (BestEffortFIFO) and may reclaim from borrowers
+                  (same no-loop rule); then borrowers take idle GPUs, lowest usage ÷ quota first; within a
+                  tenant at its quota, a higher-priority job preempts lower-priority work.
 """
 
 from __future__ import annotations
@@ -144,7 +148,91 @@ def _reclaim(s: Scheduler, job: Job, now: float, result: CycleResult) -> None:
     s.reasons[job.id] = "fair share: below its entitlement, but not enough borrowed GPUs can be reclaimed"
 
 
-POLICIES: dict[str, Policy] = {"fifo": fifo, "backfill": backfill, "fairshare": fairshare}
+def quota(s: Scheduler, now: float, result: CycleResult) -> None:
+    """Kueue-style quotas: jobs within their tenant's nominal quota first, then borrowers by share."""
+    # Phase 1 — nominal quota (Kueue: a workload that fits its ClusterQueue's nominal quota is
+    # admitted before borrowing ones; BestEffortFIFO: a job that does not fit does not block others).
+    # Each tenant is a queue (a Kueue ClusterQueue): tenants below their quota are served by the order
+    # of their head jobs; within one, a job that does not fit does not block the next (BestEffortFIFO).
+    heads = []
+    for tenant in s.queue.tenants_waiting():
+        jobs = s.queue.tenant_jobs(tenant, limit=s.options.tenant_depth)
+        heads.append((s.queue.position(jobs[0].id), tenant, jobs))
+    lowest: dict[str, int] | None = None  # lowest running priority per tenant, computed when needed
+    for _, tenant, jobs in sorted(heads):
+        for job in jobs:
+            if s.running_gpus[tenant] + job.gpus > s.tenancy.entitled_gpus(tenant):
+                if lowest is None:
+                    lowest = {}
+                    for run in s.running.values():
+                        t = run.job.tenant
+                        lowest[t] = min(lowest.get(t, run.job.priority), run.job.priority)
+                if job.priority > lowest.get(tenant, job.priority) and _preempt_lower_priority(
+                    s, job, now, result
+                ):
+                    lowest = None  # the running set changed
+                continue  # over quota: waits for phase 2 (borrowing)
+            placement = s.fits_now(job)
+            if placement is not None:
+                s.start(job, placement, now, result)
+            elif s.options.reclaim:
+                _reclaim(s, job, now, result)  # within quota: may take GPUs back from borrowers
+    # Phase 2 — borrowing idle capacity, lowest dominant share (usage ÷ quota) first.
+    if s.state.free_gpus == 0:
+        return
+    heap = [(_fair_key(s, t), t) for t in s.queue.tenants_waiting()]
+    heapq.heapify(heap)
+    while heap and s.state.free_gpus > 0:
+        _, tenant = heapq.heappop(heap)
+        for job in s.queue.tenant_jobs(tenant, limit=s.options.tenant_depth):
+            placement = s.fits_now(job)
+            if placement is not None:
+                s.start(job, placement, now, result)
+                if s.queue.tenant_jobs(tenant, limit=1):
+                    heapq.heappush(heap, (_fair_key(s, tenant), tenant))
+                break
+            s.reasons.setdefault(job.id, "quota: above its tenant's nominal quota; borrows idle GPUs only")
+
+
+def _preempt_lower_priority(s: Scheduler, job: Job, now: float, result: CycleResult) -> bool:
+    """Within a tenant at its quota, a job preempts the tenant's lower-priority preemptible jobs
+    (Kueue ``withinClusterQueue: LowerPriority``) when that frees enough of the quota and of the racks."""
+    tenant = job.tenant
+    victims = sorted(
+        (
+            r
+            for r in s.running.values()
+            if r.job.tenant == tenant
+            and r.job.preemptible
+            and r.job.priority < job.priority
+            and r.start < now
+        ),
+        key=lambda r: (r.job.priority, -r.start),
+    )
+    free = s.state.free.copy()
+    used = s.running_gpus[tenant]
+    chosen: list[str] = []
+    for run in victims:
+        for rack, gpus in run.placement:
+            free[rack] += gpus
+        used -= run.gpus
+        chosen.append(run.job.id)
+        if (
+            used + job.gpus <= s.tenancy.entitled_gpus(tenant)
+            and place(job.gpus, free, s.topology) is not None
+        ):
+            for victim in chosen:
+                s.preempt(victim, now, result)
+            final = s.fits_now(job)
+            assert final is not None
+            s.start(job, final, now, result)
+            return True
+    return False
+
+
+POLICIES: dict[str, Policy] = {"fifo": fifo, "backfill": backfill, "fairshare": fairshare, "quota": quota}
+PREEMPTING = frozenset({"fairshare", "quota"})
+"""Policies that may preempt: a cycle is worth running on an arrival even when no GPU is free."""
 
 
 def policy_named(name: str) -> Policy:
