@@ -11,6 +11,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from aifactory.cluster.topology import Topology
+from aifactory.scenario import ScenarioError, load_scenario
+
 
 class ReplayInputError(ValueError):
     """Bad replay options (exit code 2)."""
@@ -43,7 +46,9 @@ def replay_command(
     policy: Annotated[
         str, typer.Option("--policy", "-p", help="Scheduling policy (--list-policies).")
     ] = "fairshare",
-    racks: Annotated[int, typer.Option("--racks", min=1, help="NVL72 racks in the factory.")] = 6,
+    racks: Annotated[
+        int | None, typer.Option("--racks", min=1, help="NVL72 racks in the factory [6].")
+    ] = None,
     rack_gpus: Annotated[int, typer.Option("--rack-gpus", min=1, help="GPUs per rack.")] = 72,
     schedulable_trays: Annotated[
         int | None,
@@ -54,6 +59,13 @@ def replay_command(
         float, typer.Option("--time-scale", min=0.0001, help="Compress arrivals: 2 = twice as dense.")
     ] = 1.0,
     scale_gpus: Annotated[float, typer.Option("--scale-gpus", min=0.0001, help="Multiply job sizes.")] = 1.0,
+    scenario: Annotated[
+        str | None, typer.Option("--scenario", help="Take the factory from this scenario's ai_factories.")
+    ] = None,
+    factory: Annotated[str | None, typer.Option("--factory", help="The AI factory id in --scenario.")] = None,
+    overrides: Annotated[
+        list[str] | None, typer.Option("--set", help="Override a scenario field (with --scenario).")
+    ] = None,
     shares: Annotated[
         str | None, typer.Option("--shares", help="Tenant entitlements, e.g. a=2,b=1 (default: equal).")
     ] = None,
@@ -63,7 +75,6 @@ def replay_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")] = False,
 ) -> None:
     """Replay a trace through the scheduler; write metrics.json, jobs.csv, allocations.csv, rejected.csv."""
-    from aifactory.cluster.topology import Topology
     from aifactory.replay.files import write_outputs
     from aifactory.replay.metrics import replay_metrics
     from aifactory.replay.runner import prepare, replay
@@ -84,11 +95,19 @@ def replay_command(
         raise ReplayInputError(f"--policy {policy}: unknown policy (policies: {', '.join(POLICIES)})")
     if out.exists() and not out.is_dir():
         raise ReplayInputError(f"--out {out}: exists and is not a folder")
+    programmes: dict[str, float] = {}
     try:
-        topology = Topology.build(
-            racks, rack_gpus=rack_gpus, schedulable_trays=schedulable_trays, block_racks=block_racks
-        )
+        if scenario is not None or factory is not None:
+            topology, programmes, note = _factory_from_scenario(scenario, factory, overrides, racks)
+            if note and not quiet:
+                err.print(note, highlight=False)
+        else:
+            topology = Topology.build(
+                racks or 6, rack_gpus=rack_gpus, schedulable_trays=schedulable_trays, block_racks=block_racks
+            )
     except ValueError as exc:
+        if isinstance(exc, ScenarioError):
+            raise
         raise ReplayInputError(f"cluster: {exc}") from None
     loaded = load_trace(trace, fmt)
     for rejection in loaded.rejected[:5]:
@@ -98,7 +117,11 @@ def replay_command(
             f"{trace.name}: {len(loaded.rejected)} rows skipped in all (see rejected.csv)", highlight=False
         )
     jobs = prepare(loaded.jobs, time_scale=time_scale, scale_gpus=scale_gpus)
-    tenancy = Tenancy(parse_shares(shares, loaded.tenants), topology.gpus)
+    if shares is None and programmes and set(loaded.tenants) <= set(programmes):
+        entitlements = programmes  # the trace's tenants are the factory's programmes
+    else:
+        entitlements = parse_shares(shares, loaded.tenants)
+    tenancy = Tenancy(entitlements, topology.gpus)
     started = time.perf_counter()
     with Progress(
         TextColumn(f"[bold]replay[/bold] {policy}"),
@@ -125,6 +148,24 @@ def replay_command(
     if not quiet:
         print_replay_summary(console, metrics)
         console.print(f"wrote {out}/metrics.json, jobs.csv, allocations.csv, rejected.csv")
+
+
+def _factory_from_scenario(
+    scenario: str | None, factory: str | None, overrides: list[str] | None, racks: int | None
+) -> tuple[Topology, dict[str, float], str]:
+    """Topology and programme shares of ``--factory`` in ``--scenario``, and a note on power limits."""
+    from aifactory.cluster.factory import plan_factory
+
+    if scenario is None or factory is None:
+        raise ReplayInputError("--scenario and --factory go together")
+    plan = plan_factory(load_scenario(scenario, overrides), factory, racks=racks)
+    note = ""
+    if plan.power_limited_racks is not None and plan.racks_wanted > plan.power_limited_racks:
+        note = (
+            f"{factory}: the power budget allows {plan.power_limited_racks} of {plan.racks_wanted} racks; "
+            f"replaying on {plan.topology.racks}"
+        )
+    return plan.topology, plan.entitlements, note
 
 
 def print_replay_summary(console: Console, m: dict[str, Any]) -> None:

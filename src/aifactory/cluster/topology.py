@@ -1,4 +1,4 @@
-"""The AI factory's static shape: rack types, racks (NVLink domains) and scale-out blocks.
+"""The AI factory's static shape: racks (NVLink domains) of a catalogue rack type, and scale-out blocks.
 
 Built once and shared read-only; what is allocated where lives in ``cluster.state``.
 """
@@ -7,34 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
-@dataclass(frozen=True, slots=True)
-class RackType:
-    """A rack-scale system: one NVLink domain of ``trays × gpus_per_tray`` GPUs."""
-
-    name: str
-    trays: int
-    gpus_per_tray: int
-    power_kw: float
-    price_usd: float
-
-    @property
-    def gpus(self) -> int:
-        return self.trays * self.gpus_per_tray
-
-
-CATALOGUE: dict[str, RackType] = {
-    # GB300 NVL72: 18 compute trays of 4 GPUs; up to 142 kW, 135 kW a reasonable default (FACTS.md)
-    "gb300-nvl72": RackType("gb300-nvl72", trays=18, gpus_per_tray=4, power_kw=135.0, price_usd=3.5e6),
-    "gb200-nvl72": RackType("gb200-nvl72", trays=18, gpus_per_tray=4, power_kw=120.0, price_usd=3.0e6),
-}
-
-
-def rack_type(name: str) -> RackType:
-    try:
-        return CATALOGUE[name]
-    except KeyError:
-        raise ValueError(f"unknown rack type '{name}' (rack types: {', '.join(CATALOGUE)})") from None
+from aifactory.scenario.hardware import RackType, rack_type
 
 
 @dataclass(frozen=True, slots=True)

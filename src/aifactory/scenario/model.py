@@ -14,6 +14,7 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from aifactory.scenario.distributions import Uncertain, bounds
+from aifactory.scenario.hardware import CATALOGUE
 
 Identifier = str
 
@@ -242,6 +243,42 @@ class Target(_Strict):
         return self
 
 
+class Program(_Strict):
+    """A council programme (research, start-ups, industry, anchor users …) and its share of a factory."""
+
+    share: float = Field(
+        gt=0, description="Weight of the programme's entitlement (normalised over programmes)."
+    )
+    name: str | None = None
+    note: str | None = None
+
+
+class AIFactory(_Strict):
+    """An AI factory: racks of one catalogue type in scale-out blocks, a power budget, programmes."""
+
+    name: str | None = None
+    country: str | None = None
+    racks: int | None = Field(default=None, ge=1, description="Racks installed (or use racks_from).")
+    racks_from: Identifier | None = Field(
+        default=None, description="A destination: the factory holds the racks the supply twin delivers there."
+    )
+    rack_type: str = Field(default="gb300-nvl72", description="A rack type of the hardware catalogue.")
+    schedulable_trays: int | None = Field(
+        default=None, ge=1, description="Trays per rack open to jobs (operators often keep spares)."
+    )
+    block_racks: int = Field(default=8, ge=1, description="Racks per scale-out (leaf–spine) block.")
+    power_budget_mw: float | None = Field(default=None, gt=0, description="Facility power available.")
+    pue: float = Field(default=1.25, ge=1.0, description="Power usage effectiveness of the halls.")
+    programs: dict[Identifier, Program] = Field(default_factory=dict)
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _one_rack_source(self) -> Self:
+        if (self.racks is None) == (self.racks_from is None):
+            raise ValueError("give exactly one of racks and racks_from")
+        return self
+
+
 class Scenario(_Strict):
     """A whole scenario file (``format: aifactory/v1``)."""
 
@@ -256,6 +293,7 @@ class Scenario(_Strict):
     lanes: list[Lane] = Field(default_factory=list)
     destinations: dict[Identifier, Destination] = Field(default_factory=dict)
     targets: list[Target] = Field(default_factory=list)
+    ai_factories: dict[Identifier, AIFactory] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _network(self) -> Self:
@@ -345,6 +383,22 @@ def network_errors(s: Scenario) -> list[str]:
             f"stages.{unreachable[0]}: not fed by any source stage (a cycle without a source: "
             f"{' → '.join(unreachable)})"
         )
+    for fid, factory in s.ai_factories.items():
+        if factory.racks_from is not None and factory.racks_from not in s.destinations:
+            errors.append(f"ai_factories.{fid}.racks_from: unknown destination '{factory.racks_from}'")
+        if factory.rack_type not in CATALOGUE:
+            errors.append(
+                f"ai_factories.{fid}.rack_type: unknown rack type '{factory.rack_type}' "
+                f"(rack types: {', '.join(CATALOGUE)})"
+            )
+        elif (
+            factory.schedulable_trays is not None
+            and factory.schedulable_trays > CATALOGUE[factory.rack_type].trays
+        ):
+            errors.append(
+                f"ai_factories.{fid}.schedulable_trays: a {factory.rack_type} rack has "
+                f"{CATALOGUE[factory.rack_type].trays} trays"
+            )
     for i, target in enumerate(s.targets):
         if target.item is not None and target.item not in s.items:
             errors.append(f"targets.{i}.item: unknown item '{target.item}'")
