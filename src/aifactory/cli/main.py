@@ -232,6 +232,9 @@ def run(
     overrides: SetOption = None,
     workers: WorkersOption = 1,
     ray_address: RayOption = None,
+    factory_days: Annotated[
+        float, typer.Option("--factory-days", min=1, help="Days of programme demand run on each AI factory.")
+    ] = 90.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")] = False,
 ) -> None:
     """The main job: the whole chain on a scenario; prints a summary, writes report.html and summary.json."""
@@ -250,15 +253,31 @@ def run(
         quiet=quiet,
     )
     summary, series = _write_outputs(mc, wall, out / "supply", html=False)
+    from aifactory.replay.files import write_outputs as write_replay_outputs
+    from aifactory.report.factory_section import factory_section_html, factory_summary, print_factory_summary
     from aifactory.report.files import write_json
     from aifactory.report.html import write_supply_report
+    from aifactory.twin.factory import run_factory_twin
 
-    write_json(out / "summary.json", {"scenario": s.name, "supply": summary})
-    write_supply_report(out / "report.html", s, summary, series)
+    factories: dict[str, Any] = {}
+    sections: list[tuple[str, str]] = []
+    twins = []
+    for factory_id in s.ai_factories:
+        twin = run_factory_twin(s, factory_id, mc.result, days=factory_days, seed=seed)
+        first = s.date(int(twin.origin_day)).isoformat()
+        factories[factory_id] = factory_summary(twin, first)
+        sections.append((f"AI factory: {factory_id}", factory_section_html(factory_id, twin, first)))
+        write_replay_outputs(out / "factories" / factory_id, twin.result, twin.metrics)
+        twins.append((factory_id, twin, first))
+    write_json(out / "summary.json", {"scenario": s.name, "supply": summary, "ai_factories": factories})
+    write_supply_report(out / "report.html", s, summary, series, sections)
     if not quiet:
         print_supply_summary(console, summary)
+        for factory_id, twin, first in twins:
+            print_factory_summary(console, factory_id, twin, first)
         console.print(
-            f"wrote [bold]{out / 'report.html'}[/bold], {out / 'summary.json'} and {out / 'supply'}/"
+            f"wrote [bold]{out / 'report.html'}[/bold], {out / 'summary.json'}, {out / 'supply'}/"
+            + (f" and {out / 'factories'}/" if twins else "")
         )
 
 

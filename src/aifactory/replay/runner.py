@@ -79,15 +79,31 @@ def replay(
     tenancy: Tenancy,
     *,
     options: Options | None = None,
+    rack_online: dict[int, float] | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> ReplayResult:
-    """Run ``jobs`` (sorted by submit time) through a fresh scheduler until every job has finished."""
+    """Run ``jobs`` (sorted by submit time) through a fresh scheduler until every job has finished.
+
+    ``rack_online`` gives racks that join the factory later (rack → time it comes online, e.g. when the
+    supply twin delivers it); until then a rack is drained. Jobs need every rack to arrive eventually
+    to be sure of running: a job larger than the racks ever online is rejected.
+    """
     sched = Scheduler(topology, policy, tenancy, options)
+    arrivals_of_racks = sorted((t, rack) for rack, t in (rack_online or {}).items() if math.isfinite(t))
+    for rack in rack_online or {}:
+        sched.state.drain(rack)
+    sched.capacity_changed()
+    r_i = 0
+    online_gpus = (
+        topology.gpus
+        - len(rack_online or {}) * topology.rack_gpus
+        + len(arrivals_of_racks) * topology.rack_gpus
+    )
     result = ReplayResult(topology, policy, tenancy, {}, [])
     runnable: list[Job] = []
     for job in jobs:
-        if job.gpus > topology.gpus:
-            result.rejected.append((job, f"needs {job.gpus} GPUs; the factory has {topology.gpus}"))
+        if job.gpus > online_gpus:
+            result.rejected.append((job, f"needs {job.gpus} GPUs; the factory has {online_gpus}"))
         else:
             runnable.append(job)
     runnable.sort(key=lambda j: j.submit)
@@ -100,8 +116,14 @@ def replay(
     done = 0
     reclaim = sched.may_preempt
     last = runnable[0].submit if runnable else 0.0
-    while i < n or completions:
-        now = min(runnable[i].submit if i < n else math.inf, completions[0][0] if completions else math.inf)
+    while i < n or completions or (len(sched.queue) and r_i < len(arrivals_of_racks)):
+        now = min(
+            runnable[i].submit if i < n else math.inf,
+            completions[0][0] if completions else math.inf,
+            arrivals_of_racks[r_i][0] if r_i < len(arrivals_of_racks) and len(sched.queue) else math.inf,
+        )
+        if now == math.inf:  # jobs wait for racks that are still to arrive
+            now = arrivals_of_racks[r_i][0]
         if len(sched.queue):
             result.idle_while_waiting_gpu_s += (now - last) * sched.state.free_gpus
         last = now
@@ -115,6 +137,11 @@ def replay(
             records[job_id].end = now
             freed = True
             done += 1
+        while r_i < len(arrivals_of_racks) and arrivals_of_racks[r_i][0] <= now:
+            sched.state.restore(arrivals_of_racks[r_i][1])
+            sched.capacity_changed()
+            r_i += 1
+            freed = True
         arrived = False
         while i < n and runnable[i].submit <= now:
             sched.submit(runnable[i])

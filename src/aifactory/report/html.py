@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -47,8 +47,17 @@ footer td{font-size:12px}
 """
 
 
-def write_supply_report(path: Path, scenario: Scenario, summary: dict[str, Any], series: Series) -> None:
-    """Write the report of one supply study to ``path`` (parent directories are created)."""
+def write_supply_report(
+    path: Path,
+    scenario: Scenario,
+    summary: dict[str, Any],
+    series: Series,
+    extra_sections: Sequence[tuple[str, str]] = (),
+) -> None:
+    """Write the report of one supply study to ``path`` (parent directories are created).
+
+    ``extra_sections`` — (heading, HTML) pairs from other parts of the twin (e.g. the AI factories),
+    placed before the detail tables."""
     s = scenario
     body = [_header(s, summary)]
     body.append(_section("targets", _targets_table(summary.get("targets", []))))
@@ -59,6 +68,8 @@ def write_supply_report(path: Path, scenario: Scenario, summary: dict[str, Any],
     )
     body.append(_section("heat", _heat(s, series)))
     body.append(_section("sensitivity", _sensitivity(s, summary.get("sensitivity", {}))))
+    for number, (heading, content) in enumerate(extra_sections):
+        body.append(f'<section id="extra-{number}">\n<h2>{escape(heading)}</h2>\n{content}\n</section>')
     body.append(_section("tables", _stages_table(s, summary) + _sites_table(summary) + _costs_table(summary)))
     page = (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'

@@ -122,6 +122,10 @@ class Scheduler:
             self.policy(self, now, result)
         return result
 
+    def capacity_changed(self) -> None:
+        """Racks came online or were drained: entitlements are shares of what can be scheduled now."""
+        self.tenancy.total_gpus = int(self.state.capacity.sum())
+
     @property
     def may_preempt(self) -> bool:
         from aifactory.scheduler.policies import PREEMPTING
