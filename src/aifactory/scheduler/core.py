@@ -14,6 +14,7 @@ One cycle, in named phases (``cycle``):
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from aifactory.cluster.state import ClusterState, Placement
@@ -80,6 +81,8 @@ class Scheduler:
         self.state = ClusterState(topology)
         self.queue = PendingQueue()
         self.running: dict[str, Running] = {}
+        self.running_by_tenant: dict[str, dict[str, Running]] = {}  # in start order (oldest first)
+        self.running_priorities: dict[str, Counter[int]] = {}  # tenant → running jobs per priority
         self.running_gpus: dict[str, int] = dict.fromkeys(tenancy.entitlements, 0)
         self.segments: dict[str, int] = {}
         self.remaining: dict[str, float] = {}
@@ -99,9 +102,7 @@ class Scheduler:
 
     def finish(self, job_id: str, now: float) -> Running:
         """A running job ended (completed, failed or cancelled): free its GPUs."""
-        run = self.running.pop(job_id)
-        self.state.release(job_id)
-        self.running_gpus[run.job.tenant] -= run.gpus
+        run = self._stop(job_id)
         self.remaining.pop(job_id, None)
         self.segments.pop(job_id, None)
         del now
@@ -144,19 +145,36 @@ class Scheduler:
         self.state.allocate(job.id, placement)
         segment = self.segments.get(job.id, -1) + 1
         self.segments[job.id] = segment
-        self.running[job.id] = Running(job, placement, now, self.remaining[job.id], segment)
+        run = Running(job, placement, now, self.remaining[job.id], segment)
+        self.running[job.id] = run
+        self.running_by_tenant.setdefault(job.tenant, {})[job.id] = run
+        self.running_priorities.setdefault(job.tenant, Counter())[job.priority] += 1
         self.running_gpus[job.tenant] += job.gpus
         self.reasons.pop(job.id, None)
         result.starts.append(Start(job, placement))
 
     def preempt(self, job_id: str, now: float, result: CycleResult) -> None:
         """Phase *reclaim*: stop a running job and put it back in the queue with its work left."""
-        run = self.running.pop(job_id)
-        self.state.release(job_id)
-        self.running_gpus[run.job.tenant] -= run.gpus
+        run = self._stop(job_id)
         self.remaining[job_id] = max(run.remaining - (now - run.start), 0.0)
         self.queue.add(run.job)
         result.preempted.append(job_id)
+
+    def _stop(self, job_id: str) -> Running:
+        run = self.running.pop(job_id)
+        tenant = run.job.tenant
+        self.state.release(job_id)
+        del self.running_by_tenant[tenant][job_id]
+        priorities = self.running_priorities[tenant]
+        priorities[run.job.priority] -= 1
+        if not priorities[run.job.priority]:
+            del priorities[run.job.priority]
+        self.running_gpus[tenant] -= run.gpus
+        return run
+
+    def lowest_running_priority(self, tenant: str) -> int | None:
+        priorities = self.running_priorities.get(tenant)
+        return min(priorities) if priorities else None
 
     # ----------------------------------------------------------------------------------- explain
 

@@ -118,13 +118,14 @@ def _reclaim(s: Scheduler, job: Job, now: float, result: CycleResult) -> None:
         for t in s.running_gpus
         if t != tenant and s.running_gpus[t] > s.tenancy.entitled_gpus(t)
     }
-    candidates = sorted(
-        (
-            run
-            for run in s.running.values()
-            if run.job.tenant in over and run.job.preemptible and run.start < now  # not started this cycle
-        ),
-        key=lambda run: (-over[run.job.tenant], -run.start),
+    if s.state.free_gpus + sum(over.values()) < job.gpus:
+        s.reasons[job.id] = "fair share: below its entitlement, but not enough borrowed GPUs can be reclaimed"
+        return  # even taking back every borrowed GPU would not make room
+    candidates = (
+        run
+        for t in sorted(over, key=lambda t: -over[t])  # the most-over tenant first …
+        for run in reversed(s.running_by_tenant[t].values())  # … its most recent starts first
+        if run.job.preemptible and run.start < now  # never a job started in this cycle
     )
     free = s.state.free.copy()
     left = dict(over)
@@ -158,19 +159,12 @@ def quota(s: Scheduler, now: float, result: CycleResult) -> None:
     for tenant in s.queue.tenants_waiting():
         jobs = s.queue.tenant_jobs(tenant, limit=s.options.tenant_depth)
         heads.append((s.queue.position(jobs[0].id), tenant, jobs))
-    lowest: dict[str, int] | None = None  # lowest running priority per tenant, computed when needed
     for _, tenant, jobs in sorted(heads):
         for job in jobs:
             if s.running_gpus[tenant] + job.gpus > s.tenancy.entitled_gpus(tenant):
-                if lowest is None:
-                    lowest = {}
-                    for run in s.running.values():
-                        t = run.job.tenant
-                        lowest[t] = min(lowest.get(t, run.job.priority), run.job.priority)
-                if job.priority > lowest.get(tenant, job.priority) and _preempt_lower_priority(
-                    s, job, now, result
-                ):
-                    lowest = None  # the running set changed
+                lowest = s.lowest_running_priority(tenant)
+                if lowest is not None and job.priority > lowest:
+                    _preempt_lower_priority(s, job, now, result)
                 continue  # over quota: waits for phase 2 (borrowing)
             placement = s.fits_now(job)
             if placement is not None:
@@ -201,11 +195,8 @@ def _preempt_lower_priority(s: Scheduler, job: Job, now: float, result: CycleRes
     victims = sorted(
         (
             r
-            for r in s.running.values()
-            if r.job.tenant == tenant
-            and r.job.preemptible
-            and r.job.priority < job.priority
-            and r.start < now
+            for r in s.running_by_tenant.get(tenant, {}).values()
+            if r.job.preemptible and r.job.priority < job.priority and r.start < now
         ),
         key=lambda r: (r.job.priority, -r.start),
     )
