@@ -1,10 +1,15 @@
-"""Every example in docs/scenario.md and docs/cli.md runs as shown.
+"""Every example in docs/scenario.md, docs/cli.md, docs/scheduler.md and docs/replay.md runs as shown.
 
 Conventions the docs follow (and this file enforces):
 
 - A ```yaml block is a complete scenario: it must validate and simulate. A block whose first line is
   ``# fragment`` is a piece of one; it need only be YAML. A first line ``# file: NAME`` also writes the
   block to NAME in the working folder of that document's commands, so commands can refer to it.
+- A ```csv block whose first line is ``# file: NAME`` is written to NAME the same way, without that
+  line (a trace file for ``aifactory replay``). Other ```csv blocks are only shown.
+- The ```python blocks of a document are one doctest session, run in order in the same working folder
+  (names defined in one block carry over to the next): every ``>>>`` example must print what is shown,
+  whitespace-normalised, ``...`` matching anything.
 - In a ```console block every ``$ `` line is an ``aifactory`` command. A trailing ``# exits N`` says
   the command fails with exit code N. The lines after a command are its output: each one other than
   ``...`` must appear in what the command prints (whitespace-normalised, so terminal wrapping does not
@@ -15,6 +20,8 @@ Conventions the docs follow (and this file enforces):
 
 from __future__ import annotations
 
+import doctest
+import io
 import re
 import shlex
 import sys
@@ -29,7 +36,7 @@ from aifactory.scenario.loading import load_scenario
 from aifactory.supply.montecarlo import run_monte_carlo
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-DOC_NAMES = ("scenario.md", "cli.md")
+DOC_NAMES = ("scenario.md", "cli.md", "scheduler.md", "replay.md")
 FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 EXITS = re.compile(r"\s+#\s*exits\s+(\d+)\s*$")
 FILE_LINE = re.compile(r"#\s*file:\s*(\S+)")
@@ -37,6 +44,7 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 MAX_RUNS = 64
 SMALL_RUNS = "16"
 SIMULATING = (("run",), ("supply", "simulate"))
+FENCE_LANGUAGES = ("yaml", "console", "text", "json", "csv", "python")
 
 
 @dataclass(frozen=True)
@@ -91,20 +99,29 @@ def commands(block: Block) -> list[Command]:
     return found
 
 
-def scenario_files(doc: str) -> dict[str, str]:
-    """The doc's YAML blocks marked ``# file: NAME``."""
+def doc_files(doc: str) -> dict[str, str]:
+    """The doc's YAML and CSV blocks marked ``# file: NAME`` (a CSV file without its marker line)."""
     out: dict[str, str] = {}
     for b in blocks(doc):
-        if b.lang == "yaml":
+        if b.lang in ("yaml", "csv"):
             named = FILE_LINE.fullmatch(b.first_line)
             if named:
-                out[named.group(1)] = b.text
+                text = b.text if b.lang == "yaml" else b.text.lstrip().split("\n", 1)[1]
+                out[named.group(1)] = text
     return out
+
+
+def write_doc_files(doc: str, folder: Path) -> None:
+    for name, text in doc_files(doc).items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
 
 
 ALL_BLOCKS = [b for doc in DOC_NAMES for b in blocks(doc)]
 YAML_BLOCKS = [b for b in ALL_BLOCKS if b.lang == "yaml"]
 COMMANDS = [c for b in ALL_BLOCKS if b.lang == "console" for c in commands(b)]
+PYTHON_DOCS = [doc for doc in DOC_NAMES if any(b.lang == "python" for b in blocks(doc))]
 
 
 def _id(x: Block | Command) -> str:
@@ -142,11 +159,13 @@ def test_the_docs_have_examples() -> None:
 
 @pytest.mark.parametrize("block", ALL_BLOCKS, ids=_id)
 def test_blocks_follow_the_conventions(block: Block) -> None:
-    assert block.lang in ("yaml", "console", "text", "json"), f"fence language {block.lang!r}"
+    assert block.lang in FENCE_LANGUAGES, f"fence language {block.lang!r}"
     if block.lang == "console":
         for line in block.text.splitlines():
             if line.startswith("$ "):
                 assert line.startswith("$ aifactory "), f"only aifactory commands run: {line}"
+    if block.lang == "python":
+        assert ">>> " in block.text, "a python block is a doctest: it needs >>> examples"
 
 
 # ----------------------------------------------------------------------------------------- scenarios
@@ -173,8 +192,7 @@ def test_yaml_example_is_a_valid_scenario(block: Block, tmp_path: Path) -> None:
 def test_console_example_runs(
     command: Command, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for name, text in scenario_files(command.doc).items():
-        (tmp_path / name).write_text(text, encoding="utf-8")
+    write_doc_files(command.doc, tmp_path)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("AIFACTORY_DEBUG", raising=False)
     argv = shlex.split(command.text)
@@ -191,3 +209,25 @@ def test_console_example_runs(
     assert code == command.exit_code, f"{command.text}\nexit {code}\n{out}{err}"
     for line in command.output:
         assert normalise(line) in printed, f"{command.text}\nexpected: {line}\nprinted: {out}{err}"
+
+
+# ------------------------------------------------------------------------------------------- doctests
+
+
+@pytest.mark.parametrize("doc", PYTHON_DOCS)
+def test_python_examples_print_what_is_shown(
+    doc: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_doc_files(doc, tmp_path)
+    monkeypatch.chdir(tmp_path)
+    parser = doctest.DocTestParser()
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS)
+    globs: dict[str, object] = {"__name__": f"docs.{doc}"}
+    report = io.StringIO()
+    for block in (b for b in blocks(doc) if b.lang == "python"):
+        test = parser.get_doctest(block.text, globs, f"{doc}:{block.line}", str(DOCS / doc), block.line)
+        runner.run(test, out=report.write, clear_globs=False)
+        globs = test.globs  # the next block goes on from here (DocTest works on a copy)
+    results = runner.summarize(verbose=False)
+    assert results.attempted > 0, doc
+    assert results.failed == 0, report.getvalue()

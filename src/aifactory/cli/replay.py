@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -32,8 +33,10 @@ def parse_shares(text: str | None, tenants: list[str]) -> dict[str, float]:
             raise ReplayInputError(f"--shares {part!r}: expected TENANT=NUMBER") from None
         if not sep or not name.strip():
             raise ReplayInputError(f"--shares {part!r}: expected TENANT=NUMBER")
-        if shares[name.strip()] < 0:
-            raise ReplayInputError(f"--shares {part!r}: a share must be >= 0")
+        if not math.isfinite(shares[name.strip()]) or shares[name.strip()] < 0:
+            raise ReplayInputError(f"--shares {part!r}: a share must be a finite number >= 0")
+    if shares and not any(shares.values()):
+        raise ReplayInputError("--shares: at least one share must be > 0")
     return shares
 
 
@@ -110,6 +113,12 @@ def replay_command(
             raise
         raise ReplayInputError(f"cluster: {exc}") from None
     loaded = load_trace(trace, fmt)
+    if loaded.warnings:
+        err.print(
+            f"{trace.name}: {len(loaded.warnings)} rows go back in time "
+            f"(first: row {loaded.warnings[0].row}); they were sorted by submit time",
+            highlight=False,
+        )
     for rejection in loaded.rejected[:5]:
         err.print(f"{trace.name}: row {rejection.row}: {rejection.reason} (skipped)", highlight=False)
     if len(loaded.rejected) > 5:

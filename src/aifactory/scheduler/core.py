@@ -102,10 +102,10 @@ class Scheduler:
 
     def finish(self, job_id: str, now: float) -> Running:
         """A running job ended (completed, failed or cancelled): free its GPUs."""
+        self.tenancy.advance(now, self.running_gpus)  # its last interval counts in the usage
         run = self._stop(job_id)
         self.remaining.pop(job_id, None)
         self.segments.pop(job_id, None)
-        del now
         return run
 
     def cancel_pending(self, job_id: str) -> Job:
@@ -155,6 +155,7 @@ class Scheduler:
 
     def preempt(self, job_id: str, now: float, result: CycleResult) -> None:
         """Phase *reclaim*: stop a running job and put it back in the queue with its work left."""
+        self.tenancy.advance(now, self.running_gpus)
         run = self._stop(job_id)
         self.remaining[job_id] = max(run.remaining - (now - run.start), 0.0)
         self.queue.add(run.job)

@@ -18,14 +18,19 @@ def why_waiting(s: Scheduler, job: Job) -> str:
         return f"{job.id} needs {job.gpus} GPUs; the whole factory has {topo.gpus}: it can never run"
     position = s.queue.position(job.id)
     ahead = f"{position} job{'s' if position != 1 else ''} ahead of it"
-    if s.policy_name == "fairshare":
+    reason = s.reasons.get(job.id)
+    if s.policy_name in ("fairshare", "quota"):
         used = s.running_gpus.get(job.tenant, 0)
         entitled = s.tenancy.entitled_gpus(job.tenant)
-        if used >= entitled and free < job.gpus:
+        if used + job.gpus > entitled and free < job.gpus:
             return (
-                f"{job.id} waits (quota): tenant {job.tenant} uses {used} GPUs, at or above its "
-                f"entitlement of {entitled:.0f}; it runs when GPUs are idle"
+                f"{job.id} waits (quota): tenant {job.tenant} uses {used} GPUs of its entitlement of "
+                f"{entitled:.0f}; it runs when GPUs are idle"
             )
+    elif position > 0 and (s.policy_name == "fifo" or reason is None):
+        head = s.queue.head()
+        head_text = f" behind {head.id} ({head.gpus} GPUs)" if head is not None else ""
+        return f"{job.id} waits (order): {ahead}{head_text} under '{s.policy_name}'"
     if free >= job.gpus:
         largest = largest_placeable(s.state.free, topo)
         if job.gpus <= topo.rack_gpus:
@@ -38,7 +43,6 @@ def why_waiting(s: Scheduler, job: Job) -> str:
             f"{job.id} waits (topology): it needs {k} racks with {-(-job.gpus // k)} free GPUs each, "
             f"in one block if possible; {free} GPUs are free but the largest gang that fits now is {largest}"
         )
-    reason = s.reasons.get(job.id)
     base = f"{job.id} waits for {job.gpus} GPUs ({free} free, {ahead})"
     if job.priority:
         base += f", priority {job.priority}"

@@ -66,12 +66,13 @@ def spans_blocks(placement: Placement, topology: Topology) -> bool:
 
 
 def largest_placeable(free: IntArray, topology: Topology) -> int:
-    """The largest gang that could start now (for explanations): one rack's free GPUs, or whole
-    balanced multi-rack gangs over the best block."""
+    """The largest gang that could start now (for explanations): one rack's free GPUs, or a balanced
+    gang over ``k`` racks — which it only uses when it needs more than ``k − 1`` racks' worth."""
     best = int(free.max(initial=0))
-    for block in range(topology.blocks):
-        racks = free[list(topology.block_racks_of(block))]
-        racks = np.sort(racks)[::-1]
-        for k in range(2, len(racks) + 1):
-            best = max(best, int(racks[k - 1]) * k)
+    rack = topology.rack_gpus
+    ordered = np.sort(free)[::-1]
+    for k in range(2, len(ordered) + 1):
+        gang = k * int(ordered[k - 1])  # k racks with at least this much free each
+        if gang > (k - 1) * rack:
+            best = max(best, gang)
     return best

@@ -119,7 +119,7 @@ def _reclaim(s: Scheduler, job: Job, now: float, result: CycleResult) -> None:
         if t != tenant and s.running_gpus[t] > s.tenancy.entitled_gpus(t)
     }
     if s.state.free_gpus + sum(over.values()) < job.gpus:
-        s.reasons[job.id] = "fair share: below its entitlement, but not enough borrowed GPUs can be reclaimed"
+        s.reasons[job.id] = "reclaim: below its entitlement, but not enough borrowed GPUs can be taken back"
         return  # even taking back every borrowed GPU would not make room
     candidates = (
         run
@@ -146,7 +146,7 @@ def _reclaim(s: Scheduler, job: Job, now: float, result: CycleResult) -> None:
             assert final is not None
             s.start(job, final, now, result)
             return
-    s.reasons[job.id] = "fair share: below its entitlement, but not enough borrowed GPUs can be reclaimed"
+    s.reasons[job.id] = "reclaim: below its entitlement, but not enough borrowed GPUs can be taken back"
 
 
 def quota(s: Scheduler, now: float, result: CycleResult) -> None:
