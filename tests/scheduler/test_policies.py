@@ -6,7 +6,7 @@ import pytest
 
 from aifactory.cluster.topology import Topology
 from aifactory.replay.runner import ReplayResult, replay
-from aifactory.scheduler.core import Scheduler
+from aifactory.scheduler.core import Options, Scheduler
 from aifactory.scheduler.job import Job
 from aifactory.scheduler.policies import POLICIES, policy_named
 from aifactory.scheduler.tenancy import Tenancy
@@ -25,10 +25,11 @@ def run(
     racks: int = 1,
     rack_gpus: int = 8,
     shares: dict[str, float] | None = None,
+    options: Options | None = None,
 ) -> ReplayResult:
     topo = Topology.build(racks, rack_gpus=rack_gpus, block_racks=8)
     tenants = shares or dict.fromkeys(sorted({j.tenant for j in jobs}), 1.0)
-    return replay(jobs, topo, policy, Tenancy(tenants, topo.gpus))
+    return replay(jobs, topo, policy, Tenancy(tenants, topo.gpus), options=options)
 
 
 def starts(result: ReplayResult) -> dict[str, tuple[float, float]]:
@@ -169,3 +170,17 @@ def test_quota_higher_priority_preempts_lower_priority_within_a_tenant() -> None
     assert result.records["hi"].first_start == 5
     assert sum(result.records[f"lo{i}"].preemptions for i in range(4)) == 2
     assert all(result.records[f"x{i}"].preemptions == 0 for i in range(4))
+
+
+@pytest.mark.parametrize("policy", ["fairshare", "quota"])
+def test_a_large_gang_does_not_starve_behind_a_stream_of_small_jobs(policy: str) -> None:
+    # b's 16-GPU gang is bigger than b's entitlement (8 of 16) and never fits while a keeps the factory
+    # busy with a stream of 1-GPU jobs; after waiting starvation_s (1 day) it gets a reservation
+    stream = [make_job(f"a{i}", 1, 3600.0, 60.0 * i, tenant="a") for i in range(4000)]
+    gang = make_job("gang", 16, 600.0, 30.0, tenant="b")
+    jobs = sorted([*stream, gang], key=lambda j: j.submit)
+    starving = run(jobs, policy, rack_gpus=16, shares={"a": 1, "b": 1})
+    assert starving.records["gang"].first_start > 10 * 86400  # without the guard: until the stream drains
+    result = run(jobs, policy, rack_gpus=16, shares={"a": 1, "b": 1}, options=Options(starvation_s=86400.0))
+    waited = result.records["gang"].first_start - gang.submit
+    assert 86400.0 < waited <= 86400.0 + 3600.0 + 60.0  # guard after a day, then at most one job length

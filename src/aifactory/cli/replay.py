@@ -72,6 +72,14 @@ def replay_command(
     shares: Annotated[
         str | None, typer.Option("--shares", help="Tenant entitlements, e.g. a=2,b=1 (default: equal).")
     ] = None,
+    starvation_hours: Annotated[
+        float | None,
+        typer.Option(
+            "--starvation-hours",
+            min=0.0,
+            help="fairshare/quota: a queue head waiting longer starts as soon as it fits (default: off).",
+        ),
+    ] = None,
     list_policies: Annotated[
         bool, typer.Option("--list-policies", help="List the policies and exit.")
     ] = False,
@@ -82,6 +90,7 @@ def replay_command(
     from aifactory.replay.metrics import replay_metrics
     from aifactory.replay.runner import prepare, replay
     from aifactory.replay.trace import load_trace
+    from aifactory.scheduler.core import Options
     from aifactory.scheduler.policies import POLICIES, describe
     from aifactory.scheduler.tenancy import Tenancy
 
@@ -143,8 +152,14 @@ def replay_command(
         transient=True,
     ) as progress:
         task = progress.add_task("jobs", total=len(jobs))
+        options = Options(starvation_s=starvation_hours * 3600 if starvation_hours is not None else math.inf)
         result = replay(
-            jobs, topology, policy, tenancy, on_progress=lambda done: progress.update(task, completed=done)
+            jobs,
+            topology,
+            policy,
+            tenancy,
+            options=options,
+            on_progress=lambda done: progress.update(task, completed=done),
         )
     wall = time.perf_counter() - started
     metrics = replay_metrics(result, wall_seconds=wall)

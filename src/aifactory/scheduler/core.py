@@ -62,6 +62,9 @@ class Options:
     backfill_depth: int = 200  # pending jobs a backfill pass looks at (as Slurm's bf_max_job_test)
     tenant_depth: int = 8  # jobs per tenant fair share tries when the tenant's head does not fit
     reclaim: bool = True  # fair share: preempt borrowers for a tenant below its entitlement
+    # fair share / quota: a queue head waiting longer than this starts as soon as it fits and holds a
+    # reservation until then (off by default: on a saturated factory it turns fair share into FIFO)
+    starvation_s: float = float("inf")
 
 
 class Scheduler:

@@ -10,7 +10,8 @@ for fair share, *reclaim*) phase of a cycle and cites the rule it enforces.
                   below its entitlement *reclaims* from tenants above theirs by preemption.
                   Reclaim cannot loop: a victim's tenant must stay at or above its entitlement after
                   the preemption, and the reclaiming tenant at or below its entitlement after the start,
-                  so a reclaimed tenant can never reclaim back.
+                  so a reclaimed tenant can never reclaim back. A head job that has waited longer than
+                  ``starvation_s`` gets a reservation (as in backfill): no large gang starves.
 * ``quota``     — Kueue-style nominal quotas (entitlement × factory): jobs within their tenant's quota
                   are admitted first in queue order (BestEffortFIFO) and may reclaim from borrowers
                   (same no-loop rule); then borrowers take idle GPUs, lowest usage ÷ quota first; within a
@@ -75,8 +76,30 @@ def _reservation_time(s: Scheduler, head: Job, now: float) -> float:
     return float("inf")
 
 
+def _starvation_guard(s: Scheduler, now: float, result: CycleResult) -> tuple[Job, float] | None:
+    """No indefinite starvation of large gangs behind a stream of small ones (the guarantee Slurm's
+    backfill reservations give): a queue head that has waited longer than ``starvation_s`` starts as
+    soon as it fits, whatever its tenant's quota; until then it holds a reservation — only jobs that end
+    before it may start. Returns the head and its reservation time while it waits."""
+    head = s.queue.head()
+    if head is None or now - head.submit <= s.options.starvation_s:
+        return None
+    placement = s.fits_now(head)
+    if placement is not None:
+        s.start(head, placement, now, result)
+        return None
+    return head, _reservation_time(s, head, now)
+
+
+def _blocked_by_guard(guard: tuple[Job, float] | None, job: Job, now: float) -> bool:
+    if guard is None or job.id == guard[0].id:
+        return False
+    return now + job.estimate > guard[1]
+
+
 def fairshare(s: Scheduler, now: float, result: CycleResult) -> None:
     """Weighted fair share with borrowing and reclaim (Kueue fair sharing / KAI deserved quota)."""
+    guard = _starvation_guard(s, now, result)
     blocked: list[Job] = []
     heap = [(_fair_key(s, t), t) for t in s.queue.tenants_waiting()]
     heapq.heapify(heap)
@@ -84,6 +107,9 @@ def fairshare(s: Scheduler, now: float, result: CycleResult) -> None:
         _, tenant = heapq.heappop(heap)
         started = False
         for job in s.queue.tenant_jobs(tenant, limit=s.options.tenant_depth):
+            if guard is not None and _blocked_by_guard(guard, job, now):
+                s.reasons[job.id] = f"waits: {guard[0].id} has waited too long and holds a reservation"
+                continue
             placement = s.fits_now(job)
             if placement is not None:
                 s.start(job, placement, now, result)
@@ -155,12 +181,15 @@ def quota(s: Scheduler, now: float, result: CycleResult) -> None:
     # admitted before borrowing ones; BestEffortFIFO: a job that does not fit does not block others).
     # Each tenant is a queue (a Kueue ClusterQueue): tenants below their quota are served by the order
     # of their head jobs; within one, a job that does not fit does not block the next (BestEffortFIFO).
+    guard = _starvation_guard(s, now, result)  # first: it may start the head
     heads = []
     for tenant in s.queue.tenants_waiting():
         jobs = s.queue.tenant_jobs(tenant, limit=s.options.tenant_depth)
         heads.append((s.queue.position(jobs[0].id), tenant, jobs))
     for _, tenant, jobs in sorted(heads):
         for job in jobs:
+            if _blocked_by_guard(guard, job, now):
+                continue
             if s.running_gpus[tenant] + job.gpus > s.tenancy.entitled_gpus(tenant):
                 lowest = s.lowest_running_priority(tenant)
                 if lowest is not None and job.priority > lowest:
@@ -179,6 +208,8 @@ def quota(s: Scheduler, now: float, result: CycleResult) -> None:
     while heap and s.state.free_gpus > 0:
         _, tenant = heapq.heappop(heap)
         for job in s.queue.tenant_jobs(tenant, limit=s.options.tenant_depth):
+            if _blocked_by_guard(guard, job, now):
+                continue
             placement = s.fits_now(job)
             if placement is not None:
                 s.start(job, placement, now, result)
