@@ -48,6 +48,7 @@ def test_replay_writes_the_contract_outputs(
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == [
         "job_id", "tenant", "num_gpus", "submit", "start", "end", "duration", "wait", "jct", "preemptions",
+        "timed_out",
     ]  # fmt: skip
     with (out / "allocations.csv").open() as f:
         allocations = list(csv.DictReader(f))

@@ -184,3 +184,20 @@ def test_a_large_gang_does_not_starve_behind_a_stream_of_small_jobs(policy: str)
     result = run(jobs, policy, rack_gpus=16, shares={"a": 1, "b": 1}, options=Options(starvation_s=86400.0))
     waited = result.records["gang"].first_start - gang.submit
     assert 86400.0 < waited <= 86400.0 + 3600.0 + 60.0  # guard after a day, then at most one job length
+
+
+def test_a_job_is_stopped_at_its_time_limit() -> None:
+    jobs = [make_job("over", 2, 100, 0, time_limit=10), make_job("ok", 2, 5, 0, time_limit=10)]
+    result = run(jobs, "fifo")
+    assert result.records["over"].end == 10 and result.records["over"].timed_out
+    assert result.records["ok"].end == 5 and not result.records["ok"].timed_out
+
+
+def test_a_time_limit_counts_run_time_across_preemptions() -> None:
+    borrower = [make_job(f"a{i}", 1, 100, 0, tenant="a", time_limit=60) for i in range(8)]
+    owner = [make_job("b0", 4, 10, 10, tenant="b")]
+    result = run(borrower + owner, "fairshare", shares={"a": 1, "b": 1})
+    for i in range(8):
+        rec = result.records[f"a{i}"]
+        ran = sum(seg.end - seg.start for seg in result.segments if seg.job_id == f"a{i}")
+        assert ran == pytest.approx(60.0) and rec.timed_out  # 60 s of run time in all, then stopped

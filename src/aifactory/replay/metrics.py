@@ -74,6 +74,7 @@ def replay_metrics(result: ReplayResult, *, wall_seconds: float = 0.0) -> dict[s
         "utilization": busy / (topo.gpus * makespan) if makespan > 0 else 0.0,
         "idle_while_waiting_gpu_hours": result.idle_while_waiting_gpu_s / 3600,
         "preemptions": sum(r.preemptions for r in records),
+        "timed_out": sum(r.timed_out for r in records),
         "finish_time_fairness": max(slowdowns) / min(slowdowns) if slowdowns and min(slowdowns) > 0 else 1.0,
         "tenants": tenants,
     }

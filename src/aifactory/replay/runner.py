@@ -38,6 +38,7 @@ class JobRecord:
     first_start: float = math.nan
     end: float = math.nan
     preemptions: int = 0
+    timed_out: bool = False  # stopped at its time limit before its work was done
 
     @property
     def wait(self) -> float:
@@ -183,7 +184,13 @@ def _apply(
         record = records[job.id]
         if math.isnan(record.first_start):
             record.first_start = now
-        heapq.heappush(completions, (now + run.remaining, seq, job.id, run.segment))
+        run_for = run.remaining
+        if job.time_limit is not None:  # the executor stops a job at its limit (run time so far counts)
+            limit_left = max(job.time_limit - (job.duration - run.remaining), 0.0)
+            if limit_left < run_for:
+                run_for = limit_left
+                record.timed_out = True
+        heapq.heappush(completions, (now + run_for, seq, job.id, run.segment))
         seq += 1
     return seq
 
