@@ -201,3 +201,18 @@ def test_a_time_limit_counts_run_time_across_preemptions() -> None:
         rec = result.records[f"a{i}"]
         ran = sum(seg.end - seg.start for seg in result.segments if seg.job_id == f"a{i}")
         assert ran == pytest.approx(60.0) and rec.timed_out  # 60 s of run time in all, then stopped
+
+
+def test_reclaim_preempts_only_on_the_racks_the_gang_uses() -> None:
+    from aifactory.scheduler.policies import _needed
+
+    topo = Topology.build(2, rack_gpus=4)
+    sched = Scheduler(topo, "fairshare", Tenancy({"a": 1, "b": 1}, topo.gpus))
+    for i in range(8):
+        sched.submit(make_job(f"a{i}", 1, 100, tenant="a"))
+    sched.cycle(0.0)
+    on_rack = {rack: [j for j, p in sched.state.placements.items() if p[0][0] == rack] for rack in (0, 1)}
+    victims = [on_rack[0][0], *on_rack[1]]  # one victim on rack 0 that the gang will not need
+    assert _needed(sched, make_job("b0", 4, 10, tenant="b"), victims, ((1, 4),)) == on_rack[1]
+    # when the trimmed set no longer makes room, all victims stay
+    assert _needed(sched, make_job("b1", 5, 10, tenant="b"), victims, ((1, 4),)) == victims

@@ -23,6 +23,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable
 
+from aifactory.cluster.state import Placement
 from aifactory.scheduler.core import CycleResult, Scheduler
 from aifactory.scheduler.job import Job
 from aifactory.scheduler.placement import place
@@ -166,13 +167,27 @@ def _reclaim(s: Scheduler, job: Job, now: float, result: CycleResult) -> None:
         victims.append(run.job.id)
         placement = place(job.gpus, free, s.topology)
         if placement is not None:
-            for victim in victims:
+            for victim in _needed(s, job, victims, placement):
                 s.preempt(victim, now, result)
             final = s.fits_now(job)
             assert final is not None
             s.start(job, final, now, result)
             return
     s.reasons[job.id] = "reclaim: below its entitlement, but not enough borrowed GPUs can be taken back"
+
+
+def _needed(s: Scheduler, job: Job, victims: list[str], placement: Placement) -> list[str]:
+    """Of the victims that made room, only those on the racks the gang will use — when the gang still
+    fits with just those released (preempt no more than the placement needs)."""
+    racks = {rack for rack, _ in placement}
+    needed = [v for v in victims if any(rack in racks for rack, _ in s.running[v].placement)]
+    if len(needed) == len(victims):
+        return victims
+    free = s.state.free.copy()
+    for victim in needed:
+        for rack, gpus in s.running[victim].placement:
+            free[rack] += gpus
+    return needed if place(job.gpus, free, s.topology) is not None else victims
 
 
 def quota(s: Scheduler, now: float, result: CycleResult) -> None:
