@@ -121,3 +121,27 @@ def test_missing_trace_file_exits_2(capsys: pytest.CaptureFixture[str], tmp_path
     code, _, stderr = invoke(capsys, "replay", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "o"))
     assert code == 2
     assert "nope.csv" in stderr
+
+
+def test_budgets_hold_a_tenants_jobs_and_list_them(
+    capsys: pytest.CaptureFixture[str], trace: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "o"
+    code, _, stderr = invoke(
+        capsys, "replay", str(trace), "--out", str(out), "--racks", "2", "--budgets", "b=0.3"
+    )  # b may use 0.3 GPU-h: j2 (72 GPUs from t=10) has used 0.4 GPU-h when j4 arrives at t=30: held
+    assert code == 0, stderr
+    assert "1 jobs held" in stderr
+    with (out / "rejected.csv").open() as f:
+        reasons = {r["job_id"]: r["reason"] for r in csv.DictReader(f)}
+    assert "budget" in reasons["j4"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["held"] == 1 and metrics["completed"] == 3
+
+
+@pytest.mark.parametrize("value", ["b=x", "b=-1", "=3", "b=inf"])
+def test_bad_budgets_exit_2(
+    capsys: pytest.CaptureFixture[str], trace: Path, tmp_path: Path, value: str
+) -> None:
+    code, _, stderr = invoke(capsys, "replay", str(trace), "--out", str(tmp_path / "o"), "--budgets", value)
+    assert code == 2 and "--budgets" in stderr

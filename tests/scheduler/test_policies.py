@@ -216,3 +216,28 @@ def test_reclaim_preempts_only_on_the_racks_the_gang_uses() -> None:
     assert _needed(sched, make_job("b0", 4, 10, tenant="b"), victims, ((1, 4),)) == on_rack[1]
     # when the trimmed set no longer makes room, all victims stay
     assert _needed(sched, make_job("b1", 5, 10, tenant="b"), victims, ((1, 4),)) == victims
+
+
+@pytest.mark.parametrize("policy", ["fifo", "backfill", "fairshare", "quota"])
+def test_a_spent_budget_holds_the_tenants_jobs_without_blocking_others(policy: str) -> None:
+    # a may use 1 GPU-hour: two 30-minute one-GPU jobs run one after the other on its GPU, the third is
+    # held for good; b's jobs behind it in the queue are not blocked
+    topo = Topology.build(1, rack_gpus=8)
+    jobs = [make_job(f"a{i}", 8, 450, 450.0 * i, tenant="a") for i in range(3)]  # 8 GPUs × 450 s = 1 GPU-h
+    jobs += [make_job("b0", 8, 100, 1000.0, tenant="b")]
+    tenancy = Tenancy({"a": 1, "b": 1}, topo.gpus, budgets={"a": 3600.0})
+    result = replay(jobs, topo, policy, tenancy)
+    assert result.records["a0"].end == 450
+    assert [job.id for job, _ in result.held] == ["a1", "a2"]  # a0 used the whole budget
+    assert result.records["b0"].first_start == 1000
+
+
+def test_explain_names_a_spent_budget() -> None:
+    topo = Topology.build(1, rack_gpus=8)
+    sched = Scheduler(topo, "fifo", Tenancy({"a": 1}, topo.gpus, budgets={"a": 100.0}))
+    sched.submit(make_job("a0", 8, 1000))
+    sched.cycle(0.0)
+    sched.submit(make_job("a1", 1, 10))
+    sched.finish("a0", 200.0)
+    sched.cycle(200.0)
+    assert "held (budget)" in sched.explain("a1")

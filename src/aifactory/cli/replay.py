@@ -40,6 +40,23 @@ def parse_shares(text: str | None, tenants: list[str]) -> dict[str, float]:
     return shares
 
 
+def parse_budgets(text: str | None) -> dict[str, float]:
+    """``--budgets a=1000,b=250`` (GPU-hours) → GPU-seconds per tenant."""
+    budgets: dict[str, float] = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        name, sep, value = part.partition("=")
+        try:
+            hours = float(value)
+        except ValueError:
+            raise ReplayInputError(f"--budgets {part!r}: expected TENANT=GPU_HOURS") from None
+        if not sep or not name.strip() or not math.isfinite(hours) or hours < 0:
+            raise ReplayInputError(f"--budgets {part!r}: expected TENANT=GPU_HOURS with GPU_HOURS >= 0")
+        budgets[name.strip()] = hours * 3600
+    return budgets
+
+
 def replay_command(
     trace: Annotated[
         Path | None, typer.Argument(help="Trace file (philly CSV, generic CSV or Parquet).")
@@ -71,6 +88,10 @@ def replay_command(
     ] = None,
     shares: Annotated[
         str | None, typer.Option("--shares", help="Tenant entitlements, e.g. a=2,b=1 (default: equal).")
+    ] = None,
+    budgets: Annotated[
+        str | None,
+        typer.Option("--budgets", help="GPU-hour budgets, e.g. a=1000,b=250: then a tenant's jobs are held."),
     ] = None,
     starvation_hours: Annotated[
         float | None,
@@ -108,9 +129,12 @@ def replay_command(
     if out.exists() and not out.is_dir():
         raise ReplayInputError(f"--out {out}: exists and is not a folder")
     programmes: dict[str, float] = {}
+    programme_budgets: dict[str, float] = {}
     try:
         if scenario is not None or factory is not None:
-            topology, programmes, note = _factory_from_scenario(scenario, factory, overrides, racks)
+            topology, programmes, programme_budgets, note = _factory_from_scenario(
+                scenario, factory, overrides, racks
+            )
             if note and not quiet:
                 err.print(note, highlight=False)
         else:
@@ -135,11 +159,12 @@ def replay_command(
             f"{trace.name}: {len(loaded.rejected)} rows skipped in all (see rejected.csv)", highlight=False
         )
     jobs = prepare(loaded.jobs, time_scale=time_scale, scale_gpus=scale_gpus)
-    if shares is None and programmes and set(loaded.tenants) <= set(programmes):
-        entitlements = programmes  # the trace's tenants are the factory's programmes
-    else:
-        entitlements = parse_shares(shares, loaded.tenants)
-    tenancy = Tenancy(entitlements, topology.gpus)
+    from_programmes = bool(programmes) and set(loaded.tenants) <= set(programmes)
+    # the trace's tenants are the factory's programmes: they get the council's shares
+    use_programmes = shares is None and from_programmes
+    entitlements = programmes if use_programmes else parse_shares(shares, loaded.tenants)
+    budget_gpu_s = parse_budgets(budgets) if budgets else (programme_budgets if from_programmes else {})
+    tenancy = Tenancy(entitlements, topology.gpus, budgets=budget_gpu_s)
     started = time.perf_counter()
     with Progress(
         TextColumn(f"[bold]replay[/bold] {policy}"),
@@ -169,6 +194,8 @@ def replay_command(
         err.print(
             f"{len(result.rejected)} jobs can never run on {topology.gpus} GPUs (listed in rejected.csv)"
         )
+    if result.held:
+        err.print(f"{len(result.held)} jobs held: their tenant's GPU-hour budget was spent (in rejected.csv)")
     if not quiet:
         print_replay_summary(console, metrics)
         console.print(f"wrote {out}/metrics.json, jobs.csv, allocations.csv, rejected.csv")
@@ -176,8 +203,8 @@ def replay_command(
 
 def _factory_from_scenario(
     scenario: str | None, factory: str | None, overrides: list[str] | None, racks: int | None
-) -> tuple[Topology, dict[str, float], str]:
-    """Topology and programme shares of ``--factory`` in ``--scenario``, and a note on power limits."""
+) -> tuple[Topology, dict[str, float], dict[str, float], str]:
+    """Topology, programme shares and budgets of ``--factory`` in ``--scenario``; a note on power."""
     from aifactory.cluster.factory import plan_factory
 
     if scenario is None or factory is None:
@@ -189,7 +216,7 @@ def _factory_from_scenario(
             f"{factory}: the power budget allows {plan.power_limited_racks} of {plan.racks_wanted} racks; "
             f"replaying on {plan.topology.racks}"
         )
-    return plan.topology, plan.entitlements, note
+    return plan.topology, plan.entitlements, plan.budgets_gpu_s, note
 
 
 def print_replay_summary(console: Console, m: dict[str, Any]) -> None:

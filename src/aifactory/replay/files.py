@@ -49,13 +49,13 @@ def write_outputs(
         }
     )
     trace_rejections = trace_rejections or []
-    rows: list[int | None] = [row for row, _, _ in trace_rejections] + [None] * len(result.rejected)
+    never = result.rejected + result.held
+    rows: list[int | None] = [row for row, _, _ in trace_rejections] + [None] * len(never)
     rejected = pa.table(
         {
             "row": pa.array(rows, pa.int64()),
-            "job_id": [job_id for _, job_id, _ in trace_rejections] + [job.id for job, _ in result.rejected],
-            "reason": [reason for _, _, reason in trace_rejections]
-            + [reason for _, reason in result.rejected],
+            "job_id": [job_id for _, job_id, _ in trace_rejections] + [job.id for job, _ in never],
+            "reason": [reason for _, _, reason in trace_rejections] + [reason for _, reason in never],
         }
     )
     pacsv.write_csv(jobs, out / "jobs.csv")

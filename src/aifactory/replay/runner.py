@@ -57,6 +57,7 @@ class ReplayResult:
     records: dict[str, JobRecord]
     segments: list[Segment]
     rejected: list[tuple[Job, str]] = field(default_factory=list)
+    held: list[tuple[Job, str]] = field(default_factory=list)  # never started: budget spent
     cycles: int = 0
     idle_while_waiting_gpu_s: float = 0.0  # GPUs unallocated while jobs waited (fragmentation, topology)
 
@@ -155,8 +156,15 @@ def replay(
         seq = _apply(cycle, sched, now, records, open_segments, result.segments, completions, seq)
         if on_progress is not None and freed:
             on_progress(done)
-    if len(sched.queue):  # cannot happen: every runnable job fits an empty factory
-        raise RuntimeError(f"{len(sched.queue)} jobs left pending at the end of the replay")
+    for job in list(sched.queue.in_order()):
+        if not sched.eligible(job):  # held for good: its tenant's budget is spent
+            spent = sched.tenancy.spent.get(job.tenant, 0.0) / 3600
+            result.held.append((job, f"tenant {job.tenant} spent its GPU-hour budget ({spent:,.1f} GPU-h)"))
+            del records[job.id]
+    if len(sched.queue) > len(result.held):  # cannot happen: every runnable job fits an empty factory
+        raise RuntimeError(
+            f"{len(sched.queue) - len(result.held)} jobs left pending at the end of the replay"
+        )
     return result
 
 

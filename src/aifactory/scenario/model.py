@@ -249,6 +249,9 @@ class Program(_Strict):
     share: float = Field(
         gt=0, description="Weight of the programme's entitlement (normalised over programmes)."
     )
+    budget_gpu_hours: float | None = Field(
+        default=None, ge=0, description="GPU-hours the programme may use in all; then its jobs are held."
+    )
     name: str | None = None
     note: str | None = None
 

@@ -136,6 +136,10 @@ class Scheduler:
 
         return self.options.reclaim and self.policy_name in PREEMPTING
 
+    def eligible(self, job: Job) -> bool:
+        """Held jobs (their tenant's GPU-hour budget is spent) are not considered; they block no one."""
+        return not self.tenancy.over_budget(job.tenant)
+
     def fits_now(self, job: Job) -> Placement | None:
         state = self.state
         if job.gpus > state.free_gpus or (job.gpus <= self.rack_gpus and job.gpus > state.max_free):

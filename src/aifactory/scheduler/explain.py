@@ -16,6 +16,12 @@ def why_waiting(s: Scheduler, job: Job) -> str:
     free = s.state.free_gpus
     if job.gpus > topo.gpus:
         return f"{job.id} needs {job.gpus} GPUs; the whole factory has {topo.gpus}: it can never run"
+    if s.tenancy.over_budget(job.tenant):
+        spent = s.tenancy.spent.get(job.tenant, 0.0) / 3600
+        budget = s.tenancy.budgets[job.tenant] / 3600
+        return (
+            f"{job.id} is held (budget): tenant {job.tenant} has used {spent:,.1f} of {budget:,.1f} GPU-hours"
+        )
     position = s.queue.position(job.id)
     ahead = f"{position} job{'s' if position != 1 else ''} ahead of it"
     reason = s.reasons.get(job.id)

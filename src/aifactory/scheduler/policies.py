@@ -33,7 +33,7 @@ Policy = Callable[[Scheduler, float, CycleResult], None]
 
 def fifo(s: Scheduler, now: float, result: CycleResult) -> None:
     """Start jobs in queue order until the first that does not fit (head-of-line blocking)."""
-    while (job := s.queue.head()) is not None:
+    while (job := _eligible_head(s)) is not None:
         placement = s.fits_now(job)
         if placement is None:
             s.reasons[job.id] = "head of the queue: waits for enough GPUs in the right racks"
@@ -41,15 +41,27 @@ def fifo(s: Scheduler, now: float, result: CycleResult) -> None:
         s.start(job, placement, now, result)
 
 
+def _eligible_head(s: Scheduler) -> Job | None:
+    """The first job in queue order that is not held (held jobs do not block the queue)."""
+    head = s.queue.head()
+    if head is None or s.eligible(head):
+        return head
+    for job in s.queue.in_order(limit=s.options.backfill_depth):
+        if s.eligible(job):
+            return job
+        s.reasons[job.id] = f"held: tenant {job.tenant} has spent its GPU-hour budget"
+    return None
+
+
 def backfill(s: Scheduler, now: float, result: CycleResult) -> None:
     """EASY backfill (Lifka 1995; Slurm's sched/backfill without extra-resource reservations)."""
     fifo(s, now, result)
-    head = s.queue.head()
+    head = _eligible_head(s)
     if head is None or s.state.free_gpus == 0:
         return
     shadow: float | None = None  # the head's reservation, computed only once a candidate fits now
     for job in s.queue.in_order(limit=s.options.backfill_depth + 1):
-        if job.id == head.id or (shadow is not None and now + job.estimate > shadow):
+        if job.id == head.id or (shadow is not None and now + job.estimate > shadow) or not s.eligible(job):
             continue
         placement = s.fits_now(job)
         if placement is None:
@@ -82,7 +94,7 @@ def _starvation_guard(s: Scheduler, now: float, result: CycleResult) -> tuple[Jo
     backfill reservations give): a queue head that has waited longer than ``starvation_s`` starts as
     soon as it fits, whatever its tenant's quota; until then it holds a reservation — only jobs that end
     before it may start. Returns the head and its reservation time while it waits."""
-    head = s.queue.head()
+    head = _eligible_head(s)
     if head is None or now - head.submit <= s.options.starvation_s:
         return None
     placement = s.fits_now(head)
@@ -102,7 +114,7 @@ def fairshare(s: Scheduler, now: float, result: CycleResult) -> None:
     """Weighted fair share with borrowing and reclaim (Kueue fair sharing / KAI deserved quota)."""
     guard = _starvation_guard(s, now, result)
     blocked: list[Job] = []
-    heap = [(_fair_key(s, t), t) for t in s.queue.tenants_waiting()]
+    heap = [(_fair_key(s, t), t) for t in s.queue.tenants_waiting() if not s.tenancy.over_budget(t)]
     heapq.heapify(heap)
     while heap:
         _, tenant = heapq.heappop(heap)
@@ -199,6 +211,8 @@ def quota(s: Scheduler, now: float, result: CycleResult) -> None:
     guard = _starvation_guard(s, now, result)  # first: it may start the head
     heads = []
     for tenant in s.queue.tenants_waiting():
+        if s.tenancy.over_budget(tenant):
+            continue  # held: its GPU-hour budget is spent
         jobs = s.queue.tenant_jobs(tenant, limit=s.options.tenant_depth)
         heads.append((s.queue.position(jobs[0].id), tenant, jobs))
     for _, tenant, jobs in sorted(heads):
@@ -218,7 +232,7 @@ def quota(s: Scheduler, now: float, result: CycleResult) -> None:
     # Phase 2 — borrowing idle capacity, lowest dominant share (usage ÷ quota) first.
     if s.state.free_gpus == 0:
         return
-    heap = [(_fair_key(s, t), t) for t in s.queue.tenants_waiting()]
+    heap = [(_fair_key(s, t), t) for t in s.queue.tenants_waiting() if not s.tenancy.over_budget(t)]
     heapq.heapify(heap)
     while heap and s.state.free_gpus > 0:
         _, tenant = heapq.heappop(heap)

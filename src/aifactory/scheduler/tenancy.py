@@ -17,6 +17,8 @@ class Tenancy:
     total_gpus: int
     half_life_s: float = 7 * 86400.0
     usage: dict[str, float] = field(default_factory=dict)  # decayed GPU-seconds
+    budgets: dict[str, float] = field(default_factory=dict)  # GPU-seconds a tenant may use in all
+    spent: dict[str, float] = field(default_factory=dict)  # GPU-seconds used so far (not decayed)
     last: float | None = None
 
     def __post_init__(self) -> None:
@@ -29,6 +31,8 @@ class Tenancy:
             self.entitlements = {t: v / total for t, v in self.entitlements.items()}
         for tenant in self.entitlements:
             self.usage.setdefault(tenant, 0.0)
+        if any(v < 0 for v in self.budgets.values()):
+            raise ValueError("budgets must be >= 0")
 
     @classmethod
     def equal(cls, tenants: list[str], total_gpus: int, *, half_life_s: float = 7 * 86400.0) -> Tenancy:
@@ -52,8 +56,16 @@ class Tenancy:
             return
         decay = math.exp(-math.log(2) * dt / self.half_life_s)
         for tenant in self.usage.keys() | running_gpus.keys():
-            self.usage[tenant] = self.usage.get(tenant, 0.0) * decay + running_gpus.get(tenant, 0) * dt
+            used = running_gpus.get(tenant, 0) * dt
+            self.usage[tenant] = self.usage.get(tenant, 0.0) * decay + used
+            if used:
+                self.spent[tenant] = self.spent.get(tenant, 0.0) + used
         self.last = now
+
+    def over_budget(self, tenant: str) -> bool:
+        """A tenant with a GPU-hour budget that has used it up: its pending jobs are held."""
+        budget = self.budgets.get(tenant)
+        return budget is not None and self.spent.get(tenant, 0.0) >= budget
 
     def usage_share(self, tenant: str) -> float:
         total = sum(self.usage.values())
