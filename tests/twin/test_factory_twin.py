@@ -62,3 +62,11 @@ def test_the_taiwan_ai_factory_runs_its_programmes_on_delivered_racks() -> None:
 def test_a_factory_with_racks_from_the_supply_twin_needs_it() -> None:
     with pytest.raises(ValueError, match="run it first"):
         run_factory_twin(load_scenario("nvidia-2025"), "taiwan-ai-factory", None)
+
+
+def test_daily_series_with_a_rack_that_never_arrives() -> None:
+    s = load_scenario("nvidia-2025")
+    twin = run_factory_twin(s, "taiwan-ai-factory", run_monte_carlo(s, runs=32, seed=1).result, days=3)
+    twin.online_s[0] = float("inf")
+    daily = twin.daily()
+    assert daily["installed_gpus"][-1] <= twin.plan.topology.gpus - twin.plan.topology.rack_gpus

@@ -56,7 +56,7 @@ def replay_metrics(result: ReplayResult, *, wall_seconds: float = 0.0) -> dict[s
         return float(np.percentile(values, q)) if len(values) else 0.0
 
     return {
-        "jobs": len(result.records) + len(result.rejected) + len(result.held),
+        "jobs": len(result.records) + len(result.rejected),
         "completed": len(records),
         "rejected": len(result.rejected),
         "held": len(result.held),

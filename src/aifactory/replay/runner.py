@@ -157,10 +157,9 @@ def replay(
         if on_progress is not None and freed:
             on_progress(done)
     for job in list(sched.queue.in_order()):
-        if not sched.eligible(job):  # held for good: its tenant's budget is spent
+        if not sched.eligible(job):  # held for good (unfinished): its tenant's budget is spent
             spent = sched.tenancy.spent.get(job.tenant, 0.0) / 3600
             result.held.append((job, f"tenant {job.tenant} spent its GPU-hour budget ({spent:,.1f} GPU-h)"))
-            del records[job.id]
     if len(sched.queue) > len(result.held):  # cannot happen: every runnable job fits an empty factory
         raise RuntimeError(
             f"{len(sched.queue) - len(result.held)} jobs left pending at the end of the replay"

@@ -121,6 +121,7 @@ class Scheduler:
     def cycle(self, now: float) -> CycleResult:
         """One scheduling cycle at ``now``: starts (and preemptions) the caller must carry out."""
         self.tenancy.advance(now, self.running_gpus)
+        self.reasons.clear()  # reasons describe the latest cycle only
         result = CycleResult()
         if len(self.queue):
             self.policy(self, now, result)

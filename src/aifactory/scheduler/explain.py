@@ -37,6 +37,9 @@ def why_waiting(s: Scheduler, job: Job) -> str:
         head = s.queue.head()
         head_text = f" behind {head.id} ({head.gpus} GPUs)" if head is not None else ""
         return f"{job.id} waits (order): {ahead}{head_text} under '{s.policy_name}'"
+    if s.fits_now(job) is not None:
+        why = reason or "it was not reached in the last cycle"
+        return f"{job.id} could start on free GPUs now but waits: {why}"
     if free >= job.gpus:
         largest = largest_placeable(s.state.free, topo)
         if job.gpus <= topo.rack_gpus:

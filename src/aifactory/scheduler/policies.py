@@ -11,7 +11,7 @@ for fair share, *reclaim*) phase of a cycle and cites the rule it enforces.
                   Reclaim cannot loop: a victim's tenant must stay at or above its entitlement after
                   the preemption, and the reclaiming tenant at or below its entitlement after the start,
                   so a reclaimed tenant can never reclaim back. A head job that has waited longer than
-                  ``starvation_s`` gets a reservation (as in backfill): no large gang starves.
+                  ``starvation_s`` (opt-in) starts as soon as it fits and holds a reservation until then.
 * ``quota``     — Kueue-style nominal quotas (entitlement × factory): jobs within their tenant's quota
                   are admitted first in queue order (BestEffortFIFO) and may reclaim from borrowers
                   (same no-loop rule); then borrowers take idle GPUs, lowest usage ÷ quota first; within a
@@ -46,11 +46,10 @@ def _eligible_head(s: Scheduler) -> Job | None:
     head = s.queue.head()
     if head is None or s.eligible(head):
         return head
-    for job in s.queue.in_order(limit=s.options.backfill_depth):
-        if s.eligible(job):
-            return job
-        s.reasons[job.id] = f"held: tenant {job.tenant} has spent its GPU-hour budget"
-    return None
+    heads = [
+        s.queue.tenant_jobs(t, limit=1)[0] for t in s.queue.tenants_waiting() if not s.tenancy.over_budget(t)
+    ]
+    return min(heads, key=lambda job: s.queue.key_of(job.id), default=None)
 
 
 def backfill(s: Scheduler, now: float, result: CycleResult) -> None:
@@ -162,7 +161,7 @@ def _reclaim(s: Scheduler, job: Job, now: float, result: CycleResult) -> None:
         return  # even taking back every borrowed GPU would not make room
     candidates = (
         run
-        for t in sorted(over, key=lambda t: -over[t])  # the most-over tenant first …
+        for t in sorted(over, key=lambda t: (-over[t], t))  # the most-over tenant first …
         for run in reversed(s.running_by_tenant[t].values())  # … its most recent starts first
         if run.job.preemptible and run.start < now  # never a job started in this cycle
     )
@@ -245,7 +244,12 @@ def quota(s: Scheduler, now: float, result: CycleResult) -> None:
                 if s.queue.tenant_jobs(tenant, limit=1):
                     heapq.heappush(heap, (_fair_key(s, tenant), tenant))
                 break
-            s.reasons.setdefault(job.id, "quota: above its tenant's nominal quota; borrows idle GPUs only")
+            over_quota = s.running_gpus[job.tenant] + job.gpus > s.tenancy.entitled_gpus(job.tenant)
+            s.reasons[job.id] = (
+                "quota: above its tenant's nominal quota; borrows idle GPUs only"
+                if over_quota
+                else "quota: within its tenant's quota; waits for GPUs in the right racks"
+            )
 
 
 def _preempt_lower_priority(s: Scheduler, job: Job, now: float, result: CycleResult) -> bool:

@@ -64,5 +64,8 @@ class PendingQueue:
     def tenants_waiting(self) -> list[str]:
         return [t for t, q in self._by_tenant.items() if q]
 
+    def key_of(self, job_id: str) -> Key:
+        return self._keys[job_id]
+
     def position(self, job_id: str) -> int:
         return int(self._all.index(self._keys[job_id]))

@@ -43,7 +43,7 @@ class FactoryTwin:
         n = math.ceil(self.days) + 1
         installed = np.full(n, float(self.plan.topology.gpus))
         for t in self.online_s.values():
-            day = int(t // DAY)
+            day = int(t // DAY) if math.isfinite(t) else n  # a rack that never arrives
             installed[: min(day, n)] -= self.plan.topology.rack_gpus
         busy = np.zeros(n)
         for seg in self.result.segments:
