@@ -267,3 +267,21 @@ def test_many_held_jobs_ahead_do_not_block_the_queue(policy: str) -> None:
     result = replay(jobs, topo, policy, tenancy)
     assert result.records["a0"].first_start == 10  # after b-spend ends, past 250 held jobs
     assert len(result.held) == 250
+
+
+def test_quota_does_not_preempt_by_priority_when_idle_gpus_can_be_borrowed() -> None:
+    topo = Topology.build(2, rack_gpus=8)
+    jobs = [make_job("low", 8, 100, 0, tenant="a"), make_job("hi", 2, 10, 5, tenant="a", priority=5)]
+    result = replay(jobs, topo, "quota", Tenancy({"a": 1, "b": 1}, topo.gpus))
+    assert result.records["low"].preemptions == 0
+    assert result.records["hi"].first_start == 5  # borrowed the idle rack instead
+
+
+def test_replay_does_not_change_the_callers_tenancy() -> None:
+    topo = Topology.build(1, rack_gpus=8)
+    jobs = [make_job(f"{t}{i}", 2, 50, float(i), tenant=t) for t in "ab" for i in range(6)]
+    tenancy = Tenancy({"a": 1, "b": 1}, topo.gpus)
+    first = replay(jobs, topo, "fairshare", tenancy)
+    second = replay(jobs, topo, "fairshare", tenancy)
+    assert tenancy.last is None and not any(tenancy.usage.values())
+    assert {k: r.end for k, r in first.records.items()} == {k: r.end for k, r in second.records.items()}

@@ -9,6 +9,7 @@ assumed to checkpoint).
 
 from __future__ import annotations
 
+import copy
 import heapq
 import math
 from collections.abc import Callable
@@ -90,11 +91,11 @@ def replay(
     supply twin delivers it); until then a rack is drained. Jobs need every rack to arrive eventually
     to be sure of running: a job larger than the racks ever online is rejected.
     """
+    tenancy = copy.deepcopy(tenancy)  # usage and spending accrue on the replay's own copy
     sched = Scheduler(topology, policy, tenancy, options)
     arrivals_of_racks = sorted((t, rack) for rack, t in (rack_online or {}).items() if math.isfinite(t))
     for rack in rack_online or {}:
-        sched.state.drain(rack)
-    sched.capacity_changed()
+        sched.drain(rack)
     r_i = 0
     online_gpus = (
         topology.gpus
@@ -140,8 +141,7 @@ def replay(
             freed = True
             done += 1
         while r_i < len(arrivals_of_racks) and arrivals_of_racks[r_i][0] <= now:
-            sched.state.restore(arrivals_of_racks[r_i][1])
-            sched.capacity_changed()
+            sched.restore(arrivals_of_racks[r_i][1])
             r_i += 1
             freed = True
         arrived = False

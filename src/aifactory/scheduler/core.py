@@ -127,6 +127,15 @@ class Scheduler:
             self.policy(self, now, result)
         return result
 
+    def drain(self, rack: int) -> None:
+        """Take a rack out of scheduling (not yet installed, maintenance, failure); its jobs run on."""
+        self.state.drain(rack)
+        self.capacity_changed()
+
+    def restore(self, rack: int) -> None:
+        self.state.restore(rack)
+        self.capacity_changed()
+
     def capacity_changed(self) -> None:
         """Racks came online or were drained: entitlements are shares of what can be scheduled now."""
         self.tenancy.total_gpus = int(self.state.capacity.sum())

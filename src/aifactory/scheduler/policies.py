@@ -220,7 +220,13 @@ def quota(s: Scheduler, now: float, result: CycleResult) -> None:
                 continue
             if s.running_gpus[tenant] + job.gpus > s.tenancy.entitled_gpus(tenant):
                 lowest = s.lowest_running_priority(tenant)
-                if lowest is not None and job.priority > lowest:
+                # only when it cannot simply borrow idle GPUs (phase 2), and only if preemption is on
+                if (
+                    s.options.reclaim
+                    and lowest is not None
+                    and job.priority > lowest
+                    and s.fits_now(job) is None
+                ):
                     _preempt_lower_priority(s, job, now, result)
                 continue  # over quota: waits for phase 2 (borrowing)
             placement = s.fits_now(job)
