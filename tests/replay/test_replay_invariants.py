@@ -4,9 +4,7 @@ gang starts all its GPUs at the same instant."""
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -17,6 +15,7 @@ from aifactory.replay.runner import ReplayResult, replay
 from aifactory.scheduler.job import Job
 from aifactory.scheduler.policies import POLICIES
 from aifactory.scheduler.tenancy import Tenancy
+from data_paths import philly_path
 
 
 def check_invariants(result: ReplayResult, jobs: list[Job]) -> None:
@@ -53,13 +52,9 @@ def check_invariants(result: ReplayResult, jobs: list[Job]) -> None:
 
 @pytest.fixture(scope="module")
 def philly_sample() -> list[Job]:
-    data = os.environ.get("AIFACTORY_DATA_DIR")
-    path = Path(data or "") / "traces" / "philly.csv"
-    if not data or not path.exists():
-        pytest.skip("the Philly trace needs AIFACTORY_DATA_DIR (the Makefile sets it to ../shared/data)")
     from aifactory.replay.trace import load_trace
 
-    return load_trace(path).jobs[:4000]
+    return load_trace(philly_path()).jobs[:4000]
 
 
 @pytest.mark.parametrize("policy", list(POLICIES))

@@ -7,9 +7,7 @@ those constants on the real Philly file (skipped without ``AIFACTORY_DATA_DIR``)
 from __future__ import annotations
 
 import math
-import os
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,6 +24,7 @@ from aifactory.replay.synthetic import (
 )
 from aifactory.replay.trace import Trace, load_trace
 from aifactory.scheduler.job import Job
+from data_paths import philly_path
 
 TENANTS = {"alpha": 0.5, "beta": 0.3, "gamma": 0.2}
 DAY = 86_400.0
@@ -187,15 +186,7 @@ def test_bad_arguments(kwargs: dict[str, object], field: str) -> None:
 
 @pytest.fixture(scope="module")
 def measured() -> PhillyStats:
-    root = os.environ.get("AIFACTORY_DATA_DIR")
-    if not root:
-        pytest.skip(
-            "AIFACTORY_DATA_DIR is not set (make sets it; by hand: AIFACTORY_DATA_DIR=../shared/data)"
-        )
-    path = Path(root) / "traces" / "philly.csv"
-    if not path.is_file():
-        pytest.skip(f"Philly trace not found at {path}")
-    return philly_stats(load_trace(path))
+    return philly_stats(load_trace(philly_path()))
 
 
 def test_philly_stats_reproduce_the_constants(measured: PhillyStats) -> None:

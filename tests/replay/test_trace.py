@@ -6,7 +6,6 @@ The Philly tests need the data folder (``AIFACTORY_DATA_DIR``, set by the Makefi
 
 from __future__ import annotations
 
-import os
 import time
 from datetime import datetime
 from pathlib import Path
@@ -25,27 +24,15 @@ from aifactory.replay.trace import (
     write_generic,
 )
 from aifactory.scheduler.job import Job
+from data_paths import philly_path
 
 PHILLY_HEADER = "timestamp,duration,num_gpus,gpu_time,cluster\n"
 GENERIC_HEADER = "job_id,submit_time,num_gpus,duration,tenant\n"
 
 
-def philly_file() -> Path:
-    """The Philly trace in the data folder, or skip saying why it is not there."""
-    root = os.environ.get("AIFACTORY_DATA_DIR")
-    if not root:
-        pytest.skip(
-            "AIFACTORY_DATA_DIR is not set (make sets it; by hand: AIFACTORY_DATA_DIR=../shared/data)"
-        )
-    path = Path(root) / "traces" / "philly.csv"
-    if not path.is_file():
-        pytest.skip(f"Philly trace not found at {path}")
-    return path
-
-
 @pytest.fixture(scope="module")
 def philly() -> Trace:
-    path = philly_file()
+    path = philly_path()
     start = time.perf_counter()
     trace = load_trace(path)
     print(f"\nloaded {len(trace.jobs):,} Philly jobs in {time.perf_counter() - start:.3f} s")

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from aifactory.scenario import DEFAULT_SCENARIO, Scenario, ScenarioError, bundled_names, load_scenario
 
 if TYPE_CHECKING:  # heavy modules load lazily so that the CLI starts fast
     from aifactory.supply.montecarlo import MonteCarlo
     from aifactory.supply.series import Series
+from aifactory.cli.progress import progress_bar
 from aifactory.cli.replay import ReplayInputError, replay_command
 from aifactory.scenario.loading import bundled_text, read_scenario_text
 
@@ -132,16 +132,7 @@ def _simulate(
 
     chunks = max(workers, 1) * 4 if (workers > 1 or ray_address) else max(1, runs // 4096)
     started = time.perf_counter()
-    with Progress(
-        TextColumn("[bold]supply twin[/bold]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("runs"),
-        TimeElapsedColumn(),
-        console=err,
-        disable=quiet or not err.is_terminal,
-        transient=True,
-    ) as progress:
+    with progress_bar(err, "[bold]supply twin[/bold]", "runs", quiet=quiet) as progress:
         task = progress.add_task("runs", total=runs)
         mc = run_monte_carlo(
             s,

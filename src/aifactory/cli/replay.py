@@ -9,9 +9,9 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from aifactory.cli.progress import progress_bar
 from aifactory.cluster.topology import Topology
 from aifactory.scenario import ScenarioError, load_scenario
 
@@ -166,16 +166,7 @@ def replay_command(
     budget_gpu_s = parse_budgets(budgets) if budgets else (programme_budgets if from_programmes else {})
     tenancy = Tenancy(entitlements, topology.gpus, budgets=budget_gpu_s)
     started = time.perf_counter()
-    with Progress(
-        TextColumn(f"[bold]replay[/bold] {policy}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("jobs"),
-        TimeElapsedColumn(),
-        console=err,
-        disable=quiet or not err.is_terminal,
-        transient=True,
-    ) as progress:
+    with progress_bar(err, f"[bold]replay[/bold] {policy}", "jobs", quiet=quiet) as progress:
         task = progress.add_task("jobs", total=len(jobs))
         options = Options(starvation_s=starvation_hours * 3600 if starvation_hours is not None else math.inf)
         result = replay(

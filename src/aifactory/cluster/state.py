@@ -40,10 +40,6 @@ class ClusterState:
         self.max_free = int(self.free.max())
         self.free_gpus = int(np.maximum(self.free, 0).sum())
 
-    @property
-    def allocated_gpus(self) -> int:
-        return int(self.used.sum())
-
     def allocate(self, job_id: str, placement: Placement) -> None:
         if job_id in self.placements:
             raise ValueError(f"job {job_id} is already placed")

@@ -69,9 +69,6 @@ class Topology:
     def block_of(self, rack: int) -> int:
         return rack // self.block_racks
 
-    def block_racks_of(self, block: int) -> range:
-        return range(block * self.block_racks, min((block + 1) * self.block_racks, self.racks))
-
     @property
     def it_power_kw(self) -> float:
         return self.racks * self.rack.power_kw

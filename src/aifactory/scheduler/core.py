@@ -113,6 +113,7 @@ class Scheduler:
 
     def cancel_pending(self, job_id: str) -> Job:
         self.remaining.pop(job_id, None)
+        self.segments.pop(job_id, None)
         self.reasons.pop(job_id, None)
         return self.queue.remove(job_id)
 

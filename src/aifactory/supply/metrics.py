@@ -13,7 +13,6 @@ import numpy.typing as npt
 from scipy import stats
 
 from aifactory.scenario.model import Scenario, Target
-from aifactory.supply.network import Network
 from aifactory.supply.parameters import Parameters, uncertain_paths
 from aifactory.supply.results import MILLI, RunResult
 
@@ -161,7 +160,6 @@ def sensitivity(
 
 def summarize(
     s: Scenario,
-    net: Network,
     result: RunResult,
     params: Parameters,
     *,
@@ -239,7 +237,6 @@ def summarize(
             "inputs": sensitivity(s, params, delivered_value(s, result, params, focus)),
         },
     }
-    del net
     return summary
 
 

@@ -95,7 +95,7 @@ class MonteCarlo:
     def summary(self, wall_seconds: float = 0.0) -> dict[str, Any]:
         """The §2 summary; ``wall_seconds`` is measured by the caller (the core reads no clock)."""
         return metrics.summarize(
-            self.scenario, self.network, self.result, self.params, seed=self.seed, wall_seconds=wall_seconds
+            self.scenario, self.result, self.params, seed=self.seed, wall_seconds=wall_seconds
         )
 
 
