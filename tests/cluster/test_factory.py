@@ -69,3 +69,50 @@ def test_replay_on_a_scenario_factory(capsys: pytest.CaptureFixture[str], tmp_pa
         capsys, "replay", str(trace), "--factory", "taiwan-ai-factory", "--out", str(out)
     )
     assert code == 2 and "--scenario and --factory go together" in stderr
+
+
+PROJECTS = "ai_factories.taiwan-ai-factory.programs.research.projects"
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        (f"{PROJECTS}={{nlp: {{share: 1, quota_gpus: 64}}}}", "give share or quota_gpus, not both"),
+        (f"{PROJECTS}={{anchor: {{share: 1}}}}", "projects.anchor: the name is already a programme"),
+        (f"{PROJECTS}={{nlp: {{quota_gpus: -1}}}}", "quota_gpus"),
+        (f"{PROJECTS}={{nlp: {{borrow: 1}}}}", "borrow"),
+        ("ai_factories.taiwan-ai-factory.programs.research.lending_limit_gpus=-5", "lending_limit_gpus"),
+        ("ai_factories.taiwan-ai-factory.budget_period_days=0", "budget_period_days"),
+    ],
+)
+def test_bad_projects_and_limits_name_the_field(override: str, message: str) -> None:
+    with pytest.raises(ScenarioError, match=message):
+        load_scenario("nvidia-2025", [override])
+
+
+def test_replay_on_a_factory_with_projects(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # research's 40 % is split: vision has a fixed 64 GPUs, nlp and bio share the rest 3:1
+    trace = tmp_path / "t.csv"
+    trace.write_text(
+        "job_id,submit_time,num_gpus,duration,tenant\nj1,0,64,10,nlp\nj2,0,8,10,vision\nj3,5,1,10,industry\n"
+    )
+    out = tmp_path / "o"
+    code, _, stderr = invoke(
+        capsys, "replay", str(trace), "--scenario", "nvidia-2025", "--factory", "taiwan-ai-factory",
+        "--set", f"{PROJECTS}={{nlp: {{share: 3}}, bio: {{share: 1}}, vision: {{quota_gpus: 64}}}}",
+        "--out", str(out), "--racks", "10", "--quiet",
+    )  # fmt: skip
+    assert code == 0, stderr
+    import json
+
+    tenants = json.loads((out / "metrics.json").read_text())["tenants"]
+    # 640 GPUs: research 256 → vision 64, nlp 144, bio 48
+    assert tenants["vision"]["entitlement"] == pytest.approx(64 / 640)
+    assert tenants["nlp"]["entitlement"] == pytest.approx(144 / 640)
+    assert tenants["bio"]["entitlement"] == pytest.approx(48 / 640)
+    assert tenants["industry"]["entitlement"] == pytest.approx(0.25)
+    assert "research" not in tenants  # a programme with projects is not a tenant
+    programmes = json.loads((out / "metrics.json").read_text())["programmes"]
+    assert programmes["research"]["projects"] == ["bio", "nlp", "vision"]
+    assert programmes["research"]["entitlement"] == pytest.approx(0.40)
+    assert programmes["research"]["jobs"] == 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -14,6 +14,9 @@ from rich.table import Table
 from aifactory.cli.progress import progress_bar
 from aifactory.cluster.topology import Topology
 from aifactory.scenario import ScenarioError, load_scenario
+
+if TYPE_CHECKING:
+    from aifactory.scheduler.council import Council
 
 
 class ReplayInputError(ValueError):
@@ -128,11 +131,11 @@ def replay_command(
         raise ReplayInputError(f"--policy {policy}: unknown policy (policies: {', '.join(POLICIES)})")
     if out.exists() and not out.is_dir():
         raise ReplayInputError(f"--out {out}: exists and is not a folder")
-    programmes: dict[str, float] = {}
-    programme_budgets: dict[str, float] = {}
+    council: Council | None = None
+    budget_period_s: float | None = None
     try:
         if scenario is not None or factory is not None:
-            topology, programmes, programme_budgets, note = _factory_from_scenario(
+            topology, council, budget_period_s, note = _factory_from_scenario(
                 scenario, factory, overrides, racks
             )
             if note and not quiet:
@@ -159,12 +162,21 @@ def replay_command(
             f"{trace.name}: {len(loaded.rejected)} rows skipped in all (see rejected.csv)", highlight=False
         )
     jobs = prepare(loaded.jobs, time_scale=time_scale, scale_gpus=scale_gpus)
-    from_programmes = bool(programmes) and set(loaded.tenants) <= set(programmes)
-    # the trace's tenants are the factory's programmes: they get the council's shares
-    use_programmes = shares is None and from_programmes
-    entitlements = programmes if use_programmes else parse_shares(shares, loaded.tenants)
-    budget_gpu_s = parse_budgets(budgets) if budgets else (programme_budgets if from_programmes else {})
-    tenancy = Tenancy(entitlements, topology.gpus, budgets=budget_gpu_s)
+    tenants = set(council.parents()) if council is not None else set()
+    if council is not None and shares is None and set(loaded.tenants) <= tenants:
+        # the trace's tenants are the factory's projects (or programmes): the council's tree applies
+        tenancy = Tenancy.of(
+            council, topology.gpus, budgets=parse_budgets(budgets), budget_period_s=budget_period_s
+        )
+    else:
+        if council is not None and shares is None and not quiet:
+            unknown = sorted(set(loaded.tenants) - tenants)
+            err.print(
+                f"{len(unknown)} of the trace's tenants are not projects of --factory "
+                f"(first: {unknown[0]}); they get equal shares",
+                highlight=False,
+            )
+        tenancy = Tenancy(parse_shares(shares, loaded.tenants), topology.gpus, budgets=parse_budgets(budgets))
     started = time.perf_counter()
     with progress_bar(err, f"[bold]replay[/bold] {policy}", "jobs", quiet=quiet) as progress:
         task = progress.add_task("jobs", total=len(jobs))
@@ -194,9 +206,10 @@ def replay_command(
 
 def _factory_from_scenario(
     scenario: str | None, factory: str | None, overrides: list[str] | None, racks: int | None
-) -> tuple[Topology, dict[str, float], dict[str, float], str]:
-    """Topology, programme shares and budgets of ``--factory`` in ``--scenario``; a note on power."""
+) -> tuple[Topology, Council, float | None, str]:
+    """Topology, council tree and budget period of ``--factory`` in ``--scenario``; a note on power."""
     from aifactory.cluster.factory import plan_factory
+    from aifactory.scheduler.council import council_of
 
     if scenario is None or factory is None:
         raise ReplayInputError("--scenario and --factory go together")
@@ -207,7 +220,8 @@ def _factory_from_scenario(
             f"{factory}: the power budget allows {plan.power_limited_racks} of {plan.racks_wanted} racks; "
             f"replaying on {plan.topology.racks}"
         )
-    return plan.topology, plan.entitlements, plan.budgets_gpu_s, note
+    period = plan.spec.budget_period_days
+    return plan.topology, council_of(plan.spec), period * 86400 if period else None, note
 
 
 def print_replay_summary(console: Console, m: dict[str, Any]) -> None:
@@ -249,3 +263,19 @@ def print_replay_summary(console: Console, m: dict[str, Any]) -> None:
             f"{row['avg_wait_s'] / hours:,.2f}",
         )
     console.print(t)
+    programmes: dict[str, dict[str, Any]] = m.get("programmes", {})
+    if programmes:
+        p = Table(
+            "programme", "projects", "jobs", "usage share", "council share", "avg wait (h)",
+            title="Programmes", title_justify="left",
+        )  # fmt: skip
+        for name, row in programmes.items():
+            p.add_row(
+                name,
+                ", ".join(row["projects"]),
+                f"{row['jobs']:,}",
+                f"{row['usage_share']:.1%}",
+                f"{row['entitlement']:.1%}",
+                f"{row['avg_wait_s'] / hours:,.2f}",
+            )
+        console.print(p)

@@ -19,7 +19,7 @@ class FactoryPlan:
     power_limited_racks: int | None  # racks the facility power budget allows (None: no budget)
     facility_mw: float  # IT power × PUE of the racks in the topology
     entitlements: dict[str, float]  # programme → normalised share
-    budgets_gpu_s: dict[str, float]  # programme → GPU-seconds it may use (programmes with a budget)
+    spec: AIFactory  # programmes, projects, budgets and limits (scheduler.council.council_of)
 
 
 def factory_spec(s: Scenario, factory_id: str) -> AIFactory:
@@ -66,9 +66,5 @@ def plan_factory(s: Scenario, factory_id: str, *, racks: int | None = None) -> F
         power_limited_racks=allowed,
         facility_mw=topology.it_power_kw * spec.pue / 1000,
         entitlements=entitlements,
-        budgets_gpu_s={
-            name: p.budget_gpu_hours * 3600
-            for name, p in spec.programs.items()
-            if p.budget_gpu_hours is not None
-        },
+        spec=spec,
     )

@@ -51,6 +51,28 @@ def replay_metrics(result: ReplayResult, *, wall_seconds: float = 0.0) -> dict[s
             "preemptions": sum(records[k].preemptions for k in idx),
         }
     slowdowns = [t["avg_slowdown"] for t in tenants.values() if t["jobs"]]
+    programmes: dict[str, dict[str, Any]] = {}
+    if result.tenancy.hierarchical:  # the council's programmes, each the sum of its projects
+        total = result.tenancy.total_gpus or 1
+        for tenant, row in tenants.items():
+            name = result.tenancy.programme_of(tenant)
+            agg = programmes.setdefault(
+                name,
+                {
+                    "projects": [],
+                    "jobs": 0,
+                    "gpu_seconds": 0.0,
+                    "usage_share": 0.0,
+                    "entitlement": result.tenancy.programme_entitled_gpus(name) / total,
+                    "avg_wait_s": 0.0,
+                },
+            )
+            agg["projects"].append(tenant)
+            agg["avg_wait_s"] += row["avg_wait_s"] * row["jobs"]
+            for key in ("jobs", "gpu_seconds", "usage_share"):
+                agg[key] += row[key]
+        for agg in programmes.values():
+            agg["avg_wait_s"] = agg["avg_wait_s"] / agg["jobs"] if agg["jobs"] else 0.0
 
     def pct(values: np.ndarray, q: float) -> float:
         return float(np.percentile(values, q)) if len(values) else 0.0
@@ -78,4 +100,5 @@ def replay_metrics(result: ReplayResult, *, wall_seconds: float = 0.0) -> dict[s
         "timed_out": sum(r.timed_out for r in records),
         "finish_time_fairness": max(slowdowns) / min(slowdowns) if slowdowns and min(slowdowns) > 0 else 1.0,
         "tenants": tenants,
+        **({"programmes": programmes} if programmes else {}),
     }

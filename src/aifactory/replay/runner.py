@@ -119,14 +119,21 @@ def replay(
     done = 0
     reclaim = sched.may_preempt
     last = runnable[0].submit if runnable else 0.0
-    while i < n or completions or (len(sched.queue) and r_i < len(arrivals_of_racks)):
+    period = tenancy.budget_period_s
+    while i < n or completions or (len(sched.queue) and (r_i < len(arrivals_of_racks) or period)):
+        renewal = math.inf
+        if period is not None and len(sched.queue) and tenancy.spent:
+            renewal = (math.floor(last / period) + 1) * period  # held jobs may run again then
         now = min(
             runnable[i].submit if i < n else math.inf,
             completions[0][0] if completions else math.inf,
             arrivals_of_racks[r_i][0] if r_i < len(arrivals_of_racks) and len(sched.queue) else math.inf,
+            renewal,
         )
-        if now == math.inf:  # jobs wait for racks that are still to arrive
-            now = arrivals_of_racks[r_i][0]
+        if now == math.inf:
+            if r_i >= len(arrivals_of_racks):
+                break  # only held jobs are left, and no budget renews
+            now = arrivals_of_racks[r_i][0]  # jobs wait for racks that are still to arrive
         if len(sched.queue):
             result.idle_while_waiting_gpu_s += (now - last) * sched.state.free_gpus
         last = now
@@ -140,6 +147,8 @@ def replay(
             records[job_id].end = now
             freed = True
             done += 1
+        if now == renewal:
+            freed = True  # a new budget period: held jobs are eligible again
         while r_i < len(arrivals_of_racks) and arrivals_of_racks[r_i][0] <= now:
             sched.restore(arrivals_of_racks[r_i][1])
             r_i += 1
@@ -156,10 +165,14 @@ def replay(
         seq = _apply(cycle, sched, now, records, open_segments, result.segments, completions, seq)
         if on_progress is not None and freed:
             on_progress(done)
+        if now == renewal and not (cycle.starts or completions or i < n or r_i < len(arrivals_of_racks)):
+            break  # a new period started nothing: what waits is held by budgets that are 0
     for job in list(sched.queue.in_order()):
         if not sched.eligible(job):  # held for good (unfinished): its tenant's budget is spent
-            spent = sched.tenancy.spent.get(job.tenant, 0.0) / 3600
-            result.held.append((job, f"tenant {job.tenant} spent its GPU-hour budget ({spent:,.1f} GPU-h)"))
+            holder = sched.tenancy.budget_holder(job.tenant)
+            spent = sched.tenancy.spent.get(holder, 0.0) / 3600
+            who = "tenant" if holder == job.tenant else "programme"
+            result.held.append((job, f"{who} {holder} spent its GPU-hour budget ({spent:,.1f} GPU-h)"))
     if len(sched.queue) > len(result.held):  # cannot happen: every runnable job fits an empty factory
         raise RuntimeError(
             f"{len(sched.queue) - len(result.held)} jobs left pending at the end of the replay"

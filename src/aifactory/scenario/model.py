@@ -243,6 +243,31 @@ class Target(_Strict):
         return self
 
 
+class Project(_Strict):
+    """A project of a programme: the tenant jobs belong to, entitled by weight or by a fixed quota."""
+
+    share: float | None = Field(
+        default=None, ge=0, description="Weight within its programme (default 1; or give quota_gpus)."
+    )
+    quota_gpus: float | None = Field(
+        default=None, ge=0, description="Nominal quota in GPUs, taken first from the programme's part."
+    )
+    budget_gpu_hours: float | None = Field(
+        default=None, ge=0, description="GPU-hours the project may use per budget period; then its jobs wait."
+    )
+    borrowing_limit_gpus: float | None = Field(
+        default=None, ge=0, description="GPUs it may use above its entitlement (default: no limit)."
+    )
+    name: str | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _weight_or_quota(self) -> Self:
+        if self.share is not None and self.quota_gpus is not None:
+            raise ValueError("give share or quota_gpus, not both")
+        return self
+
+
 class Program(_Strict):
     """A council programme (research, start-ups, industry, anchor users …) and its share of a factory."""
 
@@ -250,7 +275,20 @@ class Program(_Strict):
         gt=0, description="Weight of the programme's entitlement (normalised over programmes)."
     )
     budget_gpu_hours: float | None = Field(
-        default=None, ge=0, description="GPU-hours the programme may use in all; then its jobs are held."
+        default=None,
+        ge=0,
+        description="GPU-hours the programme may use per budget period; then its jobs wait.",
+    )
+    borrowing_limit_gpus: float | None = Field(
+        default=None, ge=0, description="GPUs it may use above its entitlement (default: no limit)."
+    )
+    lending_limit_gpus: float | None = Field(
+        default=None,
+        ge=0,
+        description="GPUs of its unused entitlement other programmes may borrow (default: all of it).",
+    )
+    projects: dict[Identifier, Project] = Field(
+        default_factory=dict, description="Its projects (tenants); none: the programme is the tenant."
     )
     name: str | None = None
     note: str | None = None
@@ -272,6 +310,9 @@ class AIFactory(_Strict):
     block_racks: int = Field(default=8, ge=1, description="Racks per scale-out (leaf–spine) block.")
     power_budget_mw: float | None = Field(default=None, gt=0, description="Facility power available.")
     pue: float = Field(default=1.25, ge=1.0, description="Power usage effectiveness of the halls.")
+    budget_period_days: float | None = Field(
+        default=None, gt=0, description="Budgets renew every this many days (default: they do not)."
+    )
     programs: dict[Identifier, Program] = Field(default_factory=dict)
     note: str | None = None
 
@@ -279,6 +320,18 @@ class AIFactory(_Strict):
     def _one_rack_source(self) -> Self:
         if (self.racks is None) == (self.racks_from is None):
             raise ValueError("give exactly one of racks and racks_from")
+        return self
+
+    @model_validator(mode="after")
+    def _tenant_names(self) -> Self:
+        seen: dict[str, str] = {name: "a programme" for name in self.programs}
+        for programme, spec in self.programs.items():
+            for project in spec.projects:
+                if project in seen:
+                    raise ValueError(
+                        f"programs.{programme}.projects.{project}: the name is already {seen[project]}"
+                    )
+                seen[project] = f"a project of {programme}"
         return self
 
 

@@ -87,6 +87,7 @@ class Scheduler:
         self.running_by_tenant: dict[str, dict[str, Running]] = {}  # in start order (oldest first)
         self.running_priorities: dict[str, Counter[int]] = {}  # tenant → running jobs per priority
         self.running_gpus: dict[str, int] = dict.fromkeys(tenancy.entitlements, 0)
+        self.programme_gpus: dict[str, int] = dict.fromkeys(tenancy.parents.values(), 0)
         self.segments: dict[str, int] = {}
         self.remaining: dict[str, float] = {}
         self.reasons: dict[str, str] = {}
@@ -100,6 +101,7 @@ class Scheduler:
             raise ValueError(f"job {job.id}: gpus must be at least 1")
         self.tenancy.ensure(job.tenant)
         self.running_gpus.setdefault(job.tenant, 0)
+        self.programme_gpus.setdefault(self.tenancy.programme_of(job.tenant), 0)
         self.remaining.setdefault(job.id, job.duration)
         self.queue.add(job)
 
@@ -139,7 +141,7 @@ class Scheduler:
 
     def capacity_changed(self) -> None:
         """Racks came online or were drained: entitlements are shares of what can be scheduled now."""
-        self.tenancy.total_gpus = int(self.state.capacity.sum())
+        self.tenancy.resize(int(self.state.capacity.sum()))
 
     @property
     def may_preempt(self) -> bool:
@@ -155,7 +157,49 @@ class Scheduler:
         state = self.state
         if job.gpus > state.free_gpus or (job.gpus <= self.rack_gpus and job.gpus > state.max_free):
             return None  # cheap tests first: most attempts in a busy factory fail here
+        if self.tenancy.limited and self.beyond_limits(job) is not None:
+            return None
         return place(job.gpus, state.free, self.topology)
+
+    def beyond_limits(self, job: Job) -> str | None:
+        """Why starting ``job`` now would break a borrowing or lending limit (None: it would not).
+
+        Borrowing limits cap a project's (and a programme's) GPUs above its entitlement. A lending
+        limit keeps part of a programme's unused entitlement for its own projects: a job that would
+        borrow (take its project above its entitlement) may use only the free GPUs not so kept.
+        """
+        t = self.tenancy
+        tenant = job.tenant
+        programme = t.programme_of(tenant)
+        after = self.running_gpus.get(tenant, 0) + job.gpus
+        limit = t.borrowing_limits.get(tenant)
+        if limit is not None and after > t.entitled_gpus(tenant) + limit + 1e-9:
+            return f"borrowing limit: project {tenant} may use {limit:g} GPUs above its entitlement"
+        limit = t.borrowing_limits.get(programme) if programme != tenant else None
+        if limit is not None and (
+            self.programme_gpus.get(programme, 0) + job.gpus
+            > t.programme_entitled_gpus(programme) + limit + 1e-9
+        ):
+            return f"borrowing limit: programme {programme} may use {limit:g} GPUs above its entitlement"
+        if t.lending_limits and after > t.entitled_gpus(tenant) + 1e-9:
+            kept = self.kept_for_owners(programme)
+            if self.state.free_gpus - kept < job.gpus:
+                return (
+                    f"lending limit: of {self.state.free_gpus} free GPUs, {kept:.0f} are kept for "
+                    "programmes that lend only part of their unused entitlement"
+                )
+        return None
+
+    def kept_for_owners(self, borrower_programme: str) -> float:
+        """Free GPUs other programmes keep for themselves (their unused entitlement beyond their
+        lending limit)."""
+        t = self.tenancy
+        kept = 0.0
+        for programme, limit in t.lending_limits.items():
+            if programme != borrower_programme:
+                unused = t.programme_entitled_gpus(programme) - self.programme_gpus.get(programme, 0)
+                kept += max(unused - limit, 0.0)
+        return kept
 
     def start(self, job: Job, placement: Placement, now: float, result: CycleResult) -> None:
         """Phase *admit*: move a pending job onto GPUs (used by the policies)."""
@@ -168,6 +212,7 @@ class Scheduler:
         self.running_by_tenant.setdefault(job.tenant, {})[job.id] = run
         self.running_priorities.setdefault(job.tenant, Counter())[job.priority] += 1
         self.running_gpus[job.tenant] += job.gpus
+        self.programme_gpus[self.tenancy.programme_of(job.tenant)] += job.gpus
         self.reasons.pop(job.id, None)
         result.starts.append(Start(job, placement))
 
@@ -189,6 +234,7 @@ class Scheduler:
         if not priorities[run.job.priority]:
             del priorities[run.job.priority]
         self.running_gpus[tenant] -= run.gpus
+        self.programme_gpus[self.tenancy.programme_of(tenant)] -= run.gpus
         return run
 
     def lowest_running_priority(self, tenant: str) -> int | None:

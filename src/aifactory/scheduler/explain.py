@@ -17,11 +17,15 @@ def why_waiting(s: Scheduler, job: Job) -> str:
     if job.gpus > topo.gpus:
         return f"{job.id} needs {job.gpus} GPUs; the whole factory has {topo.gpus}: it can never run"
     if s.tenancy.over_budget(job.tenant):
-        spent = s.tenancy.spent.get(job.tenant, 0.0) / 3600
-        budget = s.tenancy.budgets[job.tenant] / 3600
-        return (
-            f"{job.id} is held (budget): tenant {job.tenant} has used {spent:,.1f} of {budget:,.1f} GPU-hours"
-        )
+        holder = s.tenancy.budget_holder(job.tenant)
+        spent = s.tenancy.spent.get(holder, 0.0) / 3600
+        budget = s.tenancy.budgets[holder] / 3600
+        who = "tenant" if holder == job.tenant else "programme"
+        return f"{job.id} is held (budget): {who} {holder} has used {spent:,.1f} of {budget:,.1f} GPU-hours"
+    if s.tenancy.limited and free >= job.gpus:
+        limit = s.beyond_limits(job)
+        if limit is not None:
+            return f"{job.id} waits (quota): {limit}"
     position = s.queue.position(job.id)
     ahead = f"{position} job{'s' if position != 1 else ''} ahead of it"
     reason = s.reasons.get(job.id)

@@ -140,50 +140,86 @@ def fairshare(s: Scheduler, now: float, result: CycleResult) -> None:
             s.reasons[job.id] = "fair share: waits for GPUs; its tenant is served by entitlement order"
 
 
-def _fair_key(s: Scheduler, tenant: str) -> tuple[float, float]:
-    entitled = s.tenancy.entitled_gpus(tenant)
+def _fair_key(s: Scheduler, tenant: str) -> tuple[float, float, float]:
+    """Lowest allocation ÷ entitlement first — of the tenant's programme, then of the tenant (Slurm's
+    fair tree: programmes compete first, then projects within a programme); decayed usage breaks ties."""
+    t = s.tenancy
+    entitled = t.entitled_gpus(tenant)
     current = s.running_gpus.get(tenant, 0) / entitled if entitled > 0 else float("inf")
-    return current, s.tenancy.usage_share(tenant)
+    programme = t.programme_of(tenant)
+    if programme == tenant:
+        return current, current, t.usage_share(tenant)
+    entitled = t.programme_entitled_gpus(programme)
+    above = s.programme_gpus.get(programme, 0) / entitled if entitled > 0 else float("inf")
+    return above, current, t.usage_share(tenant)
 
 
 def _reclaim(s: Scheduler, job: Job, now: float, result: CycleResult) -> None:
-    """Preempt borrowers so that ``job``'s tenant, below its entitlement, gets its share back."""
+    """Preempt borrowers so that ``job``'s tenant, below its entitlement, gets its share back.
+
+    Victims' tenants stay at or above their entitlements; a victim in another programme also leaves
+    its programme at or above the programme's entitlement, and is taken only when the reclaiming
+    programme itself stays within its entitlement (otherwise the GPUs come back from the reclaiming
+    tenant's own programme, from the sibling projects that borrowed them).
+    """
+    t = s.tenancy
     tenant = job.tenant
-    if s.running_gpus[tenant] + job.gpus > s.tenancy.entitled_gpus(tenant):
+    if s.running_gpus[tenant] + job.gpus > t.entitled_gpus(tenant):
         return  # that start would itself be borrowing: no reclaim for it
+    own = t.programme_of(tenant)
+    own_within = s.programme_gpus[own] + job.gpus <= t.programme_entitled_gpus(own) + 1e-9
     over = {
-        t: s.running_gpus[t] - s.tenancy.entitled_gpus(t)
-        for t in s.running_gpus
-        if t != tenant and s.running_gpus[t] > s.tenancy.entitled_gpus(t)
+        v: s.running_gpus[v] - t.entitled_gpus(v)
+        for v in s.running_gpus
+        if v != tenant and s.running_gpus[v] > t.entitled_gpus(v) and (t.programme_of(v) == own or own_within)
     }
-    if s.state.free_gpus + sum(over.values()) < job.gpus:
+    programme_over = {
+        p: s.programme_gpus[p] - t.programme_entitled_gpus(p)
+        for p in {t.programme_of(v) for v in over}
+        if p != own
+    }
+    takeable = sum(
+        min(gpus, max(programme_over.get(t.programme_of(v), gpus), 0.0)) for v, gpus in over.items()
+    )
+    if s.state.free_gpus + takeable < job.gpus:
         s.reasons[job.id] = "reclaim: below its entitlement, but not enough borrowed GPUs can be taken back"
         return  # even taking back every borrowed GPU would not make room
     candidates = (
         run
-        for t in sorted(over, key=lambda t: (-over[t], t))  # the most-over tenant first …
-        for run in reversed(s.running_by_tenant[t].values())  # … its most recent starts first
+        for v in sorted(over, key=lambda v: (-over[v], v))  # the most-over tenant first …
+        for run in reversed(s.running_by_tenant[v].values())  # … its most recent starts first
         if run.job.preemptible and run.start < now  # never a job started in this cycle
     )
     free = s.state.free.copy()
     left = dict(over)
+    left_programme = dict(programme_over)
+    cap = t.borrowing_limits.get(own) if own != tenant else None
     victims: list[str] = []
     for run in candidates:
-        t = run.job.tenant
-        if left[t] - run.gpus < 0:
-            continue  # would push the victim's tenant below its entitlement
+        v = run.job.tenant
+        p = t.programme_of(v)
+        if left[v] - run.gpus < 0 or left_programme.get(p, run.gpus) - run.gpus < 0:
+            continue  # would push the victim's tenant (or programme) below its entitlement
         for rack, gpus in run.placement:
             free[rack] += gpus
-        left[t] -= run.gpus
+        left[v] -= run.gpus
+        if p in left_programme:
+            left_programme[p] -= run.gpus
         victims.append(run.job.id)
         placement = place(job.gpus, free, s.topology)
-        if placement is not None:
-            for victim in _needed(s, job, victims, placement):
-                s.preempt(victim, now, result)
-            final = s.fits_now(job)
-            assert final is not None
-            s.start(job, final, now, result)
-            return
+        if placement is None:
+            continue
+        needed = _needed(s, job, victims, placement)
+        if cap is not None:  # the programme must end within its borrowing limit
+            back = sum(s.running[x].gpus for x in needed if t.programme_of(s.running[x].job.tenant) == own)
+            if s.programme_gpus[own] + job.gpus - back > t.programme_entitled_gpus(own) + cap + 1e-9:
+                continue
+        for victim in needed:
+            s.preempt(victim, now, result)
+        final = s.fits_now(job)
+        assert final is not None, "the victims' GPUs make room within every limit"
+        s.start(job, final, now, result)
+        return
     s.reasons[job.id] = "reclaim: below its entitlement, but not enough borrowed GPUs can be taken back"
 
 

@@ -23,6 +23,7 @@ from aifactory.replay.metrics import replay_metrics
 from aifactory.replay.runner import ReplayResult, prepare, replay
 from aifactory.replay.synthetic import synthetic_workload
 from aifactory.scenario.model import Scenario
+from aifactory.scheduler.council import council_of
 from aifactory.scheduler.tenancy import Tenancy
 from aifactory.supply.results import RunResult
 
@@ -92,7 +93,13 @@ def run_factory_twin(
             raise ValueError(f"ai_factories.{factory_id}: no rack reaches it within the horizon (P50)")
         origin = min(finite)
         online = {rack: (d - origin) * DAY for rack, d in enumerate(arrival) if d > origin}
-    tenants = plan.entitlements or {"all": 1.0}
+    period = spec.budget_period_days
+    tenancy = (
+        Tenancy.of(council_of(spec), plan.topology.gpus, budget_period_s=period * DAY if period else None)
+        if spec.programs
+        else Tenancy({"all": 1.0}, plan.topology.gpus)
+    )
+    tenants = {t: share for t, share in tenancy.entitlements.items() if share > 0} or {"all": 1.0}
     jobs = synthetic_workload(
         days=days,
         tenants=tenants,
@@ -111,6 +118,5 @@ def run_factory_twin(
             if thin.random() < installed / racks:
                 keep.append(job)
         jobs = keep
-    tenancy = Tenancy(dict(tenants), plan.topology.gpus)
     result = replay(jobs, plan.topology, policy, tenancy, rack_online=online)
     return FactoryTwin(plan, origin, online, result, replay_metrics(result), days)
