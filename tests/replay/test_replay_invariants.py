@@ -20,7 +20,11 @@ from data_paths import philly_path
 
 def check_invariants(result: ReplayResult, jobs: list[Job]) -> None:
     topo = result.topology
-    runnable = [j for j in jobs if j.gpus <= topo.gpus]
+    rejected = {job.id for job, _ in result.rejected}
+    for job in jobs:  # rejected exactly when bigger than the factory or than its borrowing limits allow
+        too_big = job.gpus > topo.gpus or job.gpus > result.tenancy.ceiling(job.tenant, topo.gpus)
+        assert (job.id in rejected) == too_big
+    runnable = [j for j in jobs if j.id not in rejected]
     assert len(result.records) == len(runnable)
     for rec in result.records.values():
         assert rec.end >= rec.first_start >= rec.job.submit  # completed, never before submission
@@ -90,3 +94,61 @@ def test_random_traces_keep_the_invariants(
     result = replay(trace, topo, policy, Tenancy({"a": 1, "b": 2, "c": 1}, topo.gpus))
     check_invariants(result, trace)
     assert {job.id for job, _ in result.rejected} == {j.id for j in trace if j.gpus > topo.gpus}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    jobs=jobs_strategy,
+    policy=st.sampled_from(list(POLICIES)),
+    racks=st.integers(1, 3),
+    quota=st.sampled_from([None, 4.0, 40.0]),
+    borrow=st.sampled_from([None, 0.0, 6.0]),
+    lend=st.sampled_from([None, 0.0, 8.0]),
+)
+def test_random_traces_under_a_council_tree_keep_the_invariants(
+    jobs: list[tuple[str, int, int, int]],
+    policy: str,
+    racks: int,
+    quota: float | None,
+    borrow: float | None,
+    lend: float | None,
+) -> None:
+    # a and b are projects of one programme (a maybe with a GPU quota, b maybe with a borrowing
+    # limit), c a programme of its own that may lend only part of its unused share
+    from aifactory.scheduler.council import Council, Programme, Project
+
+    council = Council(
+        {
+            "P": Programme(2, {"a": Project(quota_gpus=quota), "b": Project(2, borrowing_limit_gpus=borrow)}),
+            "c": Programme(1, lending_limit_gpus=lend),
+        }
+    )
+    trace = sorted(
+        (Job(f"j{i}", t, g, float(s), float(d)) for i, (t, g, s, d) in enumerate(jobs)),
+        key=lambda j: j.submit,
+    )
+    topo = Topology.build(racks, rack_gpus=16, block_racks=2)
+    result = replay(trace, topo, policy, Tenancy.of(council, topo.gpus))
+    check_invariants(result, trace)
+
+
+def test_a_lending_limit_never_lets_borrowers_into_the_kept_gpus() -> None:
+    # c keeps its whole unused share (lends 0): a and b together never hold more than their own GPUs
+    from aifactory.scheduler.council import Council, Programme, Project
+
+    council = Council(
+        {"P": Programme(3, {"a": Project(), "b": Project()}), "c": Programme(1, lending_limit_gpus=0)}
+    )
+    topo = Topology.build(1, rack_gpus=16)
+    jobs = [Job(f"{t}{i}", t, 1, float(i), 50.0) for t in "ab" for i in range(30)]
+    result = replay(sorted(jobs, key=lambda j: j.submit), topo, "fairshare", Tenancy.of(council, topo.gpus))
+    events = sorted(
+        [(seg.start, seg.gpus) for seg in result.segments]
+        + [(seg.end, -seg.gpus) for seg in result.segments],
+        key=lambda e: (e[0], e[1]),
+    )
+    held = peak = 0
+    for _, delta in events:
+        held += delta
+        peak = max(peak, held)
+    assert peak == 12  # P's 3/4 of 16: c's 4 idle GPUs stay free

@@ -107,6 +107,11 @@ def replay(
     for job in jobs:
         if job.gpus > online_gpus:
             result.rejected.append((job, f"needs {job.gpus} GPUs; the factory has {online_gpus}"))
+        elif job.gpus > tenancy.ceiling(job.tenant, online_gpus):
+            most = math.floor(tenancy.ceiling(job.tenant, online_gpus))
+            result.rejected.append(
+                (job, f"needs {job.gpus} GPUs; borrowing limits allow {job.tenant} at most {most}")
+            )
         else:
             runnable.append(job)
     runnable.sort(key=lambda j: j.submit)

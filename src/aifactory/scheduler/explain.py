@@ -16,6 +16,9 @@ def why_waiting(s: Scheduler, job: Job) -> str:
     free = s.state.free_gpus
     if job.gpus > topo.gpus:
         return f"{job.id} needs {job.gpus} GPUs; the whole factory has {topo.gpus}: it can never run"
+    if job.gpus > s.tenancy.ceiling(job.tenant):
+        most = int(s.tenancy.ceiling(job.tenant))
+        return f"{job.id} needs {job.gpus} GPUs; borrowing limits allow {job.tenant} at most {most} now"
     if s.tenancy.over_budget(job.tenant):
         holder = s.tenancy.budget_holder(job.tenant)
         spent = s.tenancy.spent.get(holder, 0.0) / 3600

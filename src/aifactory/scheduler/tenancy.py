@@ -97,6 +97,34 @@ class Tenancy:
     def programme_entitled_gpus(self, programme: str) -> float:
         return self._programme_entitled.get(programme, 0.0)
 
+    def ceiling(self, tenant: str, total_gpus: float | None = None) -> float:
+        """Most GPUs the tenant may hold at once within borrowing limits (its own and its programme's)
+        and other programmes' lending limits, on a factory of ``total_gpus`` (default: as now); a
+        bigger job can never start."""
+        if not self.limited:
+            return math.inf
+        assert self.council is not None
+        if total_gpus is None:
+            total, tenants, programmes = self.total_gpus, self._entitled, self._programme_entitled
+        else:
+            total = total_gpus
+            tenants, programmes = self.council.entitled_gpus(total_gpus)
+        programme = self.programme_of(tenant)
+        own = tenants.get(tenant, 0.0)
+        most = math.inf
+        if tenant in self.borrowing_limits:
+            most = own + self.borrowing_limits[tenant]
+        if programme != tenant and programme in self.borrowing_limits:
+            most = min(most, programmes.get(programme, 0.0) + self.borrowing_limits[programme])
+        kept = sum(
+            max(programmes.get(p, 0.0) - limit, 0.0)
+            for p, limit in self.lending_limits.items()
+            if p != programme
+        )
+        if kept > 0:
+            most = min(most, max(own, total - kept))
+        return most + 1e-9
+
     @property
     def hierarchical(self) -> bool:
         """Some programme has projects (fair share then orders programmes first, Slurm's fair tree)."""
