@@ -105,9 +105,9 @@ class Tenancy:
             return math.inf
         assert self.council is not None
         if total_gpus is None:
-            total, tenants, programmes = self.total_gpus, self._entitled, self._programme_entitled
+            total, tenants, programmes = float(self.total_gpus), self._entitled, self._programme_entitled
         else:
-            total = total_gpus
+            total = float(total_gpus)
             tenants, programmes = self.council.entitled_gpus(total_gpus)
         programme = self.programme_of(tenant)
         own = tenants.get(tenant, 0.0)
