@@ -48,7 +48,7 @@ def test_replay_writes_the_contract_outputs(
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == [
         "job_id", "tenant", "num_gpus", "submit", "start", "end", "duration", "wait", "jct", "preemptions",
-        "timed_out",
+        "timed_out", "interruptions",
     ]  # fmt: skip
     with (out / "allocations.csv").open() as f:
         allocations = list(csv.DictReader(f))
@@ -145,3 +145,35 @@ def test_bad_budgets_exit_2(
 ) -> None:
     code, _, stderr = invoke(capsys, "replay", str(trace), "--out", str(tmp_path / "o"), "--budgets", value)
     assert code == 2 and "--budgets" in stderr
+
+
+def test_replay_with_random_tray_failures(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    trace = tmp_path / "long.csv"
+    trace.write_text(
+        "job_id,submit_time,num_gpus,duration,tenant\n"
+        + "".join(f"j{i},{i * 60},36,{200_000 + i},a\n" for i in range(20))
+    )
+    outs = []
+    for run in ("a", "b"):
+        out = tmp_path / run
+        code, stdout, stderr = invoke(
+            capsys, "replay", str(trace), "--out", str(out), "--racks", "4", "--tray-mtbf-hours", "100",
+            "--tray-repair-hours", "2", "--checkpoint-minutes", "30", "--seed", "7",
+        )  # fmt: skip
+        assert code == 0, stderr
+        assert "tray failures" in stdout
+        outs.append(json.loads((out / "metrics.json").read_text()))
+    m = outs[0]
+    assert m["tray_failures"] > 0 and m["jobs_interrupted"] > 0 and m["gpu_hours_lost"] > 0
+    assert outs[0]["avg_jct_s"] == outs[1]["avg_jct_s"]  # the seed fixes the failures
+    rows = list(csv.DictReader((tmp_path / "a" / "jobs.csv").open()))
+    assert sum(int(r["interruptions"]) > 0 for r in rows) == m["jobs_interrupted"]
+
+
+def test_a_bad_failure_option_is_refused(
+    capsys: pytest.CaptureFixture[str], trace: Path, tmp_path: Path
+) -> None:
+    code, _, stderr = invoke(
+        capsys, "replay", str(trace), "--out", str(tmp_path / "o"), "--tray-mtbf-hours", "-1"
+    )
+    assert code == 2 and "--tray-mtbf-hours" in stderr

@@ -104,12 +104,31 @@ def replay_command(
             help="fairshare/quota: a queue head waiting longer starts as soon as it fits (default: off).",
         ),
     ] = None,
+    tray_mtbf_hours: Annotated[
+        float | None,
+        typer.Option(
+            "--tray-mtbf-hours",
+            min=0.001,
+            help="Break trays at random, mean hours between a tray's failures.",
+        ),
+    ] = None,
+    tray_repair_hours: Annotated[
+        float, typer.Option("--tray-repair-hours", min=0.001, help="Mean hours to repair a broken tray.")
+    ] = 24.0,
+    checkpoint_minutes: Annotated[
+        float,
+        typer.Option(
+            "--checkpoint-minutes", min=0.001, help="Jobs hit by a failure restart from a checkpoint."
+        ),
+    ] = 60.0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the random failures.")] = 0,
     list_policies: Annotated[
         bool, typer.Option("--list-policies", help="List the policies and exit.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")] = False,
 ) -> None:
     """Replay a trace through the scheduler; write metrics.json, jobs.csv, allocations.csv, rejected.csv."""
+    from aifactory.replay.failures import FailureModel
     from aifactory.replay.files import write_outputs
     from aifactory.replay.metrics import replay_metrics
     from aifactory.replay.runner import prepare, replay
@@ -180,13 +199,23 @@ def replay_command(
     started = time.perf_counter()
     with progress_bar(err, f"[bold]replay[/bold] {policy}", "jobs", quiet=quiet) as progress:
         task = progress.add_task("jobs", total=len(jobs))
-        options = Options(starvation_s=starvation_hours * 3600 if starvation_hours is not None else math.inf)
+        options = Options(
+            starvation_s=starvation_hours * 3600 if starvation_hours is not None else math.inf,
+            checkpoint_s=checkpoint_minutes * 60,
+        )
+        failures = (
+            FailureModel(tray_mtbf_hours * 3600, tray_repair_hours * 3600)
+            if tray_mtbf_hours is not None
+            else None
+        )
         result = replay(
             jobs,
             topology,
             policy,
             tenancy,
             options=options,
+            failures=failures,
+            seed=seed,
             on_progress=lambda done: progress.update(task, completed=done),
         )
     wall = time.perf_counter() - started
@@ -246,6 +275,11 @@ def print_replay_summary(console: Console, m: dict[str, Any]) -> None:
     table.add_row("utilisation", f"{float(m['utilization']):.1%}")
     table.add_row("GPU-hours idle while jobs waited", f"{float(m['idle_while_waiting_gpu_hours']):,.0f}")
     table.add_row("preemptions", f"{m['preemptions']:,}")
+    if m.get("tray_failures"):
+        table.add_row(
+            "tray failures / jobs interrupted / GPU-hours lost",
+            f"{m['tray_failures']:,} / {m['jobs_interrupted']:,} / {float(m['gpu_hours_lost']):,.0f}",
+        )
     table.add_row(
         "finish-time fairness (worst / best tenant slowdown)", f"{float(m['finish_time_fairness']):.2f}"
     )

@@ -18,27 +18,41 @@ Placement = tuple[tuple[int, int], ...]
 class ClusterState:
     """Mutable allocation state over a read-only ``Topology``.
 
-    ``capacity[r]`` is what rack *r* may hand out (its schedulable GPUs, 0 while drained or failed);
-    ``free[r]`` what is not allocated. A drained rack keeps running its jobs but takes no new ones.
+    ``capacity[r]`` is what rack *r* may hand out: its schedulable trays' GPUs while enough trays are
+    healthy (failed trays are replaced by the rack's spares), fewer when more trays have failed than
+    there are spares, 0 while the rack is drained. ``free[r]`` is what is not allocated (negative on a
+    rack whose capacity dropped under jobs that still run: they run on, nothing new starts there).
     """
 
     topology: Topology
     capacity: IntArray = field(init=False)
     used: IntArray = field(init=False)
-    free: IntArray = field(init=False)  # capacity − used (negative on a drained rack still running jobs)
+    free: IntArray = field(init=False)  # capacity − used
+    healthy_trays: IntArray = field(init=False)  # trays per rack that work (spares included)
+    drained: npt.NDArray[np.bool_] = field(init=False)
     placements: dict[str, Placement] = field(default_factory=dict)
     max_free: int = field(init=False)  # most free GPUs in one rack (kept current: a cheap first test)
     free_gpus: int = field(init=False)  # free GPUs in all racks
 
     def __post_init__(self) -> None:
-        self.capacity = np.full(self.topology.racks, self.topology.rack_gpus, dtype=np.int64)
-        self.used = np.zeros(self.topology.racks, dtype=np.int64)
+        racks = self.topology.racks
+        self.capacity = np.full(racks, self.topology.rack_gpus, dtype=np.int64)
+        self.used = np.zeros(racks, dtype=np.int64)
         self.free = self.capacity.copy()
+        self.healthy_trays = np.full(racks, self.topology.rack.trays, dtype=np.int64)
+        self.drained = np.zeros(racks, dtype=np.bool_)
         self._refresh()
 
     def _refresh(self) -> None:
         self.max_free = int(self.free.max())
         self.free_gpus = int(np.maximum(self.free, 0).sum())
+
+    def _recompute(self, rack: int) -> None:
+        topo = self.topology
+        trays = min(topo.schedulable_trays, int(self.healthy_trays[rack]))
+        self.capacity[rack] = 0 if self.drained[rack] else trays * topo.rack.gpus_per_tray
+        self.free[rack] = self.capacity[rack] - self.used[rack]
+        self._refresh()
 
     def allocate(self, job_id: str, placement: Placement) -> None:
         if job_id in self.placements:
@@ -62,11 +76,26 @@ class ClusterState:
 
     def drain(self, rack: int) -> None:
         """Take a rack out of scheduling (maintenance, failure): running jobs stay until they end."""
-        self.capacity[rack] = 0
-        self.free[rack] = -self.used[rack]
-        self._refresh()
+        self.drained[rack] = True
+        self._recompute(rack)
 
     def restore(self, rack: int) -> None:
-        self.capacity[rack] = self.topology.rack_gpus
-        self.free[rack] = self.capacity[rack] - self.used[rack]
-        self._refresh()
+        self.drained[rack] = False
+        self._recompute(rack)
+
+    def fail_tray(self, rack: int) -> None:
+        """One more tray of the rack is broken (a spare takes its place while there is one)."""
+        if self.healthy_trays[rack] <= 0:
+            raise ValueError(f"rack {rack} has no working tray left to fail")
+        self.healthy_trays[rack] -= 1
+        self._recompute(rack)
+
+    def repair_tray(self, rack: int) -> None:
+        if self.healthy_trays[rack] >= self.topology.rack.trays:
+            raise ValueError(f"rack {rack} has no broken tray to repair")
+        self.healthy_trays[rack] += 1
+        self._recompute(rack)
+
+    def jobs_on(self, rack: int) -> list[tuple[str, int]]:
+        """(job, GPUs on this rack) for the jobs running on ``rack``, in start order."""
+        return [(job, g) for job, placement in self.placements.items() for r, g in placement if r == rack]

@@ -35,6 +35,7 @@ def write_outputs(
             "jct": [r.jct for r in records],
             "preemptions": pa.array([r.preemptions for r in records], pa.int64()),
             "timed_out": pa.array([r.timed_out for r in records], pa.bool_()),
+            "interruptions": pa.array([r.interruptions for r in records], pa.int64()),
         }
     )
     segments = sorted(result.segments, key=lambda s: (s.start, s.job_id, s.rack))

@@ -15,7 +15,10 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 from aifactory.cluster.topology import Topology
+from aifactory.replay.failures import FailureModel, FailureProcess
 from aifactory.scheduler.core import CycleResult, Options, Scheduler
 from aifactory.scheduler.job import Job
 from aifactory.scheduler.tenancy import Tenancy
@@ -39,6 +42,8 @@ class JobRecord:
     first_start: float = math.nan
     end: float = math.nan
     preemptions: int = 0
+    interruptions: int = 0  # killed by a hardware failure, restarted from a checkpoint
+    lost_s: float = 0.0  # run time lost to interruptions (done again after the restart)
     timed_out: bool = False  # stopped at its time limit before its work was done
 
     @property
@@ -61,6 +66,8 @@ class ReplayResult:
     held: list[tuple[Job, str]] = field(default_factory=list)  # never started: budget spent
     cycles: int = 0
     idle_while_waiting_gpu_s: float = 0.0  # GPUs unallocated while jobs waited (fragmentation, topology)
+    tray_failures: int = 0
+    lost_gpu_s: float = 0.0  # work lost to failures (since the interrupted jobs' last checkpoints)
 
 
 def prepare(jobs: list[Job], *, time_scale: float = 1.0, scale_gpus: float = 1.0) -> list[Job]:
@@ -83,13 +90,16 @@ def replay(
     *,
     options: Options | None = None,
     rack_online: dict[int, float] | None = None,
+    failures: FailureModel | None = None,
+    seed: int = 0,
     on_progress: Callable[[int], None] | None = None,
 ) -> ReplayResult:
     """Run ``jobs`` (sorted by submit time) through a fresh scheduler until every job has finished.
 
     ``rack_online`` gives racks that join the factory later (rack → time it comes online, e.g. when the
     supply twin delivers it); until then a rack is drained. Jobs need every rack to arrive eventually
-    to be sure of running: a job larger than the racks ever online is rejected.
+    to be sure of running: a job larger than the racks ever online is rejected. ``failures`` breaks
+    trays at random (drawn from ``seed``) and repairs them; the jobs hit restart from a checkpoint.
     """
     tenancy = copy.deepcopy(tenancy)  # usage and spending accrue on the replay's own copy
     sched = Scheduler(topology, policy, tenancy, options)
@@ -125,7 +135,20 @@ def replay(
     reclaim = sched.may_preempt
     last = runnable[0].submit if runnable else 0.0
     period = tenancy.budget_period_s
-    while i < n or completions or (len(sched.queue) and (r_i < len(arrivals_of_racks) or period)):
+    process = None
+    if failures is not None:
+        online = np.ones(topology.racks, dtype=np.bool_)
+        online[list(rack_online or {})] = False
+        process = FailureProcess(
+            failures, np.random.default_rng(seed), sched.state.healthy_trays.copy(), online
+        )
+        process.plan(runnable[0].submit if runnable else 0.0)
+    while (
+        i < n
+        or completions
+        or (len(sched.queue) and (r_i < len(arrivals_of_racks) or period))
+        or (len(sched.queue) and process is not None and process.repairs)  # jobs wait for repairs
+    ):
         renewal = math.inf
         if period is not None and len(sched.queue) and tenancy.spent:
             renewal = (math.floor(last / period) + 1) * period  # held jobs may run again then
@@ -134,6 +157,9 @@ def replay(
             completions[0][0] if completions else math.inf,
             arrivals_of_racks[r_i][0] if r_i < len(arrivals_of_racks) and len(sched.queue) else math.inf,
             renewal,
+            process.next_event()
+            if process is not None and (i < n or completions or (len(sched.queue) and process.repairs))
+            else math.inf,
         )
         if now == math.inf:
             if r_i >= len(arrivals_of_racks):
@@ -156,8 +182,25 @@ def replay(
             freed = True  # a new budget period: held jobs are eligible again
         while r_i < len(arrivals_of_racks) and arrivals_of_racks[r_i][0] <= now:
             sched.restore(arrivals_of_racks[r_i][1])
+            if process is not None:
+                process.online[arrivals_of_racks[r_i][1]] = True
+                process.plan(now)
             r_i += 1
             freed = True
+        if process is not None:
+            for rack in process.repaired(now):
+                sched.repair_tray(rack)
+                freed = True
+            if process.next_failure <= now:
+                broken = CycleResult()
+                rack, u = process.fail(now)
+                sched.fail_tray(rack, now, u, broken)
+                result.tray_failures += 1
+                for job_id, lost in broken.lost_s.items():
+                    records[job_id].lost_s += lost
+                    result.lost_gpu_s += lost * records[job_id].job.gpus
+                seq = _apply(broken, sched, now, records, open_segments, result.segments, completions, seq)
+                freed = True
         arrived = False
         while i < n and runnable[i].submit <= now:
             sched.submit(runnable[i])
@@ -201,6 +244,9 @@ def _apply(
     """Carry out a cycle's decisions: close preempted segments, open started ones, plan completions."""
     for job_id in cycle.preempted:
         records[job_id].preemptions += 1
+        _close(segments, open_segments.pop(job_id), job_id, now)
+    for job_id in cycle.interrupted:
+        records[job_id].interruptions += 1
         _close(segments, open_segments.pop(job_id), job_id, now)
     for start in cycle.starts:
         job = start.job

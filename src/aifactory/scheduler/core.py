@@ -14,6 +14,7 @@ One cycle, in named phases (``cycle``):
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -51,8 +52,13 @@ class Running:
 
 @dataclass
 class CycleResult:
+    """What the caller must carry out: starts, preemptions, and jobs a hardware failure interrupted
+    (with the GPU-seconds of work they lost since their last checkpoint)."""
+
     starts: list[Start] = field(default_factory=list)
     preempted: list[str] = field(default_factory=list)
+    interrupted: list[str] = field(default_factory=list)
+    lost_s: dict[str, float] = field(default_factory=dict)  # run time lost per interrupted job
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +71,8 @@ class Options:
     # fair share / quota: a queue head waiting longer than this starts as soon as it fits and holds a
     # reservation until then (off by default: on a saturated factory it turns fair share into FIFO)
     starvation_s: float = float("inf")
+    # a job interrupted by a hardware failure restarts from its last checkpoint (taken this often)
+    checkpoint_s: float = 3600.0
 
 
 class Scheduler:
@@ -138,6 +146,51 @@ class Scheduler:
     def restore(self, rack: int) -> None:
         self.state.restore(rack)
         self.capacity_changed()
+
+    def fail_tray(self, rack: int, now: float, u: float, result: CycleResult) -> str | None:
+        """A tray of ``rack`` breaks at ``now``; ``u`` in [0, 1) says which (uniform over the rack's
+        working trays, as the caller's random draw). If a running job had GPUs on it, that job is
+        interrupted (returned): it goes back to the queue and loses the work since its last checkpoint.
+        A spare tray takes the broken one's place while the rack has one; then the rack shrinks."""
+        per_tray = self.topology.rack.gpus_per_tray
+        pick = u * int(self.state.healthy_trays[rack])
+        hit = None
+        trays = 0.0
+        for job_id, gpus in self.state.jobs_on(rack):
+            trays += gpus / per_tray
+            if pick < trays:
+                hit = job_id
+                break
+        if hit is not None:
+            self.interrupt(hit, now, result)
+        self.state.fail_tray(rack)
+        self.capacity_changed()
+        return hit
+
+    def repair_tray(self, rack: int) -> None:
+        self.state.repair_tray(rack)
+        self.capacity_changed()
+
+    def fail_rack(self, rack: int, now: float, result: CycleResult) -> list[str]:
+        """The whole rack fails (power, cooling, NVLink switch): its jobs are interrupted, it is drained
+        until ``restore``."""
+        hit = [job_id for job_id, _ in self.state.jobs_on(rack)]
+        for job_id in hit:
+            self.interrupt(job_id, now, result)
+        self.drain(rack)
+        return hit
+
+    def interrupt(self, job_id: str, now: float, result: CycleResult) -> None:
+        """A running job dies with its hardware: back to the queue, from its last checkpoint."""
+        self.tenancy.advance(now, self.running_gpus)
+        run = self._stop(job_id)
+        elapsed = now - run.start
+        every = self.options.checkpoint_s
+        kept = math.floor(elapsed / every) * every if math.isfinite(every) else 0.0
+        self.remaining[job_id] = max(run.remaining - kept, 0.0)
+        result.lost_s[job_id] = result.lost_s.get(job_id, 0.0) + (elapsed - kept)
+        self.queue.add(run.job)
+        result.interrupted.append(job_id)
 
     def capacity_changed(self) -> None:
         """Racks came online or were drained: entitlements are shares of what can be scheduled now."""
