@@ -70,3 +70,53 @@ def test_daily_series_with_a_rack_that_never_arrives() -> None:
     twin.online_s[0] = float("inf")
     daily = twin.daily()
     assert daily["installed_gpus"][-1] <= twin.plan.topology.gpus - twin.plan.topology.rack_gpus
+
+
+def test_daily_power_waits_and_idle_gpus_in_closed_form() -> None:
+    from aifactory.cluster.factory import plan_factory
+    from aifactory.replay.metrics import replay_metrics
+    from aifactory.twin.factory import FactoryTwin
+
+    plan = plan_factory(load_scenario("nvidia-2025"), "taiwan-ai-factory", racks=2)  # 2 × 64 GPUs
+    jobs = [
+        Job("big", "research", 64, 0.0, 86400.0),
+        Job("gang", "industry", 128, 0.0, 3600.0),  # waits a day for the whole factory
+    ]
+    tenancy = Tenancy({"research": 1, "industry": 1}, plan.topology.gpus)
+    result = replay(jobs, plan.topology, "fifo", tenancy)
+    twin = FactoryTwin(plan, 0.0, {}, result, replay_metrics(result), 1.0, pue=1.25, idle_power_fraction=0.3)
+    daily = twin.daily()
+    assert daily["busy_gpus"][0] == pytest.approx(64)  # 64 GPUs all day 0; the gang starts at day 1
+    assert daily["busy_gpus"][1] == pytest.approx(128 / 24)
+    # the gang waited all of day 0 while the other rack's 64 GPUs stood idle
+    assert daily["idle_while_waiting_gpus"][0] == pytest.approx(64)
+    # IT power day 0: 2 racks × 135 kW × 0.3 idle + 64 busy GPUs × 135 kW × 0.7 / 72
+    assert daily["it_mw"][0] == pytest.approx((2 * 135 * 0.3 + 64 * 135 * 0.7 / 72) / 1000)
+    assert daily["facility_mw"][0] == pytest.approx(daily["it_mw"][0] * 1.25)
+    waits = twin.daily_waits()
+    assert waits["research"][0] == 0 and np.isnan(waits["research"][1])
+    assert waits["industry"][1] == pytest.approx(24.0)
+    assert twin.utilization_of_installed == pytest.approx((64 + 128 / 24) / 256)
+
+
+def test_the_report_section_shows_capacity_shares_waits_idle_gpus_and_power() -> None:
+    from aifactory.report.factory_section import factory_section_html, factory_summary
+
+    s = load_scenario("nvidia-2025")
+    mc = run_monte_carlo(s, runs=32, seed=5)
+    twin = run_factory_twin(s, "taiwan-ai-factory", mc.result, days=20, seed=2)
+    html = factory_section_html("taiwan-ai-factory", twin, "2025-11-24")
+    for title in (
+        "installed vs busy GPUs",
+        "Usage against the council",
+        "Waits per programme over time",
+        "idle although jobs waited",
+        "Power drawn",
+        "power budget 27 MW",
+    ):
+        assert title in html
+    summary = factory_summary(twin, "2025-11-24")
+    assert 0 < summary["utilization_of_installed"] <= 1
+    assert summary["utilization_of_installed"] > summary["replay"]["utilization"]  # the ramp is not idle time
+    assert 0 < summary["peak_facility_mw"] <= 27
+    assert summary["replay"]["tray_failures"] > 0  # the scenario's tray MTBF

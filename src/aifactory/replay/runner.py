@@ -66,6 +66,7 @@ class ReplayResult:
     held: list[tuple[Job, str]] = field(default_factory=list)  # never started: budget spent
     cycles: int = 0
     idle_while_waiting_gpu_s: float = 0.0  # GPUs unallocated while jobs waited (fragmentation, topology)
+    idle_while_waiting: list[tuple[float, float, int]] = field(default_factory=list)  # (from, to, GPUs)
     tray_failures: int = 0
     lost_gpu_s: float = 0.0  # work lost to failures (since the interrupted jobs' last checkpoints)
 
@@ -165,8 +166,9 @@ def replay(
             if r_i >= len(arrivals_of_racks):
                 break  # only held jobs are left, and no budget renews
             now = arrivals_of_racks[r_i][0]  # jobs wait for racks that are still to arrive
-        if len(sched.queue):
+        if len(sched.queue) and sched.state.free_gpus and now > last:
             result.idle_while_waiting_gpu_s += (now - last) * sched.state.free_gpus
+            result.idle_while_waiting.append((last, now, sched.state.free_gpus))
         last = now
         freed = False
         while completions and completions[0][0] <= now:

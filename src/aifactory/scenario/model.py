@@ -310,6 +310,21 @@ class AIFactory(_Strict):
     block_racks: int = Field(default=8, ge=1, description="Racks per scale-out (leaf–spine) block.")
     power_budget_mw: float | None = Field(default=None, gt=0, description="Facility power available.")
     pue: float = Field(default=1.25, ge=1.0, description="Power usage effectiveness of the halls.")
+    idle_power_fraction: float = Field(
+        default=0.3,
+        ge=0,
+        le=1,
+        description="Share of a rack's full-load power it draws with its GPUs idle (an assumption).",
+    )
+    tray_mtbf_hours: float | None = Field(
+        default=None, gt=0, description="Mean hours between failures of one compute tray (default: none)."
+    )
+    tray_repair_hours: float = Field(default=24.0, gt=0, description="Mean hours to repair or swap a tray.")
+    checkpoint_minutes: float = Field(
+        default=60.0,
+        gt=0,
+        description="Interrupted jobs restart from a checkpoint at most this old.",
+    )
     budget_period_days: float | None = Field(
         default=None, gt=0, description="Budgets renew every this many days (default: they do not)."
     )

@@ -12,6 +12,7 @@ proportion (a council grants allocations as capacity comes online).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,10 +20,12 @@ import numpy as np
 import numpy.typing as npt
 
 from aifactory.cluster.factory import FactoryPlan, plan_factory
+from aifactory.replay.failures import FailureModel
 from aifactory.replay.metrics import replay_metrics
 from aifactory.replay.runner import ReplayResult, prepare, replay
 from aifactory.replay.synthetic import synthetic_workload
 from aifactory.scenario.model import Scenario
+from aifactory.scheduler.core import Options
 from aifactory.scheduler.council import council_of
 from aifactory.scheduler.tenancy import Tenancy
 from aifactory.supply.results import RunResult
@@ -38,23 +41,67 @@ class FactoryTwin:
     result: ReplayResult
     metrics: dict[str, Any]
     days: float
+    pue: float = 1.25
+    idle_power_fraction: float = 0.3
 
     def daily(self) -> dict[str, npt.NDArray[np.float64]]:
-        """Installed and busy GPUs per day of factory time (busy = mean GPUs allocated that day)."""
+        """Per day of factory time: installed and busy GPUs (daily means), GPUs idle while jobs waited
+        (fragmentation, topology, limits), IT and facility power (MW)."""
         n = math.ceil(self.days) + 1
-        installed = np.full(n, float(self.plan.topology.gpus))
+        topo = self.plan.topology
+        installed = np.full(n, float(topo.gpus))
         for t in self.online_s.values():
             day = int(t // DAY) if math.isfinite(t) else n  # a rack that never arrives
-            installed[: min(day, n)] -= self.plan.topology.rack_gpus
-        busy = np.zeros(n)
-        for seg in self.result.segments:
-            start, end = seg.start / DAY, seg.end / DAY
-            first, last = int(start), min(int(end), n - 1)
-            for d in range(first, last + 1):
-                overlap = min(end, d + 1) - max(start, d)
-                if overlap > 0 and d < n:
-                    busy[d] += seg.gpus * overlap
-        return {"installed_gpus": installed, "busy_gpus": busy}
+            installed[: min(day, n)] -= topo.rack_gpus
+        busy = _spread(((seg.start, seg.end, seg.gpus) for seg in self.result.segments), n)
+        idle_waiting = _spread(self.result.idle_while_waiting, n)
+        rack = topo.rack
+        racks_installed = installed / topo.rack_gpus
+        it_kw = racks_installed * rack.power_kw * self.idle_power_fraction + busy * (
+            rack.power_kw * (1 - self.idle_power_fraction) / rack.gpus
+        )
+        return {
+            "installed_gpus": installed,
+            "busy_gpus": busy,
+            "idle_while_waiting_gpus": idle_waiting,
+            "it_mw": it_kw / 1000,
+            "facility_mw": it_kw * self.pue / 1000,
+        }
+
+    def daily_waits(self) -> dict[str, npt.NDArray[np.float64]]:
+        """Mean wait (hours) of the jobs that started each day, per programme (NaN: none started)."""
+        n = math.ceil(self.days) + 1
+        tenancy = self.result.tenancy
+        sums: dict[str, npt.NDArray[np.float64]] = {}
+        counts: dict[str, npt.NDArray[np.float64]] = {}
+        for record in self.result.records.values():
+            if not math.isfinite(record.first_start):
+                continue
+            day = min(int(record.first_start // DAY), n - 1)
+            programme = tenancy.programme_of(record.job.tenant)
+            sums.setdefault(programme, np.zeros(n))[day] += record.wait / 3600
+            counts.setdefault(programme, np.zeros(n))[day] += 1
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return {p: np.where(counts[p] > 0, sums[p] / counts[p], np.nan) for p in sorted(sums)}
+
+    @property
+    def utilization_of_installed(self) -> float:
+        """Busy GPU-time over installed GPU-time (the ramp counted only as racks arrive)."""
+        daily = self.daily()
+        installed = float(daily["installed_gpus"].sum())
+        return float(daily["busy_gpus"].sum()) / installed if installed > 0 else 0.0
+
+
+def _spread(intervals: Iterable[tuple[float, float, int]], n: int) -> npt.NDArray[np.float64]:
+    """Daily means of a quantity held over intervals (seconds): Σ amount × overlap with each day."""
+    out = np.zeros(n)
+    for start_s, end_s, amount in intervals:
+        start, end = start_s / DAY, end_s / DAY
+        for d in range(int(start), min(int(end), n - 1) + 1):
+            overlap = min(end, d + 1) - max(start, d)
+            if overlap > 0:
+                out[d] += amount * overlap
+    return out
 
 
 def rack_online_days(result: RunResult, destination: str, racks: int) -> list[float]:
@@ -118,5 +165,22 @@ def run_factory_twin(
             if thin.random() < installed / racks:
                 keep.append(job)
         jobs = keep
-    result = replay(jobs, plan.topology, policy, tenancy, rack_online=online)
-    return FactoryTwin(plan, origin, online, result, replay_metrics(result), days)
+    failures = (
+        FailureModel(spec.tray_mtbf_hours * 3600, spec.tray_repair_hours * 3600)
+        if spec.tray_mtbf_hours is not None
+        else None
+    )
+    options = Options(checkpoint_s=spec.checkpoint_minutes * 60)
+    result = replay(
+        jobs,
+        plan.topology,
+        policy,
+        tenancy,
+        options=options,
+        rack_online=online,
+        failures=failures,
+        seed=seed,
+    )
+    return FactoryTwin(
+        plan, origin, online, result, replay_metrics(result), days, spec.pue, spec.idle_power_fraction
+    )
