@@ -27,7 +27,6 @@ class Tenancy:
     council: Council | None = None
     budget_period_s: float | None = None  # budgets renew every period (from time 0); None: once
     parents: dict[str, str] = field(init=False)  # tenant → programme
-    programme_usage: dict[str, float] = field(init=False)
     borrowing_limits: dict[str, float] = field(init=False)
     lending_limits: dict[str, float] = field(init=False)
     _entitled: dict[str, float] = field(init=False, repr=False)
@@ -44,7 +43,6 @@ class Tenancy:
         self.parents = self.council.parents()
         self.borrowing_limits = self.council.borrowing_limits()
         self.lending_limits = self.council.lending_limits()
-        self.programme_usage = dict.fromkeys(self.council.programmes, 0.0)
         self.resize(self.total_gpus)
         for tenant in self.entitlements:
             self.usage.setdefault(tenant, 0.0)
@@ -85,7 +83,6 @@ class Tenancy:
         self._entitled[tenant] = 0.0
         self.parents[tenant] = tenant
         self._programme_entitled.setdefault(tenant, 0.0)
-        self.programme_usage.setdefault(tenant, 0.0)
         self.usage.setdefault(tenant, 0.0)
 
     def programme_of(self, tenant: str) -> str:
@@ -145,21 +142,20 @@ class Tenancy:
         dt = now - self.last
         if dt <= 0:
             return
-        period = self.budget_period_s
-        if period is not None and math.floor(now / period) > math.floor(self.last / period):
-            self.spent.clear()
-            self._spend(running_gpus, now - math.floor(now / period) * period)
-        else:
-            self._spend(running_gpus, dt)
+        if self.budgets:  # spending matters only against a budget
+            period = self.budget_period_s
+            if period is not None and math.floor(now / period) > math.floor(self.last / period):
+                self.spent.clear()
+                self._spend(running_gpus, now - math.floor(now / period) * period)
+            else:
+                self._spend(running_gpus, dt)
         decay = math.exp(-math.log(2) * dt / self.half_life_s)
-        for tenant in self.usage.keys() | running_gpus.keys():
-            self.usage[tenant] = self.usage.get(tenant, 0.0) * decay + running_gpus.get(tenant, 0) * dt
-        for programme in self.programme_usage:
-            self.programme_usage[programme] *= decay
+        usage = self.usage
+        for tenant in usage:
+            usage[tenant] *= decay
         for tenant, gpus in running_gpus.items():
             if gpus:
-                programme = self.programme_of(tenant)
-                self.programme_usage[programme] = self.programme_usage.get(programme, 0.0) + gpus * dt
+                usage[tenant] = usage.get(tenant, 0.0) + gpus * dt
         self.last = now
 
     def _spend(self, running_gpus: Mapping[str, int], dt: float) -> None:
@@ -193,7 +189,3 @@ class Tenancy:
     def usage_share(self, tenant: str) -> float:
         total = sum(self.usage.values())
         return self.usage.get(tenant, 0.0) / total if total > 0 else 0.0
-
-    def programme_usage_share(self, programme: str) -> float:
-        total = sum(self.programme_usage.values())
-        return self.programme_usage.get(programme, 0.0) / total if total > 0 else 0.0
