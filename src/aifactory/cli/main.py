@@ -20,6 +20,7 @@ from aifactory.scenario import DEFAULT_SCENARIO, Scenario, ScenarioError, bundle
 if TYPE_CHECKING:  # heavy modules load lazily so that the CLI starts fast
     from aifactory.supply.montecarlo import MonteCarlo
     from aifactory.supply.series import Series
+from aifactory.cli.fab import FabInputError, fab_app
 from aifactory.cli.progress import progress_bar
 from aifactory.cli.replay import ReplayInputError, replay_command
 from aifactory.scenario.loading import bundled_text, read_scenario_text
@@ -40,6 +41,7 @@ supply_app = typer.Typer(
 app.add_typer(scenario_app, name="scenario")
 app.add_typer(supply_app, name="supply")
 app.command("replay")(replay_command)
+app.add_typer(fab_app, name="fab")
 
 console = Console()
 err = Console(stderr=True)
@@ -279,12 +281,21 @@ def run_cli(argv: list[str] | None = None) -> None:
     """Console-script entry point: map errors to exit codes with one-line messages."""
     from rich.markup import escape
 
+    from aifactory.fab.errors import FabDataError
     from aifactory.parallel.mappers import ScaleOutError
     from aifactory.replay.trace import TraceError
 
     try:
         app(args=argv, standalone_mode=False)
-    except (ScenarioError, BadInput, ScaleOutError, ReplayInputError, TraceError) as exc:
+    except (
+        ScenarioError,
+        BadInput,
+        ScaleOutError,
+        ReplayInputError,
+        TraceError,
+        FabDataError,
+        FabInputError,
+    ) as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise SystemExit(2) from None
     except typer.Abort:

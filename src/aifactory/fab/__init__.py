@@ -1,4 +1,4 @@
-"""The wafer fab twin: the SMT2020 / AutoSched AP data-set reader and its domain model."""
+"""The wafer fab twin: the SMT2020 / AutoSched AP data-set reader, its domain model and the engine."""
 
 from aifactory.fab.dataset import (
     BatchSize,
@@ -38,7 +38,9 @@ from aifactory.fab.distributions import (
     Uniform,
     make_distribution,
 )
+from aifactory.fab.engine import simulate
 from aifactory.fab.errors import FabDataError
+from aifactory.fab.kpis import FabResult, LotKpis, ToolKpis
 from aifactory.fab.reader import read_dataset
 
 __all__ = [
@@ -52,6 +54,8 @@ __all__ = [
     "Distribution",
     "Exponential",
     "FabDataError",
+    "FabResult",
+    "LotKpis",
     "LotRelease",
     "LotTypeReference",
     "Normal",
@@ -73,9 +77,11 @@ __all__ = [
     "StepSetup",
     "ToolFamily",
     "ToolGroupReference",
+    "ToolKpis",
     "Transport",
     "Uniform",
     "WipLot",
     "make_distribution",
     "read_dataset",
+    "simulate",
 ]

@@ -1,0 +1,175 @@
+"""``aifactory fab``: the wafer-fab twin on an SMT2020-format data set (CONTRACTS.md §4)."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from aifactory.fab.dataset import Reference
+
+fab_app = typer.Typer(help="The wafer-fab twin on SMT2020 / AutoSched AP data sets.", no_args_is_help=True)
+
+
+class FabInputError(ValueError):
+    """Bad fab command input (exit code 2)."""
+
+
+Dataset = Annotated[Path, typer.Argument(help="A folder in the SMT2020 / AutoSched AP text format.")]
+Days = Annotated[float, typer.Option("--days", help="Simulated days (after the warm-up too).")]
+Warmup = Annotated[
+    float | None,
+    typer.Option("--warmup-days", help="Days before KPIs are counted [90, or a quarter of --days if less]."),
+]
+Seed = Annotated[int, typer.Option("--seed", help="Random seed (the same seed, the same run).")]
+Rule = Annotated[
+    str | None, typer.Option("--rule", help="Dispatching rule for every tool group (default: the data's).")
+]
+Out = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")]
+
+
+def _run(
+    dataset: Path, days: float, warmup_days: float | None, seed: int, rule: str | None, quiet: bool
+) -> tuple[dict[str, Any], Reference | None]:
+    """Read the data set, simulate, and return the kpis.json document and the data set's reference."""
+    from aifactory.fab import read_dataset
+    from aifactory.fab.engine import simulate
+
+    if not dataset.is_dir():
+        raise FabInputError(
+            f"{dataset}: not a folder (give a data set folder such as ../shared/data/smt2020/HVLM)"
+        )
+    if not (days > 0 and math.isfinite(days)):
+        raise FabInputError(f"--days {days:g}: must be a number > 0")
+    warmup = min(90.0, days / 4) if warmup_days is None else warmup_days
+    if not 0 <= warmup < days:
+        raise FabInputError(f"--warmup-days {warmup:g}: must be >= 0 and less than --days {days:g}")
+    data = read_dataset(dataset)
+    err = Console(stderr=True)
+    started = time.perf_counter()
+    with err.status(f"[bold]fab[/bold] {data.name}: simulating {days:g} days …", spinner="dots") as status:
+        if quiet:
+            status.stop()
+        try:
+            result = simulate(data, days=days, warmup_days=warmup, seed=seed, rule=rule)
+        except ValueError as exc:  # an unknown rule name, say
+            raise FabInputError(str(exc)) from None
+    wall = time.perf_counter() - started
+    return result.to_kpis(data.name, days, warmup, seed, wall), data.reference
+
+
+def simulate_command(
+    dataset: Dataset,
+    days: Days = 730.0,
+    warmup_days: Warmup = None,
+    seed: Seed = 0,
+    rule: Rule = None,
+    out: Out = Path("out/fab"),
+    quiet: Quiet = False,
+) -> None:
+    """Simulate the fab; write DIR/kpis.json (lot types, tool groups) and print a summary."""
+    kpis, _ = _run(dataset, days, warmup_days, seed, rule, quiet)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "kpis.json").write_text(json.dumps(kpis, indent=2))
+    if not quiet:
+        console = Console()
+        _print_lots(console, kpis)
+        console.print(f"wrote {out}/kpis.json")
+
+
+def validate_command(
+    dataset: Dataset,
+    days: Days = 730.0,
+    warmup_days: Warmup = None,
+    seed: Seed = 0,
+    rule: Rule = None,
+    out: Out = Path("out/fab"),
+    bottlenecks: Annotated[
+        int, typer.Option("--bottlenecks", min=1, help="Most utilised reference tool groups to check.")
+    ] = 10,
+    quiet: Quiet = False,
+) -> None:
+    """Simulate and compare with the data set's reference files; print the deltas, write validation.json."""
+    from aifactory.fab.validation import compare
+
+    kpis, reference = _run(dataset, days, warmup_days, seed, rule, quiet)
+    if reference is None or not reference.lots:
+        raise FabInputError(f"{dataset}: no reference_lots.txt to validate against")
+    check = compare(kpis, reference, bottlenecks=bottlenecks)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "kpis.json").write_text(json.dumps(kpis, indent=2))
+    (out / "validation.json").write_text(json.dumps(check.to_json(), indent=2))
+    if quiet:
+        return
+    console = Console()
+    lots = Table(
+        "lot type", "CT (d)", "ref", "Δ", "lots/day", "ref", "Δ", "on time %", "ref",
+        title=f"Lot types ({check.measured_days:g} days measured; reference: 2 years)", title_justify="left",
+    )  # fmt: skip
+    for c in check.lots:
+        lots.add_row(
+            c.lot_type,
+            f"{c.cycle_time_days:.2f}",
+            f"{c.reference_cycle_time_days:.2f}",
+            _delta(c.cycle_time_delta, 0.10),
+            f"{c.lots_per_day:.2f}",
+            f"{c.reference_lots_per_day:.2f}",
+            _delta(c.throughput_delta, 0.03),
+            f"{c.on_time_pct:.1f}",
+            f"{c.reference_on_time_pct:.1f}",
+        )
+    console.print(lots)
+    tools = Table(
+        "tool group", "util %", "ref", "Δ points", "avail %", "ref",
+        title=f"The {bottlenecks} most utilised tool groups of the reference", title_justify="left",
+    )  # fmt: skip
+    for t in check.toolgroups:
+        if t.bottleneck:
+            colour = "green" if t.within else "red"
+            tools.add_row(
+                t.name,
+                f"{t.util:.1f}",
+                f"{t.reference_util:.1f}",
+                f"[{colour}]{t.util_delta_points:+.1f}[/{colour}]",
+                f"{t.avail:.1f}",
+                f"{t.reference_avail:.1f}",
+            )
+    console.print(tools)
+    verdict = "within" if check.lots_within and check.bottlenecks_within else "NOT within"
+    console.print(
+        f"{verdict} tolerance (cycle time ±10 %, throughput ±3 %, bottleneck utilisation ±5 points); "
+        f"wrote {out}/kpis.json and {out}/validation.json"
+    )
+
+
+def _delta(value: float, tolerance: float) -> str:
+    if math.isnan(value):
+        return "—"
+    colour = "green" if abs(value) <= tolerance else "red"
+    return f"[{colour}]{value:+.1%}[/{colour}]"
+
+
+def _print_lots(console: Console, kpis: dict[str, Any]) -> None:
+    console.print(
+        f"[bold]{kpis['dataset']}[/bold]: {kpis['days']:g} days ({kpis['warmup_days']:g} warm-up), "
+        f"seed {kpis['seed']}, {kpis['events']:,} events in {kpis['wall_seconds']:.1f} s "
+        f"({kpis['events'] / max(kpis['wall_seconds'], 1e-9):,.0f} events/s)"
+    )
+    table = Table("lot type", "lots completed", "cycle time (days)", "on time", title_justify="left")
+    for name, row in kpis["lots"].items():
+        table.add_row(
+            name, f"{row['throughput']:,}", f"{row['cycle_time_days']:.2f}", f"{row['on_time_pct']:.1f} %"
+        )
+    console.print(table)
+
+
+fab_app.command("simulate")(simulate_command)
+fab_app.command("validate")(validate_command)
