@@ -21,7 +21,8 @@ Prints Markdown tables and writes everything, with machine details and the comma
 
 Then the operations-core benchmark (``benchmarks.scheduler``: the Philly replay per policy and one
 scheduling cycle on 144 racks with 5,000 pending jobs) runs in the same pinned process and writes
-``bench-out/scheduler.json``. ``--only supply`` or ``--only scheduler`` runs one part.
+``bench-out/scheduler.json``; then the fab-twin benchmark (``benchmarks.fab``: one simulated year of
+SMT2020 HVLM) writes ``bench-out/fab.json``. ``--only supply|scheduler|fab`` runs one part.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ DEFAULT_OUT = ROOT / "bench-out" / "supply.json"
 REFERENCE_LIMIT_S = 60.0  # skip the numpy reference engine when it would take longer than this
 REFERENCE_SCENARIO, REFERENCE_RUNS = "nvidia-2025", 10_000  # the issue's timing targets apply here
 TARGET_S, STRETCH_S, TARGET_RATIO, TARGET_AGREEMENT = 2.0, 0.5, 1000.0, 0.01
-BENCHMARKS = ("supply", "scheduler")
+BENCHMARKS = ("supply", "scheduler", "fab")
 
 T = TypeVar("T")
 
@@ -342,7 +343,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scenarios", nargs="+", default=["nvidia-2025", "serial-line"])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results (default %(default)s)")
     parser.add_argument(
-        "--only", choices=BENCHMARKS, help="run one benchmark: supply or scheduler (default: both)"
+        "--only", choices=BENCHMARKS, help="run one benchmark: supply, scheduler or fab (default: all)"
     )
     parser.add_argument(
         "--scheduler-out",
@@ -372,6 +373,10 @@ def main(argv: list[str] | None = None) -> int:
             out=args.scheduler_out,
             seed=args.seed,
         )
+    if args.only in (None, "fab"):
+        from benchmarks import fab
+
+        fab.main(quick=args.quick, info=info, command=command, seed=args.seed)
     return 0
 
 

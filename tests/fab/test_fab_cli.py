@@ -84,7 +84,7 @@ def test_a_malformed_file_names_file_and_line(
 
 def test_compare_scales_throughput_to_a_rate_and_ranks_bottlenecks() -> None:
     reference = Reference(
-        lots={"Lot_A": LotTypeReference("Lot_A", throughput=730.0, cycle_time_days=40.0, on_time_pct=90.0)},
+        lots={"Lot_A": LotTypeReference("Lot_A", throughput=690.0, cycle_time_days=40.0, on_time_pct=90.0)},
         toolgroups={
             "LITHO": ToolGroupReference("LITHO", avail=90, util=95, br=5, pm=5, setup=0),
             "ETCH": ToolGroupReference("ETCH", avail=95, util=60, br=2, pm=3, setup=0),
@@ -101,6 +101,7 @@ def test_compare_scales_throughput_to_a_rate_and_ranks_bottlenecks() -> None:
     }
     check = compare(kpis, reference, bottlenecks=1)
     (lot,) = check.lots
+    # the reference counts lots released and completed in 730 days: 690 / (730 − 40) = 1 a day
     assert lot.lots_per_day == pytest.approx(1.02) and lot.reference_lots_per_day == pytest.approx(1.0)
     assert lot.throughput_delta == pytest.approx(0.02) and lot.cycle_time_delta == pytest.approx(0.075)
     assert lot.within  # 7.5 % ≤ 10 %, 2 % ≤ 3 %
