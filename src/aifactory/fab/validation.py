@@ -5,9 +5,10 @@ measured window — because a run may be shorter than the reference's ``REFERENC
 years). The reference's ``th`` counts lots both released and completed within those two years: for every
 HVLM lot type ``th ≈ release rate × (730 − mean cycle time)`` to within 0.2 % (Lot_3: 27.86 lots/day ×
 (730 − 51.21) = 18,911 against 18,914.6), so its steady rate is ``th / (730 − cycle time)``, which is
-what a run's completions per day after its warm-up estimate. Tool groups compare utilisation in percentage points; the *bottlenecks* are the tool groups
-with the highest reference utilisation. Tolerances are the fab-twin issue's: ±10 % cycle time, ±3 %
-throughput, 5 points of utilisation on the lithography bottlenecks.
+what a run's completions per day after its warm-up estimate. Tool groups compare utilisation in
+percentage points; the *bottlenecks* are the tool groups with the highest reference utilisation.
+Tolerances are the fab-twin issue's: ±10 % cycle time, ±3 % throughput, 5 points of utilisation on the
+lithography bottlenecks.
 """
 
 from __future__ import annotations
