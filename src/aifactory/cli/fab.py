@@ -12,6 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from aifactory.cli.progress import progress_bar
+
 if TYPE_CHECKING:
     from aifactory.fab.dataset import Reference
 
@@ -36,12 +38,33 @@ Out = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")]
 
 
+Replications = Annotated[
+    int, typer.Option("--replications", "-r", min=1, help="Independent runs; KPIs get 95 % intervals.")
+]
+Workers = Annotated[int, typer.Option("--workers", "-w", min=1, help="Local worker processes.")]
+Ray = Annotated[
+    str | None,
+    typer.Option("--ray", help="Run replications on a Ray cluster at ADDRESS ('local' starts one)."),
+]
+
+
 def _run(
-    dataset: Path, days: float, warmup_days: float | None, seed: int, rule: str | None, quiet: bool
+    dataset: Path,
+    days: float,
+    warmup_days: float | None,
+    seed: int,
+    rule: str | None,
+    quiet: bool,
+    replications: int = 1,
+    workers: int = 1,
+    ray_address: str | None = None,
 ) -> tuple[dict[str, Any], Reference | None]:
-    """Read the data set, simulate, and return the kpis.json document and the data set's reference."""
+    """Read the data set, simulate (``replications`` times), and return the kpis.json document and the
+    data set's reference."""
     from aifactory.fab import read_dataset
     from aifactory.fab.engine import simulate
+    from aifactory.fab.replications import Replication, combine, replication_seeds, run_replication
+    from aifactory.parallel.mappers import make_mapper
 
     if not dataset.is_dir():
         raise FabInputError(
@@ -53,7 +76,28 @@ def _run(
     if not 0 <= warmup < days:
         raise FabInputError(f"--warmup-days {warmup:g}: must be >= 0 and less than --days {days:g}")
     data = read_dataset(dataset)
+    if rule is not None:
+        from aifactory.fab.model_build import build_model
+
+        try:
+            build_model(data, rule)  # an unknown rule name fails here, before any worker starts
+        except ValueError as exc:
+            raise FabInputError(str(exc)) from None
     err = Console(stderr=True)
+    if replications > 1:
+        jobs = [
+            Replication(str(dataset.resolve()), days, warmup, s, rule)
+            for s in replication_seeds(seed, replications)
+        ]
+        runs = []
+        with progress_bar(
+            err, f"[bold]fab[/bold] {data.name}: {days:g} days", "replications", quiet=quiet
+        ) as bar:
+            task = bar.add_task("replications", total=replications)
+            for kpis in make_mapper(workers, ray_address)(run_replication, jobs):
+                runs.append(kpis)
+                bar.advance(task)
+        return combine(runs, seed), data.reference
     started = time.perf_counter()
     with err.status(f"[bold]fab[/bold] {data.name}: simulating {days:g} days …", spinner="dots") as status:
         if quiet:
@@ -72,11 +116,14 @@ def simulate_command(
     warmup_days: Warmup = None,
     seed: Seed = 0,
     rule: Rule = None,
+    replications: Replications = 1,
+    workers: Workers = 1,
+    ray_address: Ray = None,
     out: Out = Path("out/fab"),
     quiet: Quiet = False,
 ) -> None:
     """Simulate the fab; write DIR/kpis.json (lot types, tool groups) and print a summary."""
-    kpis, _ = _run(dataset, days, warmup_days, seed, rule, quiet)
+    kpis, _ = _run(dataset, days, warmup_days, seed, rule, quiet, replications, workers, ray_address)
     out.mkdir(parents=True, exist_ok=True)
     (out / "kpis.json").write_text(json.dumps(kpis, indent=2))
     if not quiet:
@@ -91,6 +138,9 @@ def validate_command(
     warmup_days: Warmup = None,
     seed: Seed = 0,
     rule: Rule = None,
+    replications: Replications = 1,
+    workers: Workers = 1,
+    ray_address: Ray = None,
     out: Out = Path("out/fab"),
     bottlenecks: Annotated[
         int, typer.Option("--bottlenecks", min=1, help="Most utilised reference tool groups to check.")
@@ -100,7 +150,7 @@ def validate_command(
     """Simulate and compare with the data set's reference files; print the deltas, write validation.json."""
     from aifactory.fab.validation import compare
 
-    kpis, reference = _run(dataset, days, warmup_days, seed, rule, quiet)
+    kpis, reference = _run(dataset, days, warmup_days, seed, rule, quiet, replications, workers, ray_address)
     if reference is None or not reference.lots:
         raise FabInputError(f"{dataset}: no reference_lots.txt to validate against")
     check = compare(kpis, reference, bottlenecks=bottlenecks)
@@ -158,17 +208,29 @@ def _delta(value: float, tolerance: float) -> str:
 
 
 def _print_lots(console: Console, kpis: dict[str, Any]) -> None:
+    runs = kpis.get("replications", 1)
     console.print(
         f"[bold]{kpis['dataset']}[/bold]: {kpis['days']:g} days ({kpis['warmup_days']:g} warm-up), "
-        f"seed {kpis['seed']}, {kpis['events']:,} events in {kpis['wall_seconds']:.1f} s "
-        f"({kpis['events'] / max(kpis['wall_seconds'], 1e-9):,.0f} events/s)"
+        f"seed {kpis['seed']}, {runs} replication{'s' if runs > 1 else ''}, {kpis['events']:,} events in "
+        f"{kpis['wall_seconds']:.1f} s ({kpis['events'] / max(kpis['wall_seconds'], 1e-9):,.0f} events/s)"
     )
-    table = Table("lot type", "lots completed", "cycle time (days)", "on time", title_justify="left")
-    for name, row in kpis["lots"].items():
+    ci = kpis.get("ci95", {}).get("lots", {})
+
+    def cell(name: str, key: str, fmt: str) -> str:
+        text = format(kpis["lots"][name][key], fmt)
+        return f"{text} ± {format(ci[name][key], fmt)}" if name in ci else text
+
+    table = Table("lot type", "lots completed", "cycle time (days)", "on time %", title_justify="left")
+    for name in kpis["lots"]:
         table.add_row(
-            name, f"{row['throughput']:,}", f"{row['cycle_time_days']:.2f}", f"{row['on_time_pct']:.1f} %"
+            name,
+            cell(name, "throughput", ",.0f"),
+            cell(name, "cycle_time_days", ".2f"),
+            cell(name, "on_time_pct", ".1f"),
         )
     console.print(table)
+    if ci:
+        console.print("± : half-width of the 95 % confidence interval over the replications")
 
 
 fab_app.command("simulate")(simulate_command)
