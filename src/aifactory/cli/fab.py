@@ -102,10 +102,7 @@ def _run(
     with err.status(f"[bold]fab[/bold] {data.name}: simulating {days:g} days …", spinner="dots") as status:
         if quiet:
             status.stop()
-        try:
-            result = simulate(data, days=days, warmup_days=warmup, seed=seed, rule=rule)
-        except ValueError as exc:  # an unknown rule name, say
-            raise FabInputError(str(exc)) from None
+        result = simulate(data, days=days, warmup_days=warmup, seed=seed, rule=rule)
     wall = time.perf_counter() - started
     return result.to_kpis(data.name, days, warmup, seed, wall), data.reference
 

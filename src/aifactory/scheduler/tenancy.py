@@ -48,9 +48,25 @@ class Tenancy:
             self.usage.setdefault(tenant, 0.0)
 
     @classmethod
-    def of(cls, council: Council, total_gpus: int, **kwargs: object) -> Tenancy:
-        """A tenancy over a council's programmes and projects."""
-        return cls({}, total_gpus, council=council, **kwargs)  # type: ignore[arg-type]
+    def of(
+        cls,
+        council: Council,
+        total_gpus: int,
+        *,
+        half_life_s: float = 7 * 86400.0,
+        budgets: dict[str, float] | None = None,
+        budget_period_s: float | None = None,
+    ) -> Tenancy:
+        """A tenancy over a council's programmes and projects (``budgets`` add to, or override, the
+        council's)."""
+        return cls(
+            {},
+            total_gpus,
+            half_life_s=half_life_s,
+            budgets=dict(budgets or {}),
+            council=council,
+            budget_period_s=budget_period_s,
+        )
 
     @classmethod
     def equal(cls, tenants: list[str], total_gpus: int, *, half_life_s: float = 7 * 86400.0) -> Tenancy:

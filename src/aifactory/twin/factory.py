@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -45,6 +46,11 @@ class FactoryTwin:
     idle_power_fraction: float = 0.3
 
     def daily(self) -> dict[str, npt.NDArray[np.float64]]:
+        """Per day of factory time (computed once; see ``_daily``)."""
+        return self._daily
+
+    @cached_property
+    def _daily(self) -> dict[str, npt.NDArray[np.float64]]:
         """Per day of factory time: installed and busy GPUs (daily means), GPUs idle while jobs waited
         (fragmentation, topology, limits), IT and facility power (MW)."""
         n = math.ceil(self.days) + 1
