@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # heavy modules load lazily so that the CLI starts fast
 from aifactory.cli.fab import FabInputError, fab_app
 from aifactory.cli.progress import progress_bar
 from aifactory.cli.replay import ReplayInputError, replay_command
+from aifactory.cli.service import ServiceInputError, bootstrap_command, db_app, serve_command
 from aifactory.scenario.loading import bundled_text, read_scenario_text
 
 app = typer.Typer(
@@ -42,6 +43,9 @@ app.add_typer(scenario_app, name="scenario")
 app.add_typer(supply_app, name="supply")
 app.command("replay")(replay_command)
 app.add_typer(fab_app, name="fab")
+app.command("serve")(serve_command)
+app.command("bootstrap")(bootstrap_command)
+app.add_typer(db_app, name="db")
 
 console = Console()
 err = Console(stderr=True)
@@ -295,6 +299,7 @@ def run_cli(argv: list[str] | None = None) -> None:
         TraceError,
         FabDataError,
         FabInputError,
+        ServiceInputError,
     ) as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise SystemExit(2) from None

@@ -1,0 +1,322 @@
+"""Jobs: submit (idempotently), list, show, cancel, read logs. Running them is the worker's business."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime
+from pathlib import Path as FilePath
+from typing import Annotated, Literal, get_args
+
+from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi.responses import PlainTextResponse
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from aifactory.service.api.schemas import CONFLICT, ERRORS, MAX_INT, NOT_FOUND, Body, Name, Out, Slug
+from aifactory.service.auth import AnyRole, Principal, require
+from aifactory.service.db.models import JOB_STATES, Job, Project, Reservation
+from aifactory.service.deps import NowDep, SessionDep, SettingsDep
+from aifactory.service.errors import Conflict, Invalid, NotFound
+
+router = APIRouter(prefix="/jobs", tags=["jobs"], responses=ERRORS)
+
+JobState = Literal["pending", "running", "succeeded", "failed", "cancelled", "preempted", "timed_out"]
+Executor = Literal["local", "ray", "simulated"]
+IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+JOB_ID = re.compile(r"^j-[0-9a-f]{12}$")
+SEQ_ATTEMPTS = 20
+
+# Shapes are gpu.<N>xgb300: N GPUs of one GB300 NVL72 rack (a tray holds 4, a rack 72).
+SHAPE = re.compile(r"^gpu\.(\d+)xgb300$")
+SHAPE_GPUS = (1, 2, 4, 8, 18, 36, 72)
+KNOWN_SHAPES = tuple(f"gpu.{n}xgb300" for n in SHAPE_GPUS)
+
+
+def shape_gpus(shape: str) -> int:
+    """The GPUs of a known shape; a ValueError naming the known shapes otherwise."""
+    match = SHAPE.match(shape)
+    if match is None or int(match.group(1)) not in SHAPE_GPUS:
+        raise ValueError(f"shape: unknown shape {shape!r} (known: {', '.join(KNOWN_SHAPES)})")
+    return int(match.group(1))
+
+
+def new_job_id() -> str:
+    return "j-" + secrets.token_hex(6)
+
+
+class JobIn(Body):
+    project_id: Slug | None = Field(None, description="The project (a project token's own by default).")
+    name: Name = Field("job", examples=["train-7b"])
+    command: Annotated[str, StringConstraints(min_length=1, max_length=100_000)] | None = Field(
+        None,
+        description="Shell command to run (give command or image, not both).",
+        examples=["python train.py"],
+    )
+    image: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = Field(
+        None, description="Container image to run (give command or image, not both)."
+    )
+    gpus: int | None = Field(None, ge=1, le=1_000_000, description="GPUs, gang-scheduled (or give a shape).")
+    shape: str | None = Field(None, max_length=32, description=f"One of {', '.join(KNOWN_SHAPES)}.")
+    time_limit_s: float = Field(gt=0, le=1e9, description="Wall-clock limit in seconds.", examples=[3600])
+    priority: int = Field(0, ge=-1_000_000, le=1_000_000)
+    preemptible: bool = False
+    executor: Executor = "local"
+    duration_s: float | None = Field(None, gt=0, le=1e9, description="Only for executor simulated.")
+    reservation_id: int | None = Field(None, ge=1, le=MAX_INT)
+    idempotency_key: IdempotencyKey | None = Field(
+        None, description="Same key and project: the existing job is returned (200) instead of a new one."
+    )
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "project_id": "climate-ai",
+                    "name": "train-7b",
+                    "command": "python train.py --config 7b.yaml",
+                    "shape": "gpu.4xgb300",
+                    "time_limit_s": 86400,
+                    "executor": "local",
+                    "idempotency_key": "train-7b-2026-01-05",
+                },
+                {
+                    "name": "sim",
+                    "command": "sleep",
+                    "gpus": 72,
+                    "time_limit_s": 600,
+                    "executor": "simulated",
+                    "duration_s": 300,
+                },
+            ]
+        }
+    )
+
+    @model_validator(mode="after")
+    def _rules(self) -> JobIn:
+        if (self.command is None) == (self.image is None):
+            raise ValueError("command: give exactly one of command or image")
+        if self.shape is not None:
+            n = shape_gpus(self.shape)
+            if self.gpus is not None and self.gpus != n:
+                raise ValueError(f"gpus: {self.gpus} does not match shape {self.shape} ({n} GPUs)")
+            self.gpus = n
+        elif self.gpus is None:
+            raise ValueError("gpus: give gpus (at least 1) or a shape such as gpu.4xgb300")
+        if self.executor == "simulated" and self.duration_s is None:
+            raise ValueError("duration_s: required for executor 'simulated'")
+        if self.executor != "simulated" and self.duration_s is not None:
+            raise ValueError(f"duration_s: only for executor 'simulated', not {self.executor!r}")
+        return self
+
+
+class JobOut(Out):
+    id: str
+    seq: int
+    project_id: str
+    submitted_by: str
+    name: str
+    command: str | None
+    image: str | None
+    gpus: int
+    shape: str | None
+    time_limit_s: float
+    priority: int
+    preemptible: bool
+    executor: str
+    duration_s: float | None
+    reservation_id: int | None
+    idempotency_key: str | None
+    state: str
+    cancel_requested: bool
+    reason: str
+    submitted_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    exit_code: int | None
+    placement: list[list[int]] | None
+    gpu_ids: str | None
+    attempt: int
+    executor_ref: str | None
+
+
+def _existing(session: Session, project_id: str, key: str | None) -> Job | None:
+    if key is None:
+        return None
+    return session.scalars(
+        select(Job).where(Job.project_id == project_id, Job.idempotency_key == key)
+    ).first()
+
+
+def _visible_job(session: Session, job_id: str, principal: Principal) -> Job:
+    job = session.get(Job, job_id) if JOB_ID.match(job_id) else None
+    if job is None or not principal.can_see_project(job.project_id):
+        raise NotFound(f"job {job_id!r} not found")
+    return job
+
+
+@router.post(
+    "",
+    response_model=JobOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": JobOut, "description": "An existing job with the same idempotency key."}},
+    summary="Submit a job (project admin or member for their project; operator)",
+)
+def submit_job(
+    body: JobIn,
+    response: Response,
+    session: SessionDep,
+    now: NowDep,
+    principal: Annotated[Principal, Depends(require("project_admin", "project_member"))],
+    header_key: Annotated[
+        IdempotencyKey | None,
+        Header(alias="Idempotency-Key", description="Same as the body's idempotency_key."),
+    ] = None,
+) -> Job:
+    if header_key is not None and body.idempotency_key is not None and header_key != body.idempotency_key:
+        raise Invalid("idempotency_key: the Idempotency-Key header and the body's idempotency_key differ")
+    key = body.idempotency_key or header_key
+    project_id = body.project_id or principal.project_id
+    if project_id is None:
+        raise Invalid("project_id: required for an operator token")
+    principal.acts_for(project_id)
+    if session.get(Project, project_id) is None:
+        raise Invalid(f"project_id: no project {project_id!r}")
+    if body.reservation_id is not None:
+        reservation = session.get(Reservation, body.reservation_id)
+        if reservation is None or reservation.project_id != project_id:
+            raise Invalid(f"reservation_id: no reservation {body.reservation_id} for project {project_id!r}")
+        if reservation.state != "booked":
+            raise Invalid(f"reservation_id: reservation {body.reservation_id} is {reservation.state}")
+    assert body.gpus is not None
+    for _ in range(SEQ_ATTEMPTS):
+        existing = _existing(session, project_id, key)
+        if existing is not None:
+            response.status_code = status.HTTP_200_OK
+            return existing
+        seq = (session.scalar(select(func.max(Job.seq))) or 0) + 1
+        job = Job(
+            id=new_job_id(),
+            seq=seq,
+            project_id=project_id,
+            submitted_by=principal.subject,
+            name=body.name,
+            command=body.command,
+            image=body.image,
+            gpus=body.gpus,
+            shape=body.shape,
+            time_limit_s=body.time_limit_s,
+            priority=body.priority,
+            preemptible=body.preemptible,
+            executor=body.executor,
+            duration_s=body.duration_s,
+            reservation_id=body.reservation_id,
+            idempotency_key=key,
+            state="pending",
+            cancel_requested=False,
+            reason="submitted; waiting for the scheduler",
+            submitted_at=now,
+            attempt=0,
+        )
+        session.add(job)
+        try:
+            session.commit()
+        except IntegrityError:  # a concurrent submission took this seq (or this idempotency key)
+            session.rollback()
+            continue
+        return job
+    raise Conflict("seq: too many concurrent submissions; try again")
+
+
+@router.get(
+    "", response_model=list[JobOut], summary="List jobs in submission order (project roles: their own)"
+)
+def list_jobs(
+    session: SessionDep,
+    principal: AnyRole,
+    state: Annotated[JobState | None, Query(description="Only in this state.")] = None,
+    project: Annotated[Slug | None, Query(description="Only this project's.")] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000, description="At most this many (the newest).")] = 1000,
+) -> list[Job]:
+    query = select(Job).order_by(Job.seq.desc()).limit(limit)
+    if state is not None:
+        query = query.where(Job.state == state)
+    if project is not None:
+        query = query.where(Job.project_id == project)
+    if not principal.reads_everything:
+        query = query.where(Job.project_id == principal.project_id)
+    return sorted(session.scalars(query), key=lambda job: job.seq)
+
+
+@router.get("/{job_id}", response_model=JobOut, responses=NOT_FOUND, summary="Show a job")
+def get_job(job_id: str, session: SessionDep, principal: AnyRole) -> Job:
+    return _visible_job(session, job_id, principal)
+
+
+@router.post(
+    "/{job_id}/cancel",
+    response_model=JobOut,
+    responses={**NOT_FOUND, **CONFLICT},
+    summary="Cancel a job: pending at once; running when the worker stops it",
+)
+def cancel_job(
+    job_id: str,
+    session: SessionDep,
+    now: NowDep,
+    principal: Annotated[Principal, Depends(require("project_admin", "project_member"))],
+) -> Job:
+    job = _visible_job(session, job_id, principal)
+    if job.state == "pending":
+        job.state = "cancelled"
+        job.cancel_requested = True
+        job.ended_at = now
+        job.reason = f"cancelled by {principal.subject} before it started"
+    elif job.state == "running":
+        job.cancel_requested = True
+        job.reason = f"cancel requested by {principal.subject}; the worker will stop it"
+    else:
+        raise Conflict(f"state: job {job_id} is {job.state}; only pending or running jobs can be cancelled")
+    session.commit()
+    return job
+
+
+def tail_lines(path: FilePath, lines: int, block: int = 64 * 1024) -> bytes:
+    """The last ``lines`` lines of a file, reading backwards from its end in blocks."""
+    with path.open("rb") as file:
+        position = file.seek(0, 2)
+        data = b""
+        while position > 0 and data.count(b"\n") <= lines:
+            step = min(block, position)
+            position -= step
+            file.seek(position)
+            data = file.read(step) + data
+    return b"".join(data.splitlines(keepends=True)[-lines:])
+
+
+@router.get(
+    "/{job_id}/logs",
+    response_class=PlainTextResponse,
+    responses={
+        **NOT_FOUND,
+        200: {"content": {"text/plain": {}}, "description": "The log (empty if none yet)."},
+    },
+    summary="A job's log file (empty until the job has written one)",
+)
+def job_logs(
+    job_id: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: AnyRole,
+    tail: Annotated[int | None, Query(ge=1, le=1_000_000, description="Only the last N lines.")] = None,
+) -> PlainTextResponse:
+    job = _visible_job(session, job_id, principal)
+    path = settings.log_dir / f"{job.id}.log"
+    if not path.is_file():
+        return PlainTextResponse("")
+    data = tail_lines(path, tail) if tail is not None else path.read_bytes()
+    return PlainTextResponse(data.decode("utf-8", errors="replace"))
+
+
+assert set(JOB_STATES) == set(get_args(JobState))

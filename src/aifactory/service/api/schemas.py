@@ -1,0 +1,47 @@
+"""Pydantic models shared by the routers: strict bodies (unknown fields, NaN, NUL characters and naive
+timestamps are rejected with the field named) and the error body."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN), Field(examples=["climate-ai"])]
+Subject = Annotated[str, StringConstraints(min_length=1, max_length=200), Field(examples=["alice"])]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Note = Annotated[str, StringConstraints(max_length=10_000)]
+MAX_INT = 2**31 - 1
+
+
+class Body(BaseModel):
+    """Base of every request body."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
+
+
+class Out(BaseModel):
+    """Base of every response model: read from ORM objects."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ErrorOut(BaseModel):
+    detail: str = Field(examples=["gpus: Input should be greater than or equal to 1"])
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "No, unknown or revoked token."},
+    403: {"model": ErrorOut, "description": "The token's role may not do this."},
+    422: {"model": ErrorOut, "description": "Invalid input; the detail names the field."},
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut, "description": "Not found."}}
+CONFLICT: dict[int | str, dict[str, Any]] = {409: {"model": ErrorOut, "description": "Conflict."}}

@@ -1,0 +1,138 @@
+"""Bearer tokens: ``aif_`` + 32 url-safe characters, stored only as a sha256 hash; role checks.
+
+A request's :class:`Principal` comes from ``Authorization: Bearer <secret>``; ``require(...)`` builds
+FastAPI dependencies that let only some roles through (operator always passes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from aifactory.service.db.models import PROJECT_ROLES, ROLES, Token
+from aifactory.service.deps import NowDep, SessionDep
+from aifactory.service.errors import Forbidden, NotFound, Unauthorized
+
+PREFIX = "aif_"
+LAST_USED_RESOLUTION = timedelta(minutes=1)  # last_used_at is written at most once a minute per token
+
+bearer = HTTPBearer(auto_error=False, description="A token secret: `Authorization: Bearer aif_...`")
+
+
+def new_secret() -> str:
+    """A fresh token secret: ``aif_`` followed by 32 url-safe characters."""
+    return PREFIX + secrets.token_urlsafe(24)
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def issue_token(
+    session: Session, *, subject: str, role: str, project_id: str | None, now: datetime
+) -> tuple[Token, str]:
+    """Store a new token (its hash only) and return it with its secret, which is never stored."""
+    if role not in ROLES:
+        raise ValueError(f"role: {role!r} is not one of {', '.join(ROLES)}")
+    secret = new_secret()
+    token = Token(
+        subject=subject,
+        role=role,
+        project_id=project_id,
+        token_hash=hash_secret(secret),
+        created_at=now,
+        revoked_at=None,
+        last_used_at=None,
+    )
+    session.add(token)
+    session.flush()
+    return token, secret
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the token's id, subject, role and (for the project roles) project."""
+
+    token_id: int
+    subject: str
+    role: str
+    project_id: str | None
+
+    @property
+    def is_operator(self) -> bool:
+        return self.role == "operator"
+
+    @property
+    def reads_everything(self) -> bool:
+        return self.role in ("operator", "council")
+
+    @property
+    def project_bound(self) -> bool:
+        return self.role in PROJECT_ROLES
+
+    def can_see_project(self, project_id: str) -> bool:
+        return self.reads_everything or self.project_id == project_id
+
+    def visible(self, project_id: str, what: str) -> None:
+        """Raise 404 (not 403, so existence is not leaked) when the caller may not see ``what``."""
+        if not self.can_see_project(project_id):
+            raise NotFound(f"{what} not found")
+
+    def acts_for(self, project_id: str, field: str = "project_id") -> None:
+        """Raise 403 unless the caller is an operator or bound to ``project_id``."""
+        if not (self.is_operator or self.project_id == project_id):
+            raise Forbidden(f"{field}: a {self.role} token may not act on project {project_id!r}")
+
+
+def authenticate(session: Session, secret: str, now: datetime) -> Principal:
+    """The principal holding ``secret``; 401 for an unknown or revoked secret."""
+    if not secret.startswith(PREFIX):
+        raise Unauthorized("invalid token")
+    token = session.scalars(select(Token).where(Token.token_hash == hash_secret(secret))).one_or_none()
+    if token is None:
+        raise Unauthorized("invalid token")
+    if token.revoked_at is not None:
+        raise Unauthorized("token revoked")
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+        token.last_used_at = now
+        session.commit()
+    return Principal(token.id, token.subject, token.role, token.project_id)
+
+
+def current_principal(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    session: SessionDep,
+    now: NowDep,
+) -> Principal:
+    """The caller, from ``Authorization: Bearer <secret>``; 401 without a valid token."""
+    if credentials is None:
+        raise Unauthorized("missing bearer token (Authorization: Bearer aif_...)")
+    return authenticate(session, credentials.credentials, now)
+
+
+def require(*roles: str) -> Callable[..., Principal]:
+    """A dependency admitting the operator and the given roles; any other valid token gets 403."""
+    allowed = frozenset(("operator", *roles))
+    unknown = allowed - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles {sorted(unknown)}")
+
+    def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if principal.role not in allowed:
+            needed = " or ".join(sorted(allowed))
+            raise Forbidden(f"a {principal.role} token may not do this (needs {needed})")
+        return principal
+
+    return dependency
+
+
+AnyRole = Annotated[Principal, Depends(current_principal)]

@@ -1,0 +1,44 @@
+"""Service settings: a validated pydantic model, read from the environment by the shells only."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+DEFAULT_DATABASE_URL = "sqlite:///./aifactory.db"
+DEFAULT_LOG_DIR = "./aifactory-logs"
+DEFAULT_POLICY = "fairshare"
+
+ENV = {
+    "database_url": "AIFACTORY_DATABASE_URL",
+    "log_dir": "AIFACTORY_LOG_DIR",
+    "scheduler_policy": "AIFACTORY_SCHEDULER_POLICY",
+}
+
+
+class Settings(BaseModel):
+    """Everything the service needs to start; nothing else reads the environment."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    database_url: str = Field(DEFAULT_DATABASE_URL, description="SQLAlchemy URL of the database.")
+    log_dir: Path = Field(Path(DEFAULT_LOG_DIR), description="Folder of the jobs' log files.")
+    scheduler_policy: str = Field(DEFAULT_POLICY, description="Scheduler policy name.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("database URL is empty")
+        return value
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:
+        """Settings from an environment mapping; keyword overrides that are not None win."""
+        values: dict[str, Any] = {key: environ[name] for key, name in ENV.items() if environ.get(name)}
+        values.update({key: value for key, value in overrides.items() if value is not None})
+        return cls(**values)
