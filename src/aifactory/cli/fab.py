@@ -15,7 +15,9 @@ from rich.table import Table
 from aifactory.cli.progress import progress_bar
 
 if TYPE_CHECKING:
+    from aifactory.fab.dataset import Dataset as FabData
     from aifactory.fab.dataset import Reference
+    from aifactory.fab.kpis import Completions
 
 fab_app = typer.Typer(help="The wafer-fab twin on SMT2020 / AutoSched AP data sets.", no_args_is_help=True)
 
@@ -48,23 +50,11 @@ Ray = Annotated[
 ]
 
 
-def _run(
-    dataset: Path,
-    days: float,
-    warmup_days: float | None,
-    seed: int,
-    rule: str | None,
-    quiet: bool,
-    replications: int = 1,
-    workers: int = 1,
-    ray_address: str | None = None,
-) -> tuple[dict[str, Any], Reference | None]:
-    """Read the data set, simulate (``replications`` times), and return the kpis.json document and the
-    data set's reference."""
+def _prepare(
+    dataset: Path, days: float, warmup_days: float | None, rule: str | None
+) -> tuple[FabData, float]:
+    """Check the options, read the data set; the data and the warm-up in days."""
     from aifactory.fab import read_dataset
-    from aifactory.fab.engine import simulate
-    from aifactory.fab.replications import Replication, combine, replication_seeds, run_replication
-    from aifactory.parallel.mappers import make_mapper
 
     if not dataset.is_dir():
         raise FabInputError(
@@ -83,6 +73,27 @@ def _run(
             build_model(data, rule)  # an unknown rule name fails here, before any worker starts
         except ValueError as exc:
             raise FabInputError(str(exc)) from None
+    return data, warmup
+
+
+def _run(
+    dataset: Path,
+    days: float,
+    warmup_days: float | None,
+    seed: int,
+    rule: str | None,
+    quiet: bool,
+    replications: int = 1,
+    workers: int = 1,
+    ray_address: str | None = None,
+) -> tuple[dict[str, Any], Reference | None]:
+    """Read the data set, simulate (``replications`` times), and return the kpis.json document and the
+    data set's reference."""
+    from aifactory.fab.engine import simulate
+    from aifactory.fab.replications import Replication, combine, replication_seeds, run_replication
+    from aifactory.parallel.mappers import make_mapper
+
+    data, warmup = _prepare(dataset, days, warmup_days, rule)
     err = Console(stderr=True)
     if replications > 1:
         jobs = [
@@ -230,5 +241,173 @@ def _print_lots(console: Console, kpis: dict[str, Any]) -> None:
         console.print("± : half-width of the 95 % confidence interval over the replications")
 
 
+def _completions(
+    dataset: Path,
+    data: FabData,
+    days: float,
+    warmup: float,
+    seed: int,
+    rule: str | None,
+    quiet: bool,
+    replications: int,
+    workers: int,
+    ray_address: str | None,
+) -> list[Completions]:
+    from aifactory.fab.engine import simulate
+    from aifactory.fab.replications import Replication, replication_seeds, run_completions
+    from aifactory.parallel.mappers import make_mapper
+
+    err = Console(stderr=True)
+    if replications == 1:
+        with err.status(f"[bold]fab[/bold] {data.name}: simulating {days:g} days …", spinner="dots") as st:
+            if quiet:
+                st.stop()
+            return [simulate(data, days=days, warmup_days=warmup, seed=seed, rule=rule).completions]
+    jobs = [
+        Replication(str(dataset.resolve()), days, warmup, s, rule)
+        for s in replication_seeds(seed, replications)
+    ]
+    runs: list[Completions] = []
+    with progress_bar(
+        err, f"[bold]fab[/bold] {data.name}: {days:g} days", "replications", quiet=quiet
+    ) as bar:
+        task = bar.add_task("replications", total=replications)
+        for completions in make_mapper(workers, ray_address)(run_completions, jobs):
+            runs.append(completions)
+            bar.advance(task)
+    return runs
+
+
+def _merge_stage(scenario: str, stage: str, fields: dict[str, Any], header: str) -> str:
+    """The scenario's YAML with ``stage``'s fields replaced, validated; its text."""
+    import yaml
+
+    from aifactory.scenario.loading import parse_yaml, read_scenario_text, scenario_from_data
+
+    text, label = read_scenario_text(scenario)
+    data = parse_yaml(text, label)
+    stages = data.get("stages") or {}
+    if stage not in stages:
+        raise FabInputError(f"--stage {stage!r}: {label} has no such stage; stages: {', '.join(stages)}")
+    stages[stage].update(fields)
+    scenario_from_data(data, label)  # the merged scenario must still validate
+    return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110)
+
+
+def calibrate_command(
+    dataset: Dataset,
+    days: Days = 730.0,
+    warmup_days: Warmup = None,
+    seed: Seed = 0,
+    rule: Rule = None,
+    replications: Replications = 1,
+    workers: Workers = 1,
+    ray_address: Ray = None,
+    stage: Annotated[str, typer.Option("--stage", help="The supply-twin stage the fab stands for.")] = "fab",
+    lot_types: Annotated[
+        list[str] | None,
+        typer.Option("--lot-type", help="Fit only these lot types (repeatable; default: all)."),
+    ] = None,
+    dist: Annotated[
+        str,
+        typer.Option("--dist", help="Form of the stage's cycle time: lognormal, triangular, normal, mean."),
+    ] = "lognormal",
+    spread: Annotated[
+        str,
+        typer.Option(
+            "--spread", help="lots: the spread lots see; replications: uncertainty of the mean (-r ≥ 2)."
+        ),
+    ] = "lots",
+    scenario: Annotated[
+        str | None,
+        typer.Option("--scenario", help="Also write this scenario with the stage calibrated (name or file)."),
+    ] = None,
+    capacity: Annotated[
+        bool | None,
+        typer.Option(
+            "--capacity/--no-capacity",
+            help="Set the stage's capacity to the fab's throughput [in the snippet yes; in --scenario no].",
+        ),
+    ] = None,
+    out: Out = Path("out/fab-calibration"),
+    quiet: Quiet = False,
+) -> None:
+    """Calibrate a supply-twin stage from the fab: cycle-time distribution and yield-free throughput.
+
+    Writes DIR/calibration.json, DIR/stage.yaml (a scenario snippet), DIR/calibration.html (lot cycle
+    times against the fitted distribution) and, with --scenario, DIR/scenario.yaml.
+    """
+    import yaml
+
+    from aifactory.fab.calibration import DISTRIBUTIONS, SPREADS, CalibrationError, calibrate, pooled
+    from aifactory.report.fab_calibration import write_calibration_html
+
+    if dist not in DISTRIBUTIONS:
+        raise FabInputError(f"--dist {dist!r}: unknown; valid: {', '.join(DISTRIBUTIONS)}")
+    if spread not in SPREADS:
+        raise FabInputError(f"--spread {spread!r}: unknown; valid: {', '.join(SPREADS)}")
+    if spread == "replications" and replications < 2:
+        raise FabInputError("--spread replications needs --replications 2 or more")
+    if scenario is not None:  # a bad scenario or stage fails before the long simulation
+        _merge_stage(scenario, stage, {}, "")
+    data, warmup = _prepare(dataset, days, warmup_days, rule)
+    runs = _completions(dataset, data, days, warmup, seed, rule, quiet, replications, workers, ray_address)
+    try:
+        cal = calibrate(
+            runs, dataset=data.name, measured_days=days - warmup, lot_types=lot_types or (), dist=dist,
+            spread=spread,
+        )  # fmt: skip
+    except CalibrationError as exc:
+        raise FabInputError(str(exc)) from None
+    header = (
+        f"# aifactory fab calibrate {data.name}: {days:g} days ({warmup:g} warm-up), seed {seed}, "
+        f"{replications} replication(s), lot types: {', '.join(cal.lot_types)}\n"
+        f"# yield-free throughput {cal.wafers_per_day:,.1f} wafers/day; cycle time mean "
+        f"{cal.cycle_time.mean:.2f} d, p10 {cal.cycle_time.quantiles['p10']:.2f}, "
+        f"p90 {cal.cycle_time.quantiles['p90']:.2f}\n"
+    )
+    snippet = header + yaml.safe_dump(
+        {"stages": {stage: cal.stage(capacity=capacity is not False)}}, sort_keys=False, allow_unicode=True
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    doc = cal.to_json() | {"days": days, "warmup_days": warmup, "seed": seed, "stage": stage}
+    (out / "calibration.json").write_text(json.dumps(doc, indent=2))
+    (out / "stage.yaml").write_text(snippet)
+    ct, wafers, _, _ = pooled(runs, cal.lot_types)
+    write_calibration_html(out / "calibration.html", cal, ct, wafers, snippet)
+    written = ["calibration.json", "stage.yaml", "calibration.html"]
+    if scenario is not None:
+        merged = _merge_stage(scenario, stage, cal.stage(capacity=capacity is True), header)
+        (out / "scenario.yaml").write_text(merged)
+        written.append("scenario.yaml")
+    if quiet:
+        return
+    console = Console()
+    c = cal.cycle_time
+    title = f"{data.name}: lot cycle times ({cal.measured_days:g} measured days × {cal.replications})"
+    table = Table(
+        "lot type", "lots", "mean CT (d)", "sd", "p10", "p50", "p90", title=title, title_justify="left"
+    )
+    for name, st in [("all (wafer-weighted)", c), *cal.per_type.items()]:
+        q = st.quantiles
+        table.add_row(name, f"{st.lots:,}", f"{st.mean:.2f}", f"{st.sd:.2f}", f"{q['p10']:.2f}",
+                      f"{q['p50']:.2f}", f"{q['p90']:.2f}")  # fmt: skip
+    console.print(table)
+    console.print(
+        f"yield-free throughput [bold]{cal.wafers_per_day:,.1f} wafers/day[/bold] "
+        f"(released {cal.released_wafers_per_day:,.1f}/day; WIP {cal.wip_growth_lots_per_day:+.3f} lots/day)"
+    )
+    console.print(f"stage [bold]{stage}[/bold]: cycle_time_days = {cal.distribution}")
+    worst = max(cal.fit_quantiles, key=lambda k: abs(cal.fit_quantiles[k] / c.quantiles[k] - 1))
+    if spread == "lots" and abs(cal.fit_quantiles[worst] / c.quantiles[worst] - 1) > 0.10:
+        console.print(
+            f"[yellow]note:[/yellow] the {dist} fit is loose ({worst} {cal.fit_quantiles[worst]:.1f} d "
+            f"against {c.quantiles[worst]:.1f} d for the lots); lot types with different routes mix here — "
+            "calibrate one of them with --lot-type"
+        )
+    console.print(f"wrote {', '.join(f'{out}/{w}' for w in written)}")
+
+
 fab_app.command("simulate")(simulate_command)
 fab_app.command("validate")(validate_command)
+fab_app.command("calibrate")(calibrate_command)

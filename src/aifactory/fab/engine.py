@@ -45,7 +45,7 @@ import math
 import numpy as np
 
 from aifactory.fab.dataset import Dataset, LotRelease, PeriodicRelease
-from aifactory.fab.kpis import FabResult, LotKpis, ToolKpis
+from aifactory.fab.kpis import Completions, FabResult, LotKpis, ToolKpis
 from aifactory.fab.model_build import (
     BASIS_BATCH,
     BASIS_WAFER,
@@ -104,6 +104,11 @@ class _Sim:
         self.done_n: list[int] = []
         self.done_ct: list[float] = []
         self.done_ontime: list[int] = []
+        # every lot completing after the warm-up: type, release and completion (minutes), wafers
+        self.done_lots: list[tuple[int, float, float, int]] = []
+        # per type: lots created before the warm-up ends, lots and wafers created after, lots completed
+        # before it (for the release rate and the WIP at both ends of the measured window)
+        self.flow: list[list[int]] = []
         self.completed = 0
         # families
         nf = len(model.fam_names)
@@ -171,6 +176,7 @@ class _Sim:
             self.done_n.append(0)
             self.done_ct.append(0.0)
             self.done_ontime.append(0)
+            self.flow.append([0, 0, 0, 0])
         return i
 
     def u(self) -> float:
@@ -216,6 +222,12 @@ class _Sim:
     ) -> None:
         m = self.m
         lot = len(self.lot_step)
+        flow = self.flow[self._type(type_name)]
+        if now < self.warmup:
+            flow[0] += 1
+        else:
+            flow[1] += 1
+            flow[2] += wafers
         base = m.route_base[self.dataset.parts[part].route]
         s = base + step
         self.lot_step.append(s)
@@ -241,12 +253,15 @@ class _Sim:
 
     def complete(self, lot: int, now: float) -> None:
         self.completed += 1
-        if now >= self.warmup:
+        if now < self.warmup:
+            self.flow[self.lot_type[lot]][3] += 1
+        else:
             t = self.lot_type[lot]
             self.done_n[t] += 1
             self.done_ct[t] += now - self.lot_release[lot]
             if now <= self.lot_due[lot]:
                 self.done_ontime[t] += 1
+            self.done_lots.append((t, self.lot_release[lot], now, self.lot_wafers[lot]))
 
     def proc_time(self, s: int, wafers: int) -> float:
         m = self.m
@@ -707,6 +722,23 @@ class _Sim:
             released=len(self.lot_step),
             completed=self.completed,
             wip_end=len(self.lot_step) - self.completed,
+            completions=self._completions(),
+        )
+
+    def _completions(self) -> Completions:
+        rows = self.done_lots
+        return Completions(
+            type_names=tuple(self.type_names),
+            lot_type=np.array([r[0] for r in rows], dtype=np.int32),
+            release_days=np.array([r[1] for r in rows], dtype=np.float64) / MINUTES_PER_DAY,
+            done_days=np.array([r[2] for r in rows], dtype=np.float64) / MINUTES_PER_DAY,
+            wafers=np.array([r[3] for r in rows], dtype=np.int32),
+            released_lots=np.array([f[1] for f in self.flow], dtype=np.int64),
+            released_wafers=np.array([f[2] for f in self.flow], dtype=np.int64),
+            wip_start=np.array([f[0] - f[3] for f in self.flow], dtype=np.int64),
+            wip_end=np.array(
+                [f[0] + f[1] - f[3] - n for f, n in zip(self.flow, self.done_n, strict=True)], dtype=np.int64
+            ),
         )
 
 

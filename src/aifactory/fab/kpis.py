@@ -12,8 +12,11 @@ load, processing and unload — as % of the **available** (not down) time, the A
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +35,56 @@ class ToolKpis:
     setup: float
 
 
+def _empty_i32() -> npt.NDArray[np.int32]:
+    return np.zeros(0, dtype=np.int32)
+
+
+def _empty_i64() -> npt.NDArray[np.int64]:
+    return np.zeros(0, dtype=np.int64)
+
+
+def _empty_f64() -> npt.NDArray[np.float64]:
+    return np.zeros(0, dtype=np.float64)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Completions:
+    """Every lot that completed after the warm-up, in completion order (what calibration fits),
+    and, per lot type, the lots and wafers released after the warm-up and the lots in the fab when the
+    warm-up ended (``wip_start``) and at the end (``wip_end``).
+
+    ``lot_type`` indexes ``type_names``; times are days from the data set's epoch.
+    """
+
+    type_names: tuple[str, ...] = ()
+    lot_type: npt.NDArray[np.int32] = field(default_factory=_empty_i32)
+    release_days: npt.NDArray[np.float64] = field(default_factory=_empty_f64)
+    done_days: npt.NDArray[np.float64] = field(default_factory=_empty_f64)
+    wafers: npt.NDArray[np.int32] = field(default_factory=_empty_i32)
+    released_lots: npt.NDArray[np.int64] = field(default_factory=_empty_i64)
+    released_wafers: npt.NDArray[np.int64] = field(default_factory=_empty_i64)
+    wip_start: npt.NDArray[np.int64] = field(default_factory=_empty_i64)
+    wip_end: npt.NDArray[np.int64] = field(default_factory=_empty_i64)
+
+    @property
+    def cycle_time_days(self) -> npt.NDArray[np.float64]:
+        return self.done_days - self.release_days
+
+    def __len__(self) -> int:
+        return len(self.lot_type)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Completions):
+            return NotImplemented
+        return self.type_names == other.type_names and all(
+            np.array_equal(getattr(self, f), getattr(other, f))
+            for f in ("lot_type", "release_days", "done_days", "wafers", "released_lots")
+            + ("released_wafers", "wip_start", "wip_end")
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 @dataclass(frozen=True, slots=True)
 class FabResult:
     """The outcome of one run of :func:`aifactory.fab.engine.simulate`."""
@@ -44,6 +97,7 @@ class FabResult:
     """All completions, warm-up included."""
     wip_end: int = 0
     """Lots in the fab at the end."""
+    completions: Completions = field(default_factory=Completions)
 
     def to_kpis(
         self, dataset_name: str, days: float, warmup_days: float, seed: int, wall_seconds: float

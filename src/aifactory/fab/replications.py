@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from aifactory.fab.kpis import Completions
+
 
 def replication_seeds(seed: int, replications: int) -> list[int]:
     if replications < 1:
@@ -46,6 +48,16 @@ def run_replication(job: Replication) -> dict[str, Any]:
     result = simulate(data, days=job.days, warmup_days=job.warmup_days, seed=job.seed, rule=job.rule)
     wall = time.perf_counter() - started
     return result.to_kpis(data.name, job.days, job.warmup_days, job.seed, wall)
+
+
+def run_completions(job: Replication) -> Completions:
+    """Read the data set and simulate it once; every lot completed after the warm-up (for calibration)."""
+    from aifactory.fab.engine import simulate
+    from aifactory.fab.reader import read_dataset
+
+    data = read_dataset(Path(job.dataset))
+    result = simulate(data, days=job.days, warmup_days=job.warmup_days, seed=job.seed, rule=job.rule)
+    return result.completions
 
 
 def half_width(values: list[float], confidence: float = 0.95) -> float:

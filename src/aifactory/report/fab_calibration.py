@@ -1,0 +1,115 @@
+"""The fab calibration page: lot cycle times against the distribution the supply stage will use."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import plotly.graph_objects as go
+from scipy import stats
+
+from aifactory.fab.calibration import Calibration
+from aifactory.report.charts import PALETTE, _layout
+
+
+def _law(value: float | dict[str, Any]) -> Any | None:
+    if not isinstance(value, dict):
+        return None
+    d = value["dist"]
+    if d == "lognormal":
+        return stats.lognorm(s=max(value["sigma"], 1e-12), scale=value["median"])
+    if d == "normal":
+        sd = max(value["sd"], 1e-12)
+        lo = value.get("low", -np.inf)
+        hi = value.get("high", np.inf)
+        return stats.truncnorm((lo - value["mean"]) / sd, (hi - value["mean"]) / sd, value["mean"], sd)
+    if d == "triangular" and value["high"] > value["low"]:
+        width = value["high"] - value["low"]
+        return stats.triang((value["mode"] - value["low"]) / width, loc=value["low"], scale=width)
+    return None
+
+
+def calibration_figure(
+    cal: Calibration, ct: npt.NDArray[np.float64], wafers: npt.NDArray[np.float64]
+) -> go.Figure:
+    """Wafer-weighted histogram of lot cycle times with the fitted density and the mean."""
+    fig = go.Figure()
+    fig.add_trace(
+        go.Histogram(
+            x=ct,
+            y=wafers,
+            histfunc="sum",
+            histnorm="probability density",
+            nbinsx=80,
+            name="lots (wafer-weighted)",
+            marker_color=PALETTE[0],
+            opacity=0.6,
+        )
+    )
+    law = _law(cal.distribution)
+    if law is not None:
+        lo, hi = float(min(ct.min(), law.ppf(0.001))), float(max(ct.max(), law.ppf(0.999)))
+        x = np.linspace(lo, hi, 400)
+        fig.add_trace(
+            go.Scatter(
+                x=x, y=law.pdf(x), mode="lines", name=f"{cal.distribution['dist']} (stage)",  # type: ignore[index]
+                line={"color": PALETTE[1], "width": 2.5},
+            )
+        )  # fmt: skip
+    fig.add_vline(
+        x=cal.cycle_time.mean,
+        line={"color": PALETTE[2], "dash": "dash"},
+        annotation_text=f"mean {cal.cycle_time.mean:.1f} d",
+    )
+    _layout(
+        fig,
+        title=f"Lot cycle times, {cal.dataset} ({cal.cycle_time.lots:,} lots)",
+        xaxis_title="cycle time (days)",
+        yaxis_title="density",
+        hovermode="closest",
+        bargap=0.02,
+    )
+    return fig
+
+
+def write_calibration_html(
+    path: Path,
+    cal: Calibration,
+    ct: npt.NDArray[np.float64],
+    wafers: npt.NDArray[np.float64],
+    snippet: str,
+) -> None:
+    """A self-contained page (plotly.js inlined): the chart, the statistics, the scenario snippet."""
+    fig = calibration_figure(cal, ct, wafers)
+    fig.update_layout(height=460)
+    chart = fig.to_html(full_html=False, include_plotlyjs=True, config={"displaylogo": False})
+    rows = "".join(
+        f"<tr><td>{html.escape(name)}</td><td>{s.lots:,}</td><td>{s.mean:.2f}</td><td>{s.sd:.2f}</td>"
+        f"<td>{s.quantiles['p10']:.2f}</td><td>{s.quantiles['p50']:.2f}</td><td>{s.quantiles['p90']:.2f}</td></tr>"
+        for name, s in [("all", cal.cycle_time), *cal.per_type.items()]
+    )
+    fit = "".join(
+        f"<tr><td>{k}</td><td>{cal.cycle_time.quantiles[k]:.2f}</td><td>{v:.2f}</td></tr>"
+        for k, v in cal.fit_quantiles.items()
+    )
+    page = f"""<!doctype html><html><head><meta charset="utf-8">
+<title>fab calibration — {html.escape(cal.dataset)}</title>
+<style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:1100px}}
+table{{border-collapse:collapse;margin:1em 0}}
+td,th{{border-bottom:1px solid #ddd;padding:4px 10px;text-align:right}}
+td:first-child,th:first-child{{text-align:left}}pre{{background:#f6f6f6;padding:1em}}</style></head><body>
+<h1>Fab calibration: {html.escape(cal.dataset)}</h1>
+<p>{cal.measured_days:g} measured days × {cal.replications} replication(s). Yield-free throughput
+<b>{cal.wafers_per_day:,.1f} wafers/day</b> ({cal.lots_per_day:.2f} lots/day; released
+{cal.released_wafers_per_day:,.1f} wafers/day; WIP change {cal.wip_growth_lots_per_day:+.3f} lots/day).</p>
+{chart}
+<h2>Cycle time (days, wafer-weighted)</h2>
+<table><tr><th>lot type</th><th>lots</th><th>mean</th><th>sd</th><th>p10</th><th>p50</th><th>p90</th></tr>
+{rows}</table>
+<h2>Fit ({html.escape(cal.dist)}, spread: {html.escape(cal.spread)})</h2>
+<table><tr><th>quantile</th><th>lots</th><th>stage distribution</th></tr>{fit}</table>
+<h2>Scenario snippet</h2><pre>{html.escape(snippet)}</pre></body></html>"""
+    path.write_text(page, encoding="utf-8")
