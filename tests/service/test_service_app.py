@@ -1,0 +1,96 @@
+"""The app shell: health, Prometheus metrics on a per-app registry, OpenAPI, error bodies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
+from sqlalchemy import create_engine
+
+from aifactory.service.app import create_app, describe_validation_errors
+from aifactory.service.settings import Settings
+from conftest import World
+
+
+def test_healthz(world: World) -> None:
+    assert world.get("anon", "/healthz").json() == {"status": "ok", "database": "ok"}
+
+
+def test_healthz_reports_an_unreachable_database(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'missing' / 'no.db'}"
+    app = create_app(Settings(database_url=url), engine=create_engine(url))
+    with TestClient(app) as client:
+        response = client.get("/healthz")
+    assert response.status_code == 503 and response.json()["status"] == "error"
+
+
+def _sample(text: str, prefix: str) -> float:
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(prefix))
+
+
+def test_metrics(world: World) -> None:
+    job = world.submit()
+    world.submit()
+    world.post("operator", f"/api/v1/jobs/{job['id']}/cancel")
+    world.get("member_a", f"/api/v1/jobs/{job['id']}")
+    world.get("anon", "/no/such/route")
+    text = world.get("anon", "/metrics").text
+    assert 'aifactory_jobs{state="pending"} 1.0' in text
+    assert 'aifactory_jobs{state="cancelled"} 1.0' in text
+    assert 'aifactory_jobs{state="running"} 0.0' in text
+    assert _sample(
+        text, 'aifactory_http_requests_total{method="GET",route="/api/v1/jobs/{job_id}",status="200"}'
+    )
+    assert (
+        _sample(text, 'aifactory_http_requests_total{method="POST",route="/api/v1/jobs",status="201"}') >= 2
+    )
+    assert 'route="unmatched",status="404"' in text
+    assert (
+        'aifactory_http_request_duration_seconds_bucket{le="0.005",method="POST",route="/api/v1/jobs"}'
+        in text
+    )
+    assert "aifactory_http_requests_total" not in {m.name for m in REGISTRY.collect()}
+
+
+def test_two_apps_have_separate_registries(world: World, tmp_path: Path) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'a.db'}")
+    first, second = create_app(settings, engine=world.engine), create_app(settings, engine=world.engine)
+    assert first.state.metrics.registry is not second.state.metrics.registry
+
+
+def test_openapi(world: World) -> None:
+    spec = world.get("anon", "/openapi.json").json()
+    assert spec["info"]["title"] == "aifactory operations service"
+    assert {"jobs", "allocations", "tokens", "programmes", "projects"} <= {t["name"] for t in spec["tags"]}
+    for path in (
+        "/api/v1/whoami",
+        "/api/v1/programmes",
+        "/api/v1/projects/{project_id}",
+        "/api/v1/tokens/{token_id}",
+        "/api/v1/allocations/{allocation_id}/review",
+        "/api/v1/jobs/{job_id}/logs",
+        "/healthz",
+        "/metrics",
+    ):
+        assert path in spec["paths"], path
+    job_in = spec["components"]["schemas"]["JobIn"]
+    assert job_in.get("examples") and "command" in job_in["properties"]
+    assert "HTTPBearer" in spec["components"]["securitySchemes"]
+
+
+def test_unknown_routes_and_methods_answer_json(world: World) -> None:
+    missing = world.get("operator", "/api/v1/nothing")
+    assert missing.status_code == 404 and missing.json() == {"detail": "Not Found"}
+    wrong = world.call("operator", "PUT", "/api/v1/jobs")
+    assert wrong.status_code == 405 and isinstance(wrong.json()["detail"], str)
+
+
+def test_describe_validation_errors() -> None:
+    assert describe_validation_errors([]) == "invalid input"
+    one = [{"loc": ("body", "gpus"), "msg": "Input should be greater than or equal to 1", "type": "x"}]
+    assert describe_validation_errors(one) == "gpus: Input should be greater than or equal to 1"
+    own = [{"loc": ("body",), "msg": "Value error, command: give exactly one", "type": "value_error"}]
+    assert describe_validation_errors(own) == "command: give exactly one"
+    nested = [{"loc": ("query", "tail"), "msg": "bad\nvalue", "type": "x"}] * 3
+    assert describe_validation_errors(nested) == "tail: bad value (and 2 more)"
