@@ -1,0 +1,549 @@
+"""The scheduler loop of the live service: the operations-core ``Scheduler`` against the database.
+
+The database is the truth; the worker keeps one long-lived :class:`~aifactory.scheduler.core.Scheduler`
+in memory (the same code trace replay drives with a virtual clock) and, every cycle:
+
+1. reads the programmes, projects, allocations and active reservations into the scheduler's tenancy
+   (entitlements from the council's shares, GPU-hour budgets from approved allocations);
+2. diffs the pending jobs in the database with its queue: new ones are submitted, ones the API cancelled
+   are dropped;
+3. polls the executors for runs that ended, stops runs whose cancel was requested, and writes the
+   outcome, the usage record and the burn-down of the project's allocations;
+4. runs one scheduling cycle at the wall-clock time; each start is committed (state ``running``,
+   placement, GPU ids, an open usage record) *before* the executor launches it, and each preemption
+   puts the job back to ``pending``;
+5. writes why the first waiting jobs wait (only when the reason changed).
+
+After a crash, :meth:`Worker.recover` rebuilds the scheduler from the database and asks each executor
+about each running job: still running (kept), ended while the worker was down (recorded), never started
+(back to pending) or lost (failed) — so no acknowledged job is lost, none runs twice, and no GPU stays
+allocated to a dead job.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from aifactory.cluster.topology import Topology
+from aifactory.market import allocations as market_alloc
+from aifactory.scheduler.core import CycleResult, Scheduler
+from aifactory.scheduler.council import Council, Programme, Project
+from aifactory.scheduler.job import Job
+from aifactory.scheduler.tenancy import Tenancy
+from aifactory.service.db.models import Allocation as AllocationRow
+from aifactory.service.db.models import Job as JobRow
+from aifactory.service.db.models import Programme as ProgrammeRow
+from aifactory.service.db.models import Project as ProjectRow
+from aifactory.service.db.models import UsageRecord
+from aifactory.service.executors.base import Ended, Executor, Launch
+
+log = logging.getLogger("aifactory.worker")
+
+GPUS_PER_TRAY = 4
+
+
+class FactoryConfig(BaseModel):
+    """The AI factory the worker schedules onto, and the loop's knobs."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    racks: int = Field(2, ge=1, description="NVL72 racks in the factory.")
+    rack_gpus: int = Field(72, ge=GPUS_PER_TRAY, description="GPUs per rack (NVLink domain).")
+    schedulable_trays: int | None = Field(None, ge=1, description="Trays per rack jobs may use (spares).")
+    block_racks: int = Field(8, ge=1, description="Racks per scale-out block.")
+    policy: str = Field("fairshare", description="Scheduler policy name.")
+    half_life_hours: float = Field(168.0, gt=0, description="Fair-share usage half-life.")
+    interval_s: float = Field(1.0, gt=0, description="Seconds between scheduling cycles.")
+    require_allocation: bool = Field(
+        True, description="A project's jobs run only against an approved, active GPU-hour allocation."
+    )
+    reason_depth: int = Field(200, ge=0, description="Waiting jobs whose reason is written each cycle.")
+
+
+def utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+class GpuSlots:
+    """Which GPUs (global ids ``rack × rack_gpus + slot``) each running job holds."""
+
+    def __init__(self, topology: Topology) -> None:
+        self.rack_gpus = topology.rack.gpus  # ids count every GPU of a rack; spares' slots stay unused
+        self.free: list[list[int]] = [list(range(topology.rack_gpus)) for _ in range(topology.racks)]
+        self.held: dict[str, list[int]] = {}
+
+    def assign(self, job_id: str, placement: Any) -> list[int]:
+        ids: list[int] = []
+        for rack, gpus in placement:
+            free = self.free[rack]
+            free.sort()
+            taken, self.free[rack] = free[:gpus], free[gpus:]
+            if len(taken) < gpus:
+                raise RuntimeError(f"rack {rack} has {len(taken)} free GPU slots, {gpus} wanted")
+            ids += [rack * self.rack_gpus + s for s in taken]
+        self.held[job_id] = ids
+        return ids
+
+    def adopt(self, job_id: str, ids: list[int]) -> None:
+        for gid in ids:
+            rack, slot = divmod(gid, self.rack_gpus)
+            if slot in self.free[rack]:
+                self.free[rack].remove(slot)
+        self.held[job_id] = list(ids)
+
+    def release(self, job_id: str) -> None:
+        for gid in self.held.pop(job_id, []):
+            rack, slot = divmod(gid, self.rack_gpus)
+            self.free[rack].append(slot)
+
+
+@dataclass
+class CycleStats:
+    submitted: int = 0
+    dropped: int = 0
+    started: int = 0
+    ended: int = 0
+    preempted: int = 0
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class _Run:
+    launch: Launch
+    executor: str
+    ref: str | None
+    usage_id: int
+    stopping: str | None = None  # "cancel" or "preempt" once asked to stop
+
+
+class Worker:
+    """One scheduler loop over one database (run a single worker per factory)."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        config: FactoryConfig,
+        executors: Mapping[str, Executor],
+        log_dir: Path,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.sessions = sessions
+        self.config = config
+        self.executors = dict(executors)
+        self.log_dir = log_dir
+        self.clock = clock
+        self.topology = Topology.build(
+            config.racks,
+            rack_gpus=config.rack_gpus,
+            schedulable_trays=config.schedulable_trays,
+            block_racks=config.block_racks,
+        )
+        self.scheduler = Scheduler(
+            self.topology,
+            config.policy,
+            Tenancy.of(Council({}), self.topology.gpus, half_life_s=config.half_life_hours * 3600),
+        )
+        self.slots = GpuSlots(self.topology)
+        self.runs: dict[str, _Run] = {}  # running in the scheduler
+        self.draining: dict[str, _Run] = {}  # preempted: out of the scheduler, process still stopping
+        self.reasons: dict[str, str] = {}
+        self.notes: dict[str, str] = {}  # what happened to a waiting job (preempted), shown before its reason
+        self._council_key: Any = None
+        self.recovered = False
+
+    # ------------------------------------------------------------------------------- recovery
+
+    def recover(self) -> None:
+        """Rebuild the scheduler from the database after a start or a crash."""
+        now = self.clock()
+        with self.sessions() as session, session.begin():
+            self._sync_council(session, now)
+            rows = session.scalars(select(JobRow).where(JobRow.state == "running")).all()
+            for row in rows:
+                self._recover_running(session, row, now)
+        self.recovered = True
+
+    def _recover_running(self, session: Session, row: JobRow, now: float) -> None:
+        launch = self._launch(row)
+        executor = self.executors.get(row.executor)
+        usage = session.scalar(
+            select(UsageRecord).where(
+                UsageRecord.job_id == row.id, UsageRecord.attempt == row.attempt, UsageRecord.end_at.is_(None)
+            )
+        )
+        if executor is None:
+            self._finish_row(
+                session, row, usage, now, "failed", None, f"executor {row.executor} is not set up"
+            )
+            return
+        status = executor.recover(launch, row.executor_ref, now)
+        if status == "not-started":  # committed as started, but the worker died before launching it
+            row.state = "pending"
+            row.attempt -= 1
+            row.reason = "requeued: the worker restarted before launching it"
+            row.started_at = None
+            row.placement = None
+            row.gpu_ids = None
+            if usage is not None:
+                session.delete(usage)
+            return
+        if isinstance(status, Ended):
+            self._finish_row(session, row, usage, now, *self._outcome(row, status, None))
+            return
+        job = self._job(row)
+        self.scheduler.submit(job)
+        placement = tuple((int(r), int(g)) for r, g in row.placement or [])
+        started = row.started_at.timestamp() if row.started_at else now
+        self.scheduler.start(job, placement, started, CycleResult())
+        self.slots.adopt(row.id, [int(x) for x in (row.gpu_ids or "").split(",") if x])
+        self.runs[row.id] = _Run(launch, row.executor, row.executor_ref, usage.id if usage else 0)
+
+    # ---------------------------------------------------------------------------------- cycle
+
+    def cycle(self) -> CycleStats:
+        """One pass of the loop (see the module docstring)."""
+        if not self.recovered:
+            self.recover()
+        t0 = time.perf_counter()
+        now = self.clock()
+        stats = CycleStats()
+        with self.sessions() as session, session.begin():
+            self._sync_council(session, now)
+            stats.timings["council"] = time.perf_counter() - t0
+            self._sync_pending(session, stats)
+            stats.timings["pending"] = time.perf_counter() - t0
+            self._poll_runs(session, now, stats)
+            self._set_budgets(session, now)
+            stats.timings["poll"] = time.perf_counter() - t0
+            result = self.scheduler.cycle(now)
+            stats.timings["schedule"] = time.perf_counter() - t0
+            self._preempt(session, result, now, stats)
+            starts = self._record_starts(session, result, now, stats)
+        launched: list[tuple[str, str]] = []
+        for job_id in starts:  # committed: now launch (a crash here leaves 'not-started' attempts)
+            run = self.runs[job_id]
+            try:
+                run.ref = self.executors[run.executor].start(run.launch, now)
+                launched.append((job_id, run.ref))
+            except Exception as exc:  # a launch failure fails the job, not the loop
+                log.warning("job %s: launch failed: %s", job_id, exc)
+                with self.sessions() as session, session.begin():
+                    row = session.get(JobRow, job_id)
+                    if row is not None:
+                        usage = session.get(UsageRecord, run.usage_id)
+                        self._finish_row(session, row, usage, now, "failed", None, f"launch failed: {exc}")
+        if launched:
+            with self.sessions() as session, session.begin():
+                for job_id, ref in launched:
+                    session.execute(update(JobRow).where(JobRow.id == job_id).values(executor_ref=ref))
+        with self.sessions() as session, session.begin():
+            self._write_reasons(session)
+        stats.seconds = time.perf_counter() - t0
+        stats.timings["total"] = stats.seconds
+        return stats
+
+    def run_forever(self, stop: threading.Event) -> None:
+        """Cycle every ``interval_s`` until ``stop`` is set."""
+        self.recover()
+        while not stop.is_set():
+            started = time.monotonic()
+            try:
+                self.cycle()
+            except Exception:  # keep the loop alive; the next cycle starts from the database again
+                log.exception("scheduler cycle failed")
+            stop.wait(max(self.config.interval_s - (time.monotonic() - started), 0.0))
+
+    # -------------------------------------------------------------------------------- council
+
+    def _sync_council(self, session: Session, now: float) -> None:
+        programmes = session.execute(select(ProgrammeRow.id, ProgrammeRow.share)).all()
+        projects = session.execute(
+            select(ProjectRow.id, ProjectRow.programme_id, ProjectRow.weight, ProjectRow.quota_gpus)
+        ).all()
+        key = (tuple(programmes), tuple(projects))
+        if key == self._council_key:
+            return
+        tree: dict[str, dict[str, Project]] = {p.id: {} for p in programmes}
+        for pr in projects:
+            tree.setdefault(pr.programme_id, {})[pr.id] = Project(
+                weight=pr.weight, quota_gpus=float(pr.quota_gpus) if pr.quota_gpus is not None else None
+            )
+        shares = {p.id: p.share for p in programmes}
+        if shares and sum(shares.values()) <= 0:
+            shares = dict.fromkeys(shares, 1.0)
+        council = Council(
+            {name: Programme(share=shares.get(name, 1.0), projects=tree[name]) for name in tree}
+        )
+        old = self.scheduler.tenancy
+        tenancy = Tenancy.of(council, self.topology.gpus, half_life_s=self.config.half_life_hours * 3600)
+        tenancy.usage.update(old.usage)
+        tenancy.last = old.last
+        self.scheduler.tenancy = tenancy
+        for tenant in tenancy.entitlements:
+            self.scheduler.running_gpus.setdefault(tenant, 0)
+        for programme in set(tenancy.parents.values()):
+            self.scheduler.programme_gpus.setdefault(programme, 0)
+        self._council_key = key
+
+    def _set_budgets(self, session: Session, now: float) -> None:
+        """Budgets from approved allocations active now; spending from their burn-down plus the open
+        segments up to the tenancy's last update (the cycle adds the rest)."""
+        tenancy = self.scheduler.tenancy
+        if not self.config.require_allocation:
+            tenancy.budgets.clear()
+            return
+        at = utc(now)
+        rows = session.execute(
+            select(AllocationRow.project_id, AllocationRow.gpu_hours_granted, AllocationRow.gpu_hours_used)
+            .where(AllocationRow.state == "approved")
+            .where(AllocationRow.start_at <= at)
+            .where(AllocationRow.end_at > at)
+        ).all()
+        budgets = dict.fromkeys(tenancy.entitlements, 0.0)
+        spent = dict.fromkeys(tenancy.entitlements, 0.0)
+        for project, granted, used in rows:
+            budgets[project] = budgets.get(project, 0.0) + (granted or 0.0) * 3600
+            spent[project] = spent.get(project, 0.0) + used * 3600
+        last = tenancy.last if tenancy.last is not None else now
+        for run in self.scheduler.running.values():
+            spent[run.job.tenant] = spent.get(run.job.tenant, 0.0) + run.gpus * max(last - run.start, 0.0)
+        tenancy.budgets = budgets
+        tenancy.spent = spent
+
+    # -------------------------------------------------------------------------------- pending
+
+    def _sync_pending(self, session: Session, stats: CycleStats) -> None:
+        ids = set(session.scalars(select(JobRow.id).where(JobRow.state == "pending")))
+        queue = self.scheduler.queue
+        for job_id in [j for j in list(queue.jobs) if j not in ids]:  # cancelled through the API
+            self.scheduler.cancel_pending(job_id)
+            self.reasons.pop(job_id, None)
+            self.notes.pop(job_id, None)
+            stats.dropped += 1
+        new = [j for j in ids if j not in queue and j not in self.scheduler.running]
+        for chunk in range(0, len(new), 500):
+            rows = session.scalars(
+                select(JobRow).where(JobRow.id.in_(new[chunk : chunk + 500])).order_by(JobRow.seq)
+            ).all()
+            for row in rows:
+                if row.executor not in self.executors:
+                    row.state = "failed"
+                    row.ended_at = utc(self.clock())
+                    row.reason = f"executor {row.executor} is not set up on this worker"
+                    continue
+                self.scheduler.submit(self._job(row))
+                stats.submitted += 1
+
+    def _job(self, row: JobRow) -> Job:
+        return Job(
+            id=row.id,
+            tenant=row.project_id,
+            gpus=row.gpus,
+            submit=row.submitted_at.timestamp(),
+            duration=row.time_limit_s,  # the live service does not know the run time; it plans with the limit
+            priority=row.priority,
+            time_limit=row.time_limit_s,
+            preemptible=row.preemptible,
+        )
+
+    def _launch(self, row: JobRow) -> Launch:
+        return Launch(
+            job_id=row.id,
+            attempt=row.attempt,
+            command=row.command,
+            image=row.image,
+            gpu_ids=tuple(int(x) for x in (row.gpu_ids or "").split(",") if x),
+            time_limit_s=row.time_limit_s,
+            duration_s=row.duration_s,
+            log_path=self.log_dir / f"{row.id}.log",
+        )
+
+    # ---------------------------------------------------------------------------- runs ending
+
+    def _poll_runs(self, session: Session, now: float, stats: CycleStats) -> None:
+        cancel = set(
+            session.scalars(
+                select(JobRow.id).where(JobRow.state == "running").where(JobRow.cancel_requested.is_(True))
+            )
+        )
+        for job_id in cancel:
+            run = self.runs.get(job_id)
+            if run is not None and run.stopping is None and run.ref is not None:
+                run.stopping = "cancel"
+                self.executors[run.executor].stop(run.launch, run.ref)
+        for job_id, run in list(self.runs.items()):
+            if run.ref is None:
+                continue
+            ended = self.executors[run.executor].poll(run.launch, run.ref, now)
+            if ended is None:
+                continue
+            row = session.get(JobRow, job_id)
+            usage = session.get(UsageRecord, run.usage_id)
+            self.scheduler.finish(job_id, now)
+            self.slots.release(job_id)
+            del self.runs[job_id]
+            stats.ended += 1
+            if row is not None:
+                self._finish_row(session, row, usage, now, *self._outcome(row, ended, run.stopping))
+        for job_id, run in list(self.draining.items()):
+            if run.ref is None or self.executors[run.executor].poll(run.launch, run.ref, now) is not None:
+                del self.draining[job_id]
+
+    def _outcome(self, row: JobRow, ended: Ended, stopping: str | None) -> tuple[str, int | None, str]:
+        if stopping == "cancel" or (ended.stopped and row.cancel_requested):
+            return "cancelled", ended.exit_code, "cancelled while running"
+        if ended.lost:
+            return "failed", ended.exit_code, f"lost: {ended.message}"
+        if ended.timed_out:
+            return "timed_out", ended.exit_code, f"stopped at its time limit of {row.time_limit_s:g} s"
+        if ended.exit_code == 0:
+            return "succeeded", 0, ""
+        return "failed", ended.exit_code, f"exit code {ended.exit_code}"
+
+    def _finish_row(
+        self,
+        session: Session,
+        row: JobRow,
+        usage: UsageRecord | None,
+        now: float,
+        state: str,
+        exit_code: int | None,
+        reason: str,
+    ) -> None:
+        row.state = state
+        row.exit_code = exit_code
+        row.ended_at = utc(now)
+        row.reason = reason
+        if usage is not None:
+            self._close_usage(session, usage, now)
+
+    def _close_usage(self, session: Session, usage: UsageRecord, now: float) -> None:
+        end = max(utc(now), usage.start_at)
+        usage.end_at = end
+        usage.gpu_hours = usage.gpus * (end - usage.start_at).total_seconds() / 3600
+        rows = session.scalars(
+            select(AllocationRow)
+            .where(AllocationRow.project_id == usage.project_id)
+            .where(AllocationRow.state.in_(("approved", "expired")))
+            .where(AllocationRow.gpu_hours_granted.is_not(None))
+            .order_by(AllocationRow.id)
+        ).all()
+        if not rows or end <= usage.start_at:
+            return
+        domain = [
+            market_alloc.Allocation(
+                project=r.project_id,
+                gpu_hours_requested=r.gpu_hours_requested,
+                gpu_hours_granted=r.gpu_hours_granted,
+                start=r.start_at,
+                end=r.end_at,
+                state=market_alloc.AllocationState(r.state),
+                used=r.gpu_hours_used,
+            )
+            for r in rows
+        ]
+        burned = market_alloc.burn(domain, usage.project_id, usage.start_at, end, usage.gpus)
+        for index, hours in burned.charges:
+            rows[index].gpu_hours_used += hours
+        if burned.charges:
+            usage.allocation_id = rows[burned.charges[0][0]].id
+
+    # ------------------------------------------------------------------------- starts / preempt
+
+    def _preempt(self, session: Session, result: CycleResult, now: float, stats: CycleStats) -> None:
+        for job_id in result.preempted:
+            run = self.runs.pop(job_id, None)
+            self.slots.release(job_id)
+            row = session.get(JobRow, job_id)
+            if run is not None:
+                if run.ref is not None:
+                    self.executors[run.executor].stop(run.launch, run.ref)
+                    run.stopping = "preempt"
+                    self.draining[job_id] = run
+                usage = session.get(UsageRecord, run.usage_id)
+                if usage is not None:
+                    self._close_usage(session, usage, now)
+            if row is not None:
+                row.state = "pending"
+                note = f"preempted at {utc(now):%Y-%m-%d %H:%M:%S} UTC to give GPUs back; requeued"
+                row.reason = self.notes[job_id] = note
+                row.placement = None
+                row.gpu_ids = None
+            stats.preempted += 1
+
+    def _record_starts(
+        self, session: Session, result: CycleResult, now: float, stats: CycleStats
+    ) -> list[str]:
+        started: list[str] = []
+        for start in result.starts:
+            job_id = start.job.id
+            ids = self.slots.assign(job_id, start.placement)
+            done = session.execute(
+                update(JobRow)
+                .where(JobRow.id == job_id)
+                .where(JobRow.state == "pending")
+                .values(
+                    state="running",
+                    started_at=utc(now),
+                    placement=[list(p) for p in start.placement],
+                    gpu_ids=",".join(map(str, ids)),
+                    attempt=JobRow.attempt + 1,
+                    reason="",
+                    executor_ref=None,
+                )
+            )
+            if getattr(done, "rowcount", 1) != 1:  # cancelled between the read and now
+                self.scheduler.finish(job_id, now)
+                self.slots.release(job_id)
+                continue
+            row = session.get(JobRow, job_id)
+            assert row is not None
+            session.refresh(row)
+            usage = UsageRecord(
+                job_id=job_id,
+                project_id=row.project_id,
+                attempt=row.attempt,
+                start_at=utc(now),
+                gpus=row.gpus,
+            )
+            session.add(usage)
+            session.flush()
+            self.runs[job_id] = _Run(self._launch(row), row.executor, None, usage.id)
+            self.reasons.pop(job_id, None)
+            self.notes.pop(job_id, None)
+            started.append(job_id)
+            stats.started += 1
+        return started
+
+    # -------------------------------------------------------------------------------- reasons
+
+    def _write_reasons(self, session: Session) -> None:
+        from aifactory.scheduler.explain import why_waiting
+
+        s = self.scheduler
+        for job in s.queue.in_order(self.config.reason_depth):
+            reason = why_waiting(s, job)
+            if s.tenancy.budgets and s.tenancy.budgets.get(job.tenant, 1.0) == 0.0:
+                reason = f"{job.id} is held: project {job.tenant} has no approved allocation active now"
+            if job.id in self.notes:
+                reason = f"{self.notes[job.id]}; {reason}"
+            if self.reasons.get(job.id) != reason:
+                self.reasons[job.id] = reason
+                session.execute(
+                    update(JobRow)
+                    .where(JobRow.id == job.id)
+                    .where(JobRow.state == "pending")
+                    .values(reason=reason)
+                )
