@@ -220,3 +220,18 @@ def test_tail_without_trailing_newline(tmp_path: Any) -> None:
     assert tail_lines(path, 5, block=2) == b"a\nb\nc"
     path.write_bytes(b"")
     assert tail_lines(path, 3) == b""
+
+
+def test_concurrent_submissions_get_distinct_increasing_seqs(world: World) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def submit(i: int) -> int:
+        response = world.post("member_a", URL, GOOD | {"name": f"c{i}"})
+        assert response.status_code == 201, response.text
+        return int(response.json()["seq"])
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        seqs = list(pool.map(submit, range(24)))
+    assert sorted(seqs) == list(range(1, 25))
+    again = world.post("member_a", URL, GOOD | {"idempotency_key": "k"}).json()["seq"]
+    assert again == 25

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from aifactory.service.db.models import PROJECT_ROLES, ROLES, Token
 from aifactory.service.deps import NowDep, SessionDep
-from aifactory.service.errors import Forbidden, NotFound, Unauthorized
+from aifactory.service.errors import Forbidden, Unauthorized
 
 PREFIX = "aif_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # last_used_at is written at most once a minute per token
@@ -81,11 +81,6 @@ class Principal:
 
     def can_see_project(self, project_id: str) -> bool:
         return self.reads_everything or self.project_id == project_id
-
-    def visible(self, project_id: str, what: str) -> None:
-        """Raise 404 (not 403, so existence is not leaked) when the caller may not see ``what``."""
-        if not self.can_see_project(project_id):
-            raise NotFound(f"{what} not found")
 
     def acts_for(self, project_id: str, field: str = "project_id") -> None:
         """Raise 403 unless the caller is an operator or bound to ``project_id``."""
