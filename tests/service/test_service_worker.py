@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import World
 from sqlalchemy import select
 
 from aifactory.service.db import Allocation, Job, UsageRecord, make_sessionmaker
 from aifactory.service.executors import LocalExecutor, SimulatedExecutor
 from aifactory.service.worker import FactoryConfig, Worker
+from conftest import World
 
 
 def make_worker(world: World, tmp_path: Path, **config: Any) -> Worker:
@@ -23,7 +23,7 @@ def make_worker(world: World, tmp_path: Path, **config: Any) -> Worker:
         FactoryConfig(**settings),
         {"simulated": SimulatedExecutor(), "local": LocalExecutor(tmp_path / "runs")},
         world.log_dir,
-        clock=lambda: world.clock.now.timestamp(),
+        clock=lambda: world.clock.now.timestamp(),  # noqa: PLW0108 (the clock's time changes)
     )
 
 
