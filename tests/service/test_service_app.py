@@ -94,3 +94,18 @@ def test_describe_validation_errors() -> None:
     assert describe_validation_errors(own) == "command: give exactly one"
     nested = [{"loc": ("query", "tail"), "msg": "bad\nvalue", "type": "x"}] * 3
     assert describe_validation_errors(nested) == "tail: bad value (and 2 more)"
+
+
+def test_integrity_errors_become_409(world: World, tmp_path: Path) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}"), engine=world.engine)
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise IntegrityError("INSERT ...", {}, Exception("UNIQUE constraint failed: programmes.id\nmore"))
+
+    with TestClient(app) as client:
+        response = client.get("/boom")
+    assert response.status_code == 409
+    assert response.json() == {"detail": "conflict: UNIQUE constraint failed: programmes.id"}
