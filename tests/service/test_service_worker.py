@@ -13,6 +13,7 @@ from sqlalchemy import select
 from aifactory.service.db import Allocation, Job, UsageRecord, make_sessionmaker
 from aifactory.service.executors import LocalExecutor, SimulatedExecutor
 from aifactory.service.worker import FactoryConfig, Worker
+from cli_invoke import invoke
 from conftest import World
 
 
@@ -213,3 +214,35 @@ def test_recovery_adopts_running_jobs_and_requeues_unlaunched_ones(world: World,
     requeued = job(world, b)
     assert (requeued.state, requeued.attempt) == ("pending", 0)
     assert wait_for(world, fourth, b, {"succeeded"}).attempt == 1
+
+
+# ------------------------------------------------------------------------------------ the command
+
+
+def test_worker_once_runs_a_cycle(
+    capsys: pytest.CaptureFixture[str], world: World, tmp_path: Path, database_url: str
+) -> None:
+    a = simulated(world)
+    args = ["worker", "--once", "--database-url", database_url, "--log-dir", str(tmp_path), "--racks", "1"]
+    code, out, err = invoke(capsys, *args)  # the command runs on the wall clock: no allocation is active
+    assert code == 0, err
+    assert "1 submitted, 0 started" in out
+    assert "no approved allocation" in job(world, a).reason
+    args.append("--no-require-allocation")
+    code, out, err = invoke(capsys, *args)
+    assert code == 0, err
+    assert "1 submitted, 1 started" in out
+    assert job(world, a).state == "running"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [(["--policy", "nope"], "unknown policy 'nope'"), (["--rack-gpus", "10"], "multiple of 4")],
+)
+def test_worker_bad_options_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, extra: list[str], message: str
+) -> None:
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    code, _, err = invoke(capsys, "worker", "--once", "--database-url", url, *extra)
+    assert code == 2
+    assert message in err and len(err.strip().splitlines()) == 1

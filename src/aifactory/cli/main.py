@@ -24,6 +24,7 @@ from aifactory.cli.fab import FabInputError, fab_app
 from aifactory.cli.progress import progress_bar
 from aifactory.cli.replay import ReplayInputError, replay_command
 from aifactory.cli.service import ServiceInputError, bootstrap_command, db_app, serve_command
+from aifactory.cli.worker import worker_command
 from aifactory.scenario.loading import bundled_text, read_scenario_text
 
 app = typer.Typer(
@@ -45,6 +46,7 @@ app.command("replay")(replay_command)
 app.add_typer(fab_app, name="fab")
 app.command("serve")(serve_command)
 app.command("bootstrap")(bootstrap_command)
+app.command("worker")(worker_command)
 app.add_typer(db_app, name="db")
 
 console = Console()
