@@ -47,6 +47,10 @@ def _empty_f64() -> npt.NDArray[np.float64]:
     return np.zeros(0, dtype=np.float64)
 
 
+_ARRAYS: tuple[str, ...] = ("lot_type", "release_days", "done_days", "wafers")
+_ARRAYS += ("released_lots", "released_wafers", "wip_start", "wip_end")
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Completions:
     """Every lot that completed after the warm-up, in completion order (what calibration fits),
@@ -77,9 +81,7 @@ class Completions:
         if not isinstance(other, Completions):
             return NotImplemented
         return self.type_names == other.type_names and all(
-            np.array_equal(getattr(self, f), getattr(other, f))
-            for f in ("lot_type", "release_days", "done_days", "wafers", "released_lots")
-            + ("released_wafers", "wip_start", "wip_end")
+            np.array_equal(getattr(self, f), getattr(other, f)) for f in _ARRAYS
         )
 
     __hash__ = None  # type: ignore[assignment]
