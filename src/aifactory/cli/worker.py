@@ -21,7 +21,10 @@ def worker_command(
     ] = None,
     racks: Annotated[int, typer.Option("--racks", min=1, help="NVL72 racks in the factory.")] = 2,
     rack_gpus: Annotated[int, typer.Option("--rack-gpus", min=4, help="GPUs per rack.")] = 72,
-    policy: Annotated[str, typer.Option("--policy", help="Scheduler policy.")] = "fairshare",
+    policy: Annotated[
+        str | None,
+        typer.Option("--policy", help="Scheduler policy [env AIFACTORY_SCHEDULER_POLICY, else fairshare]."),
+    ] = None,
     interval: Annotated[float, typer.Option("--interval", min=0.01, help="Seconds between cycles.")] = 1.0,
     require_allocation: Annotated[
         bool,
@@ -41,6 +44,7 @@ def worker_command(
     from aifactory.service.worker import FactoryConfig, Worker
 
     settings = _settings(database_url, log_dir)
+    policy = policy or settings.scheduler_policy
     try:
         policy_named(policy)
         config = FactoryConfig(
