@@ -238,3 +238,18 @@ def test_calibrate_bad_input_exits_2(
     assert message in stderr
     assert len(stderr.strip().splitlines()) == 1
     assert not (tmp_path / "o" / "stage.yaml").exists()
+
+
+def test_calibrate_over_replications(
+    capsys: pytest.CaptureFixture[str], make_dataset: MakeDataset, tmp_path: Path
+) -> None:
+    out = tmp_path / "cal"
+    args = ["fab", "calibrate", str(make_dataset()), "--days", "20", "--warmup-days", "2"]
+    args += ["-r", "3", "-w", "2"]
+    code, _, stderr = invoke(capsys, *args, "--spread", "replications", "--out", str(out), "--quiet")
+    assert code == 0, stderr
+    doc = json.loads((out / "calibration.json").read_text())
+    assert doc["replications"] == 3 and len(doc["replication_means"]) == 3
+    dist = doc["cycle_time_distribution"]
+    assert dist["dist"] == "normal"
+    assert dist["mean"] == pytest.approx(sum(doc["replication_means"]) / 3, abs=0.01)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -14,10 +15,13 @@ from rich.table import Table
 
 from aifactory.cli.progress import progress_bar
 
+T = TypeVar("T")
+
 if TYPE_CHECKING:
     from aifactory.fab.dataset import Dataset as FabData
     from aifactory.fab.dataset import Reference
     from aifactory.fab.kpis import Completions
+    from aifactory.fab.replications import Replication
 
 fab_app = typer.Typer(help="The wafer-fab twin on SMT2020 / AutoSched AP data sets.", no_args_is_help=True)
 
@@ -90,24 +94,13 @@ def _run(
     """Read the data set, simulate (``replications`` times), and return the kpis.json document and the
     data set's reference."""
     from aifactory.fab.engine import simulate
-    from aifactory.fab.replications import Replication, combine, replication_seeds, run_replication
-    from aifactory.parallel.mappers import make_mapper
+    from aifactory.fab.replications import combine, run_replication
 
     data, warmup = _prepare(dataset, days, warmup_days, rule)
     err = Console(stderr=True)
     if replications > 1:
-        jobs = [
-            Replication(str(dataset.resolve()), days, warmup, s, rule)
-            for s in replication_seeds(seed, replications)
-        ]
-        runs = []
-        with progress_bar(
-            err, f"[bold]fab[/bold] {data.name}: {days:g} days", "replications", quiet=quiet
-        ) as bar:
-            task = bar.add_task("replications", total=replications)
-            for kpis in make_mapper(workers, ray_address)(run_replication, jobs):
-                runs.append(kpis)
-                bar.advance(task)
+        runs = _replicate(run_replication, dataset, data.name, days, warmup, seed, rule, quiet, replications,
+                          workers, ray_address)  # fmt: skip
         return combine(runs, seed), data.reference
     started = time.perf_counter()
     with err.status(f"[bold]fab[/bold] {data.name}: simulating {days:g} days …", spinner="dots") as status:
@@ -254,8 +247,7 @@ def _completions(
     ray_address: str | None,
 ) -> list[Completions]:
     from aifactory.fab.engine import simulate
-    from aifactory.fab.replications import Replication, replication_seeds, run_completions
-    from aifactory.parallel.mappers import make_mapper
+    from aifactory.fab.replications import run_completions
 
     err = Console(stderr=True)
     if replications == 1:
@@ -263,17 +255,37 @@ def _completions(
             if quiet:
                 st.stop()
             return [simulate(data, days=days, warmup_days=warmup, seed=seed, rule=rule).completions]
+    return _replicate(run_completions, dataset, data.name, days, warmup, seed, rule, quiet, replications,
+                      workers, ray_address)  # fmt: skip
+
+
+def _replicate(
+    fn: Callable[[Replication], T],
+    dataset: Path,
+    name: str,
+    days: float,
+    warmup: float,
+    seed: int,
+    rule: str | None,
+    quiet: bool,
+    replications: int,
+    workers: int,
+    ray_address: str | None,
+) -> list[T]:
+    """``fn`` over the replications' seeds (local processes or Ray), with a progress bar."""
+    from aifactory.fab.replications import Replication, replication_seeds
+    from aifactory.parallel.mappers import make_mapper
+
     jobs = [
         Replication(str(dataset.resolve()), days, warmup, s, rule)
         for s in replication_seeds(seed, replications)
     ]
-    runs: list[Completions] = []
-    with progress_bar(
-        err, f"[bold]fab[/bold] {data.name}: {days:g} days", "replications", quiet=quiet
-    ) as bar:
+    runs: list[T] = []
+    err = Console(stderr=True)
+    with progress_bar(err, f"[bold]fab[/bold] {name}: {days:g} days", "replications", quiet=quiet) as bar:
         task = bar.add_task("replications", total=replications)
-        for completions in make_mapper(workers, ray_address)(run_completions, jobs):
-            runs.append(completions)
+        for result in make_mapper(workers, ray_address)(fn, jobs):
+            runs.append(result)
             bar.advance(task)
     return runs
 
