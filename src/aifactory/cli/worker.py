@@ -38,6 +38,7 @@ def worker_command(
     """Run the scheduler loop: place pending jobs on racks, start them with their executor, record usage."""
     from pydantic import ValidationError
 
+    from aifactory.cluster.topology import Topology
     from aifactory.scheduler.policies import policy_named
     from aifactory.service.db import make_engine, make_sessionmaker, upgrade
     from aifactory.service.executors import Executor, LocalExecutor, SimulatedExecutor
@@ -56,8 +57,10 @@ def worker_command(
         )
     except (ValueError, ValidationError) as exc:
         raise ServiceInputError(str(exc).splitlines()[0]) from None
-    if rack_gpus % 4:
-        raise ServiceInputError(f"--rack-gpus {rack_gpus}: must be a multiple of 4 (GPUs per tray)")
+    try:  # the topology's own checks (whole trays), before the database is touched
+        Topology.build(racks, rack_gpus=rack_gpus)
+    except ValueError as exc:
+        raise ServiceInputError(f"--rack-gpus {rack_gpus}: {exc}") from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     engine = make_engine(settings.database_url)
     upgrade(engine)

@@ -50,8 +50,6 @@ from aifactory.service.executors.base import Ended, Executor, Launch
 
 log = logging.getLogger("aifactory.worker")
 
-GPUS_PER_TRAY = 4
-
 
 class FactoryConfig(BaseModel):
     """The AI factory the worker schedules onto, and the loop's knobs."""
@@ -59,7 +57,7 @@ class FactoryConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     racks: int = Field(2, ge=1, description="NVL72 racks in the factory.")
-    rack_gpus: int = Field(72, ge=GPUS_PER_TRAY, description="GPUs per rack (NVLink domain).")
+    rack_gpus: int = Field(72, ge=1, description="GPUs per rack (NVLink domain; whole trays).")
     schedulable_trays: int | None = Field(None, ge=1, description="Trays per rack jobs may use (spares).")
     block_racks: int = Field(8, ge=1, description="Racks per scale-out block.")
     policy: str = Field("fairshare", description="Scheduler policy name.")
