@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -29,13 +29,13 @@ DatabaseUrl = Annotated[
 ]
 
 
-def _settings(database_url: str | None, log_dir: Path | None = None) -> Settings:
+def _settings(database_url: str | None, log_dir: Path | None = None, **overrides: Any) -> Settings:
     from pydantic import ValidationError
 
     from aifactory.service.settings import Settings
 
     try:
-        return Settings.from_env(os.environ, database_url=database_url, log_dir=log_dir)
+        return Settings.from_env(os.environ, database_url=database_url, log_dir=log_dir, **overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"])

@@ -19,8 +19,12 @@ def worker_command(
     log_dir: Annotated[
         Path | None, typer.Option("--log-dir", help="Jobs' log files [env AIFACTORY_LOG_DIR].")
     ] = None,
-    racks: Annotated[int, typer.Option("--racks", min=1, help="NVL72 racks in the factory.")] = 2,
-    rack_gpus: Annotated[int, typer.Option("--rack-gpus", min=4, help="GPUs per rack.")] = 72,
+    racks: Annotated[
+        int | None, typer.Option("--racks", min=1, help="NVL72 racks [env AIFACTORY_RACKS, else 2].")
+    ] = None,
+    rack_gpus: Annotated[
+        int | None, typer.Option("--rack-gpus", min=4, help="GPUs per rack [env AIFACTORY_RACK_GPUS; 72].")
+    ] = None,
     policy: Annotated[
         str | None,
         typer.Option("--policy", help="Scheduler policy [env AIFACTORY_SCHEDULER_POLICY, else fairshare]."),
@@ -44,13 +48,16 @@ def worker_command(
     from aifactory.service.executors import Executor, LocalExecutor, SimulatedExecutor
     from aifactory.service.worker import FactoryConfig, Worker
 
-    settings = _settings(database_url, log_dir)
+    settings = _settings(database_url, log_dir, racks=racks, rack_gpus=rack_gpus)
+    racks, rack_gpus = settings.racks, settings.rack_gpus
     policy = policy or settings.scheduler_policy
     try:
         policy_named(policy)
         config = FactoryConfig(
             racks=racks,
             rack_gpus=rack_gpus,
+            schedulable_trays=settings.schedulable_trays,
+            block_racks=settings.block_racks,
             policy=policy,
             interval_s=interval,
             require_allocation=require_allocation,
@@ -58,7 +65,7 @@ def worker_command(
     except (ValueError, ValidationError) as exc:
         raise ServiceInputError(str(exc).splitlines()[0]) from None
     try:  # the topology's own checks (whole trays), before the database is touched
-        Topology.build(racks, rack_gpus=rack_gpus)
+        Topology.build(racks, rack_gpus=rack_gpus, schedulable_trays=settings.schedulable_trays)
     except ValueError as exc:
         raise ServiceInputError(f"--rack-gpus {rack_gpus}: {exc}") from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")

@@ -16,6 +16,10 @@ ENV = {
     "database_url": "AIFACTORY_DATABASE_URL",
     "log_dir": "AIFACTORY_LOG_DIR",
     "scheduler_policy": "AIFACTORY_SCHEDULER_POLICY",
+    "racks": "AIFACTORY_RACKS",
+    "rack_gpus": "AIFACTORY_RACK_GPUS",
+    "schedulable_trays": "AIFACTORY_SCHEDULABLE_TRAYS",
+    "block_racks": "AIFACTORY_BLOCK_RACKS",
 }
 
 
@@ -27,6 +31,10 @@ class Settings(BaseModel):
     database_url: str = Field(DEFAULT_DATABASE_URL, description="SQLAlchemy URL of the database.")
     log_dir: Path = Field(Path(DEFAULT_LOG_DIR), description="Folder of the jobs' log files.")
     scheduler_policy: str = Field(DEFAULT_POLICY, description="Scheduler policy name.")
+    racks: int = Field(2, ge=1, description="NVL72 racks in the factory (the API's rack map and the worker).")
+    rack_gpus: int = Field(72, ge=4, description="GPUs per rack (an NVLink domain of whole 4-GPU trays).")
+    schedulable_trays: int | None = Field(None, ge=1, description="Trays per rack jobs may use (spares).")
+    block_racks: int = Field(8, ge=1, description="Racks per scale-out block.")
 
     @field_validator("database_url")
     @classmethod
