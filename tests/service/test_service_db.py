@@ -40,9 +40,9 @@ def test_upgrade_creates_every_table_and_is_idempotent(empty_engine: Engine) -> 
     assert current_revision(empty_engine) is None
     upgrade(empty_engine)
     assert set(inspect(empty_engine).get_table_names()) >= TABLES
-    assert current_revision(empty_engine) == head_revision() == "0001"
+    assert current_revision(empty_engine) == head_revision() == "0002"
     upgrade(empty_engine)  # a second upgrade is a no-op
-    assert current_revision(empty_engine) == "0001"
+    assert current_revision(empty_engine) == "0002"
     with empty_engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
     indexes = {index["name"] for index in inspect(empty_engine).get_indexes("jobs")}
@@ -93,3 +93,20 @@ def test_migrations_ship_inside_the_package() -> None:
 
     assert (MIGRATIONS / "env.py").is_file()
     assert list((MIGRATIONS / "versions").glob("v0001_*.py"))
+
+
+def test_migration_0002_round_trips(empty_engine: Engine) -> None:
+    from alembic import command
+
+    from aifactory.service.db.migrate import alembic_config
+
+    upgrade(empty_engine, "0001")
+    columns = {c["name"] for c in inspect(empty_engine).get_columns("usage_records")}
+    assert "price_per_gpu_hour" not in columns
+    upgrade(empty_engine)
+    columns = {c["name"] for c in inspect(empty_engine).get_columns("usage_records")}
+    assert {"price_per_gpu_hour", "reservation_id"} <= columns
+    command.downgrade(alembic_config(empty_engine), "0001")
+    assert current_revision(empty_engine) == "0001"
+    upgrade(empty_engine)
+    assert current_revision(empty_engine) == "0002"

@@ -234,6 +234,10 @@ class UsageRecord(Base):
     gpus: Mapped[int] = mapped_column(Integer)
     gpu_hours: Mapped[float | None] = mapped_column(Float)
     allocation_id: Mapped[int | None] = mapped_column(ForeignKey("allocations.id"), index=True)
+    reservation_id: Mapped[int | None] = mapped_column(ForeignKey("reservations.id"), index=True)
+    price_per_gpu_hour: Mapped[float | None] = mapped_column(
+        Float, doc="What the segment costs per GPU-hour: its reservation's price, or the spot price at start."
+    )
 
 
 class RackState(Base):
