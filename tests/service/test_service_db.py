@@ -100,6 +100,8 @@ def test_migration_0002_round_trips(empty_engine: Engine) -> None:
 
     from aifactory.service.db.migrate import alembic_config
 
+    upgrade(empty_engine)
+    command.downgrade(alembic_config(empty_engine), "base")
     upgrade(empty_engine, "0001")
     columns = {c["name"] for c in inspect(empty_engine).get_columns("usage_records")}
     assert "price_per_gpu_hour" not in columns
