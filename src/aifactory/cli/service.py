@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -10,7 +12,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:  # the service's modules load lazily so that the CLI starts fast
+    from collections.abc import AsyncIterator
+
+    from fastapi import FastAPI
+    from sqlalchemy import Engine
+
     from aifactory.service.settings import Settings
+    from aifactory.service.worker import Worker
 
 db_app = typer.Typer(help="The operations service's database.", no_args_is_help=True)
 
@@ -27,6 +35,27 @@ DatabaseUrl = Annotated[
         "[env AIFACTORY_DATABASE_URL, else sqlite:///./aifactory.db].",
     ),
 ]
+
+
+Racks = Annotated[
+    int | None, typer.Option("--racks", min=1, help="NVL72 racks [env AIFACTORY_RACKS, else 2].")
+]
+RackGpus = Annotated[
+    int | None, typer.Option("--rack-gpus", min=4, help="GPUs per rack [env AIFACTORY_RACK_GPUS; 72].")
+]
+Policy = Annotated[
+    str | None,
+    typer.Option("--policy", help="Scheduler policy [env AIFACTORY_SCHEDULER_POLICY, else fairshare]."),
+]
+Interval = Annotated[float, typer.Option("--interval", min=0.01, help="Seconds between scheduling cycles.")]
+RequireAllocation = Annotated[
+    bool,
+    typer.Option(
+        "--require-allocation/--no-require-allocation",
+        help="Run a project's jobs only against an approved, active allocation.",
+    ),
+]
+WORKER_STOP_S = 30.0  # how long shutdown waits for the worker's cycle in progress
 
 
 def _settings(database_url: str | None, log_dir: Path | None = None, **overrides: Any) -> Settings:
@@ -84,23 +113,82 @@ def serve_command(
         Path | None,
         typer.Option("--log-dir", help="Jobs' log folder [env AIFACTORY_LOG_DIR, else ./aifactory-logs]."),
     ] = None,
+    worker: Annotated[
+        bool | None,
+        typer.Option(
+            "--worker/--no-worker",
+            help="Run the scheduler loop inside this process [default: --worker on SQLite, the "
+            "single-machine set-up; --no-worker otherwise: run `aifactory worker` once per factory].",
+            show_default=False,
+        ),
+    ] = None,
+    racks: Racks = None,
+    rack_gpus: RackGpus = None,
+    policy: Policy = None,
+    interval: Interval = 1.0,
+    require_allocation: RequireAllocation = True,
 ) -> None:
-    """Run the operations service (HTTP API) after bringing the database to the newest schema."""
+    """Run the operations service (HTTP API) after bringing the database to the newest schema; on a
+    single machine (SQLite) the scheduler loop runs inside it too."""
     import uvicorn
 
-    from aifactory.service.admin import AdminError, open_database
+    from aifactory.cli.worker import build_worker, worker_config
     from aifactory.service.app import create_app
+    from aifactory.service.db.engine import is_sqlite
 
-    settings = _settings(database_url, log_dir)
+    settings = _settings(database_url, log_dir, racks=racks, rack_gpus=rack_gpus)
+    run_worker = is_sqlite(settings.database_url) if worker is None else worker
+    config = None
+    if run_worker:  # options are checked before the database is touched
+        config = worker_config(
+            settings, policy=policy, interval=interval, require_allocation=require_allocation
+        )
+    engine = _open_engine(settings)
+    app = create_app(settings, engine=engine)
+    where = f"aifactory service on http://{host}:{port} (database {_display(settings.database_url)})"
+    if config is not None:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        run_with_worker(app, build_worker(settings, config, engine))
+        where += f"; worker: {config.racks} racks × {config.rack_gpus} GPUs, policy {config.policy}"
+    typer.echo(where, err=True)
+    uvicorn.run(app, host=host, port=port, log_level="info")
+    engine.dispose()
+
+
+def run_with_worker(app: FastAPI, worker: Worker) -> None:
+    """Run ``worker``'s loop in a background thread for as long as ``app`` is served: it starts when the
+    app starts up and, on shutdown (SIGINT, SIGTERM), finishes its cycle in progress and stops before
+    the process exits. Jobs of the ``local`` executor run in sessions of their own and keep running; the
+    next start adopts them."""
+    import asyncio
+    from contextlib import asynccontextmanager
+
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(served: FastAPI) -> AsyncIterator[Any]:
+        stop = threading.Event()
+        thread = threading.Thread(target=worker.run_forever, args=(stop,), name="aifactory-worker")
+        thread.start()
+        try:
+            async with inner(served) as state:
+                yield state
+        finally:
+            stop.set()
+            await asyncio.to_thread(thread.join, WORKER_STOP_S)
+            logging.getLogger("aifactory.worker").info("worker stopped")
+
+    app.router.lifespan_context = lifespan
+
+
+def _open_engine(settings: Settings) -> Engine:
+    """The database's engine, migrated to the newest schema (a bad URL is one line, exit code 2)."""
+    from aifactory.service.admin import AdminError, open_database
+
     try:
-        engine = open_database(settings.database_url)
+        return open_database(settings.database_url)
     except AdminError as exc:
         raise ServiceInputError(str(exc)) from None
-    typer.echo(
-        f"aifactory service on http://{host}:{port} (database {_display(settings.database_url)})", err=True
-    )
-    uvicorn.run(create_app(settings, engine=engine), host=host, port=port, log_level="info")
-    engine.dispose()
 
 
 def _display(url: str) -> str:

@@ -1,5 +1,9 @@
 """``aifactory worker``: the scheduler loop of the operations service (a thin shell over
-:class:`aifactory.service.worker.Worker`)."""
+:class:`aifactory.service.worker.Worker`).
+
+:func:`worker_config` and :func:`build_worker` are shared with ``aifactory serve --worker``, so that the
+loop inside the API process is built exactly like the stand-alone one.
+"""
 
 from __future__ import annotations
 
@@ -7,55 +11,46 @@ import logging
 import signal
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from aifactory.cli.service import DatabaseUrl, ServiceInputError, _settings
+from aifactory.cli.service import (
+    DatabaseUrl,
+    Interval,
+    Policy,
+    RackGpus,
+    Racks,
+    RequireAllocation,
+    ServiceInputError,
+    _open_engine,
+    _settings,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from aifactory.service.settings import Settings
+    from aifactory.service.worker import FactoryConfig, Worker
 
 
-def worker_command(
-    database_url: DatabaseUrl = None,
-    log_dir: Annotated[
-        Path | None, typer.Option("--log-dir", help="Jobs' log files [env AIFACTORY_LOG_DIR].")
-    ] = None,
-    racks: Annotated[
-        int | None, typer.Option("--racks", min=1, help="NVL72 racks [env AIFACTORY_RACKS, else 2].")
-    ] = None,
-    rack_gpus: Annotated[
-        int | None, typer.Option("--rack-gpus", min=4, help="GPUs per rack [env AIFACTORY_RACK_GPUS; 72].")
-    ] = None,
-    policy: Annotated[
-        str | None,
-        typer.Option("--policy", help="Scheduler policy [env AIFACTORY_SCHEDULER_POLICY, else fairshare]."),
-    ] = None,
-    interval: Annotated[float, typer.Option("--interval", min=0.01, help="Seconds between cycles.")] = 1.0,
-    require_allocation: Annotated[
-        bool,
-        typer.Option(
-            "--require-allocation/--no-require-allocation",
-            help="Run a project's jobs only against an approved, active allocation.",
-        ),
-    ] = True,
-    once: Annotated[bool, typer.Option("--once", help="Run one cycle and exit.")] = False,
-) -> None:
-    """Run the scheduler loop: place pending jobs on racks, start them with their executor, record usage."""
+def worker_config(
+    settings: Settings, *, policy: str | None, interval: float, require_allocation: bool
+) -> FactoryConfig:
+    """The factory (from ``settings``) and the loop's knobs, checked before the database is touched;
+    bad values raise :class:`ServiceInputError` (one line, exit code 2)."""
     from pydantic import ValidationError
 
     from aifactory.cluster.topology import Topology
     from aifactory.scheduler.policies import policy_named
-    from aifactory.service.db import make_engine, make_sessionmaker, upgrade
-    from aifactory.service.executors import Executor, LocalExecutor, SimulatedExecutor
-    from aifactory.service.worker import FactoryConfig, Worker
+    from aifactory.service.worker import FactoryConfig
 
-    settings = _settings(database_url, log_dir, racks=racks, rack_gpus=rack_gpus)
-    racks, rack_gpus = settings.racks, settings.rack_gpus
     policy = policy or settings.scheduler_policy
     try:
         policy_named(policy)
         config = FactoryConfig(
-            racks=racks,
-            rack_gpus=rack_gpus,
+            racks=settings.racks,
+            rack_gpus=settings.rack_gpus,
             schedulable_trays=settings.schedulable_trays,
             block_racks=settings.block_racks,
             policy=policy,
@@ -64,18 +59,45 @@ def worker_command(
         )
     except (ValueError, ValidationError) as exc:
         raise ServiceInputError(str(exc).splitlines()[0]) from None
-    try:  # the topology's own checks (whole trays), before the database is touched
-        Topology.build(racks, rack_gpus=rack_gpus, schedulable_trays=settings.schedulable_trays)
+    try:  # the topology's own checks (whole trays)
+        Topology.build(
+            settings.racks, rack_gpus=settings.rack_gpus, schedulable_trays=settings.schedulable_trays
+        )
     except ValueError as exc:
-        raise ServiceInputError(f"--rack-gpus {rack_gpus}: {exc}") from None
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
+        raise ServiceInputError(f"--rack-gpus {settings.rack_gpus}: {exc}") from None
+    return config
+
+
+def build_worker(settings: Settings, config: FactoryConfig, engine: Engine) -> Worker:
+    """The scheduler loop over ``engine`` (already migrated) with the executors this machine runs."""
+    from aifactory.service.db import make_sessionmaker
+    from aifactory.service.executors import Executor, LocalExecutor, SimulatedExecutor
+    from aifactory.service.worker import Worker
+
     executors: dict[str, Executor] = {
         "simulated": SimulatedExecutor(),
         "local": LocalExecutor(settings.log_dir / "runs"),
     }
-    worker = Worker(make_sessionmaker(engine), config, executors, settings.log_dir)
+    return Worker(make_sessionmaker(engine), config, executors, settings.log_dir)
+
+
+def worker_command(
+    database_url: DatabaseUrl = None,
+    log_dir: Annotated[
+        Path | None, typer.Option("--log-dir", help="Jobs' log files [env AIFACTORY_LOG_DIR].")
+    ] = None,
+    racks: Racks = None,
+    rack_gpus: RackGpus = None,
+    policy: Policy = None,
+    interval: Interval = 1.0,
+    require_allocation: RequireAllocation = True,
+    once: Annotated[bool, typer.Option("--once", help="Run one cycle and exit.")] = False,
+) -> None:
+    """Run the scheduler loop: place pending jobs on racks, start them with their executor, record usage."""
+    settings = _settings(database_url, log_dir, racks=racks, rack_gpus=rack_gpus)
+    config = worker_config(settings, policy=policy, interval=interval, require_allocation=require_allocation)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    worker = build_worker(settings, config, _open_engine(settings))
     if once:
         stats = worker.cycle()
         typer.echo(
@@ -86,5 +108,9 @@ def worker_command(
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    typer.echo(f"worker: {racks} racks × {rack_gpus} GPUs, policy {policy}, every {interval:g} s", err=True)
+    typer.echo(
+        f"worker: {config.racks} racks × {config.rack_gpus} GPUs, policy {config.policy}, "
+        f"every {interval:g} s",
+        err=True,
+    )
     worker.run_forever(stop)
