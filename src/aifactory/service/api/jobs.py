@@ -11,7 +11,7 @@ from typing import Annotated, Literal, get_args
 from fastapi import APIRouter, Depends, Header, Query, Response, status
 from fastapi.responses import PlainTextResponse
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,7 +27,7 @@ JobState = Literal["pending", "running", "succeeded", "failed", "cancelled", "pr
 Executor = Literal["local", "ray", "simulated"]
 IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 JOB_ID = re.compile(r"^j-[0-9a-f]{12}$")
-SEQ_ATTEMPTS = 20
+JOB_SEQUENCE = "jobs_seq_seq"  # PostgreSQL only (migration 0002)
 
 # Shapes are gpu.<N>xgb300: N GPUs of one GB300 NVL72 rack (a tray holds 4, a rack 72).
 SHAPE = re.compile(r"^gpu\.(\d+)xgb300$")
@@ -142,6 +142,18 @@ class JobOut(Out):
     executor_ref: str | None
 
 
+def next_seq(session: Session) -> ColumnElement[int]:
+    """The next job number as SQL evaluated inside the INSERT, so concurrent submissions never race.
+
+    PostgreSQL draws from the sequence ``jobs_seq_seq`` (migration 0002): numbers increase with the order
+    of the inserts and may skip a value a rolled-back insert drew. SQLite serialises writers, so
+    ``max(seq) + 1`` computed in the INSERT itself is unique and gap-free.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return func.nextval(JOB_SEQUENCE)
+    return select(func.coalesce(func.max(Job.seq), 0) + 1).scalar_subquery()
+
+
 def _existing(session: Session, project_id: str, key: str | None) -> Job | None:
     if key is None:
         return None
@@ -191,43 +203,45 @@ def submit_job(
         if reservation.state != "booked":
             raise Invalid(f"reservation_id: reservation {body.reservation_id} is {reservation.state}")
     assert body.gpus is not None
-    for _ in range(SEQ_ATTEMPTS):
-        existing = _existing(session, project_id, key)
-        if existing is not None:
-            response.status_code = status.HTTP_200_OK
-            return existing
-        seq = (session.scalar(select(func.max(Job.seq))) or 0) + 1
-        job = Job(
-            id=new_job_id(),
-            seq=seq,
-            project_id=project_id,
-            submitted_by=principal.subject,
-            name=body.name,
-            command=body.command,
-            image=body.image,
-            gpus=body.gpus,
-            shape=body.shape,
-            time_limit_s=body.time_limit_s,
-            priority=body.priority,
-            preemptible=body.preemptible,
-            executor=body.executor,
-            duration_s=body.duration_s,
-            reservation_id=body.reservation_id,
-            idempotency_key=key,
-            state="pending",
-            cancel_requested=False,
-            reason="submitted; waiting for the scheduler",
-            submitted_at=now,
-            attempt=0,
-        )
-        session.add(job)
-        try:
-            session.commit()
-        except IntegrityError:  # a concurrent submission took this seq (or this idempotency key)
-            session.rollback()
-            continue
-        return job
-    raise Conflict("seq: too many concurrent submissions; try again")
+    existing = _existing(session, project_id, key)
+    if existing is not None:
+        response.status_code = status.HTTP_200_OK
+        return existing
+    values = dict(
+        id=new_job_id(),
+        seq=next_seq(session),
+        project_id=project_id,
+        submitted_by=principal.subject,
+        name=body.name,
+        command=body.command,
+        image=body.image,
+        gpus=body.gpus,
+        shape=body.shape,
+        time_limit_s=body.time_limit_s,
+        priority=body.priority,
+        preemptible=body.preemptible,
+        executor=body.executor,
+        duration_s=body.duration_s,
+        reservation_id=body.reservation_id,
+        idempotency_key=key,
+        state="pending",
+        cancel_requested=False,
+        reason="submitted; waiting for the scheduler",
+        submitted_at=now,
+        attempt=0,
+    )
+    # One INSERT … RETURNING: the number is drawn in the statement and comes back with the row.
+    try:
+        job = session.scalars(insert(Job).values(values).returning(Job)).one()
+        session.commit()  # a 201 means the job is committed
+    except IntegrityError:
+        session.rollback()
+        existing = _existing(session, project_id, key)  # a concurrent submission with the same key won
+        if existing is None:
+            raise
+        response.status_code = status.HTTP_200_OK
+        return existing
+    return job
 
 
 @router.get(
