@@ -15,7 +15,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from aifactory.service.api import allocations, jobs, programmes, projects, tokens, whoami
+from aifactory.service import dashboard
+from aifactory.service.api import allocations, jobs, programmes, projects, tokens, views, whoami
 from aifactory.service.db.engine import make_engine, make_sessionmaker
 from aifactory.service.errors import ApiError
 from aifactory.service.metrics import Metrics
@@ -40,6 +41,7 @@ TAGS = [
         "description": "GPU-hour budgets requested by projects, reviewed by the council.",
     },
     {"name": "jobs", "description": "Submit, list, cancel jobs and read their logs."},
+    {"name": "views", "description": "The rack map, the queue with why jobs wait, usage against shares."},
     {"name": "ops", "description": "Health and metrics (no token)."},
 ]
 
@@ -116,7 +118,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, engine: Engine
     metrics.install(app)
     _install_handlers(app)
 
-    for module in (whoami, programmes, projects, tokens, allocations, jobs):
+    for module in (whoami, programmes, projects, tokens, allocations, jobs, views):
         app.include_router(module.router, prefix=API_PREFIX)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and database check")
@@ -133,4 +135,5 @@ def create_app(settings: Settings, *, clock: Clock | None = None, engine: Engine
     def prometheus() -> PlainTextResponse:
         return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    dashboard.install(app)
     return app
