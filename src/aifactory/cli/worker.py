@@ -71,14 +71,10 @@ def worker_config(
 def build_worker(settings: Settings, config: FactoryConfig, engine: Engine) -> Worker:
     """The scheduler loop over ``engine`` (already migrated) with the executors this machine runs."""
     from aifactory.service.db import make_sessionmaker
-    from aifactory.service.executors import Executor, LocalExecutor, SimulatedExecutor
+    from aifactory.service.executors import executors_for
     from aifactory.service.worker import Worker
 
-    executors: dict[str, Executor] = {
-        "simulated": SimulatedExecutor(),
-        "local": LocalExecutor(settings.log_dir / "runs"),
-    }
-    return Worker(make_sessionmaker(engine), config, executors, settings.log_dir)
+    return Worker(make_sessionmaker(engine), config, executors_for(settings), settings.log_dir)
 
 
 def worker_command(
@@ -91,10 +87,18 @@ def worker_command(
     policy: Policy = None,
     interval: Interval = 1.0,
     require_allocation: RequireAllocation = True,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            help="Ray job server for executor ray, e.g. http://127.0.0.1:8265 [env AIFACTORY_RAY_ADDRESS]; "
+            "its token from env RAY_AUTH_TOKEN.",
+        ),
+    ] = None,
     once: Annotated[bool, typer.Option("--once", help="Run one cycle and exit.")] = False,
 ) -> None:
     """Run the scheduler loop: place pending jobs on racks, start them with their executor, record usage."""
-    settings = _settings(database_url, log_dir, racks=racks, rack_gpus=rack_gpus)
+    settings = _settings(database_url, log_dir, racks=racks, rack_gpus=rack_gpus, ray_address=ray_address)
     config = worker_config(settings, policy=policy, interval=interval, require_allocation=require_allocation)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     worker = build_worker(settings, config, _open_engine(settings))
@@ -110,7 +114,7 @@ def worker_command(
         signal.signal(sig, lambda *_: stop.set())
     typer.echo(
         f"worker: {config.racks} racks × {config.rack_gpus} GPUs, policy {config.policy}, "
-        f"every {interval:g} s",
+        f"every {interval:g} s, executors {', '.join(sorted(worker.executors))}",
         err=True,
     )
     worker.run_forever(stop)

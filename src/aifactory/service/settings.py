@@ -20,6 +20,8 @@ ENV = {
     "rack_gpus": "AIFACTORY_RACK_GPUS",
     "schedulable_trays": "AIFACTORY_SCHEDULABLE_TRAYS",
     "block_racks": "AIFACTORY_BLOCK_RACKS",
+    "ray_address": "AIFACTORY_RAY_ADDRESS",
+    "ray_token": "RAY_AUTH_TOKEN",
 }
 
 
@@ -35,6 +37,10 @@ class Settings(BaseModel):
     rack_gpus: int = Field(72, ge=4, description="GPUs per rack (an NVLink domain of whole 4-GPU trays).")
     schedulable_trays: int | None = Field(None, ge=1, description="Trays per rack jobs may use (spares).")
     block_racks: int = Field(8, ge=1, description="Racks per scale-out block.")
+    ray_address: str | None = Field(
+        None, description="Ray job server (e.g. http://127.0.0.1:8265) for the ray executor; unset: no ray."
+    )
+    ray_token: str | None = Field(None, description="Token of a Ray cluster with token authentication.")
 
     @field_validator("database_url")
     @classmethod
