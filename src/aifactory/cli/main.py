@@ -20,6 +20,7 @@ from aifactory.scenario import DEFAULT_SCENARIO, Scenario, ScenarioError, bundle
 if TYPE_CHECKING:  # heavy modules load lazily so that the CLI starts fast
     from aifactory.supply.montecarlo import MonteCarlo
     from aifactory.supply.series import Series
+from aifactory.cli.client import alloc_app, jobs_app, market_app
 from aifactory.cli.fab import FabInputError, fab_app
 from aifactory.cli.progress import progress_bar
 from aifactory.cli.replay import ReplayInputError, replay_command
@@ -48,6 +49,9 @@ app.command("serve")(serve_command)
 app.command("bootstrap")(bootstrap_command)
 app.command("worker")(worker_command)
 app.add_typer(db_app, name="db")
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(alloc_app, name="alloc")
+app.add_typer(market_app, name="market")
 
 console = Console()
 err = Console(stderr=True)
