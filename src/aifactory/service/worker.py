@@ -37,8 +37,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from aifactory.cluster.topology import Topology
 from aifactory.market import allocations as market_alloc
+from aifactory.market.slices import reservation_tenant
 from aifactory.scheduler.core import CycleResult, Scheduler
-from aifactory.scheduler.council import Council, Programme, Project
+from aifactory.scheduler.council import Council
 from aifactory.scheduler.job import Job
 from aifactory.scheduler.tenancy import Tenancy
 from aifactory.service.db.models import Allocation as AllocationRow
@@ -47,6 +48,7 @@ from aifactory.service.db.models import Programme as ProgrammeRow
 from aifactory.service.db.models import Project as ProjectRow
 from aifactory.service.db.models import UsageRecord
 from aifactory.service.executors.base import Ended, Executor, Launch
+from aifactory.service.market_sync import MarketSync
 
 log = logging.getLogger("aifactory.worker")
 
@@ -154,6 +156,7 @@ class Worker:
             Tenancy.of(Council({}), self.topology.gpus, half_life_s=config.half_life_hours * 3600),
         )
         self.slots = GpuSlots(self.topology)
+        self.market = MarketSync(self.topology.gpus, config.racks * config.rack_gpus)  # reservations, spot
         self.runs: dict[str, _Run] = {}  # running in the scheduler
         self.draining: dict[str, _Run] = {}  # preempted: out of the scheduler, process still stopping
         self.reasons: dict[str, str] = {}
@@ -224,6 +227,7 @@ class Worker:
             stats.timings["pending"] = time.perf_counter() - t0
             self._poll_runs(session, now, stats)
             self._set_budgets(session, now)
+            self.market.hold_outside_windows(self.scheduler.tenancy, self.scheduler.running_gpus)
             stats.timings["poll"] = time.perf_counter() - t0
             result = self.scheduler.cycle(now)
             stats.timings["schedule"] = time.perf_counter() - t0
@@ -270,20 +274,11 @@ class Worker:
         projects = session.execute(
             select(ProjectRow.id, ProjectRow.programme_id, ProjectRow.weight, ProjectRow.quota_gpus)
         ).all()
-        key = (tuple(programmes), tuple(projects))
+        self.market.read(session, utc(now), programmes)  # reservations in their window: a market programme
+        key = (tuple(programmes), tuple(projects), self.market.key)
         if key == self._council_key:
             return
-        tree: dict[str, dict[str, Project]] = {p.id: {} for p in programmes}
-        for pr in projects:
-            tree.setdefault(pr.programme_id, {})[pr.id] = Project(
-                weight=pr.weight, quota_gpus=float(pr.quota_gpus) if pr.quota_gpus is not None else None
-            )
-        shares = {p.id: p.share for p in programmes}
-        if shares and sum(shares.values()) <= 0:
-            shares = dict.fromkeys(shares, 1.0)
-        council = Council(
-            {name: Programme(share=shares.get(name, 1.0), projects=tree[name]) for name in tree}
-        )
+        council = self.market.council(programmes, projects)
         old = self.scheduler.tenancy
         tenancy = Tenancy.of(council, self.topology.gpus, half_life_s=self.config.half_life_hours * 3600)
         tenancy.usage.update(old.usage)
@@ -347,7 +342,7 @@ class Worker:
     def _job(self, row: JobRow) -> Job:
         return Job(
             id=row.id,
-            tenant=row.project_id,
+            tenant=row.project_id if row.reservation_id is None else reservation_tenant(row.reservation_id),
             gpus=row.gpus,
             submit=row.submitted_at.timestamp(),
             duration=row.time_limit_s,  # the live service does not know the run time; it plans with the limit
@@ -431,6 +426,8 @@ class Worker:
         end = max(utc(now), usage.start_at)
         usage.end_at = end
         usage.gpu_hours = usage.gpus * (end - usage.start_at).total_seconds() / 3600
+        if usage.reservation_id is not None:
+            return  # paid by its booking: no allocation burns
         rows = session.scalars(
             select(AllocationRow)
             .where(AllocationRow.project_id == usage.project_id)
@@ -485,6 +482,7 @@ class Worker:
         self, session: Session, result: CycleResult, now: float, stats: CycleStats
     ) -> list[str]:
         started: list[str] = []
+        busy = sum(r.gpus for r in self.scheduler.running.values()) - sum(s.job.gpus for s in result.starts)
         for start in result.starts:
             job_id = start.job.id
             ids = self.slots.assign(job_id, start.placement)
@@ -516,6 +514,9 @@ class Worker:
                 start_at=utc(now),
                 gpus=row.gpus,
             )
+            usage.reservation_id, usage.price_per_gpu_hour = self.market.usage_terms(
+                row.reservation_id, row.preemptible, busy
+            )
             session.add(usage)
             session.flush()
             self.runs[job_id] = _Run(self._launch(row), row.executor, None, usage.id)
@@ -535,6 +536,8 @@ class Worker:
             reason = why_waiting(s, job)
             if s.tenancy.budgets and s.tenancy.budgets.get(job.tenant, 1.0) == 0.0:
                 reason = f"{job.id} is held: project {job.tenant} has no approved allocation active now"
+            if (waits_for := self.market.waiting_reason(job.tenant)) is not None:
+                reason = f"{job.id} waits: {waits_for}"
             if job.id in self.notes:
                 reason = f"{self.notes[job.id]}; {reason}"
             if self.reasons.get(job.id) != reason:

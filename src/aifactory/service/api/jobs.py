@@ -15,9 +15,10 @@ from sqlalchemy import ColumnElement, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from aifactory.service.api.market import check_job_reservation
 from aifactory.service.api.schemas import CONFLICT, ERRORS, MAX_INT, NOT_FOUND, Body, Name, Out, Slug
 from aifactory.service.auth import AnyRole, Principal, require
-from aifactory.service.db.models import JOB_STATES, Job, Project, Reservation
+from aifactory.service.db.models import JOB_STATES, Job, Project
 from aifactory.service.deps import NowDep, SessionDep, SettingsDep
 from aifactory.service.errors import Conflict, Invalid, NotFound
 
@@ -196,13 +197,8 @@ def submit_job(
     principal.acts_for(project_id)
     if session.get(Project, project_id) is None:
         raise Invalid(f"project_id: no project {project_id!r}")
-    if body.reservation_id is not None:
-        reservation = session.get(Reservation, body.reservation_id)
-        if reservation is None or reservation.project_id != project_id:
-            raise Invalid(f"reservation_id: no reservation {body.reservation_id} for project {project_id!r}")
-        if reservation.state != "booked":
-            raise Invalid(f"reservation_id: reservation {body.reservation_id} is {reservation.state}")
     assert body.gpus is not None
+    check_job_reservation(session, body.reservation_id, project_id, body.gpus)
     existing = _existing(session, project_id, key)
     if existing is not None:
         response.status_code = status.HTTP_200_OK

@@ -1,0 +1,185 @@
+"""The marketplace as the scheduler and the API see it: reservations carved out of the council, the
+factory's spot price, and what a run of a reserved or spot job costs.
+
+Database reads live here; the rules are pure functions of :mod:`aifactory.market` (``market_slice``,
+``spot_price``). The worker keeps one :class:`MarketSync` and refreshes it every cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from aifactory.market import idle_fraction, spot_price
+from aifactory.market.slices import MARKET_PROGRAMME, MarketSlice, market_slice, reservation_of
+from aifactory.scheduler.council import Council, Programme, Project
+from aifactory.scheduler.tenancy import Tenancy
+from aifactory.service.db.models import Job as JobRow
+from aifactory.service.db.models import Offer, Provider, Reservation
+
+ProgrammeRow = tuple[str, float]  # id, share
+ProjectRow = tuple[str, str, float, int | None]  # id, programme, weight, quota GPUs
+
+
+def busy_gpus(session: Session) -> int:
+    """GPUs held by running jobs."""
+    busy = session.scalar(select(func.coalesce(func.sum(JobRow.gpus), 0)).where(JobRow.state == "running"))
+    return int(busy or 0)
+
+
+def spot_price_now(base_price: float, total_gpus: int, busy: int) -> float:
+    """The spot price per GPU-hour of a factory spot offer listed at ``base_price`` with ``busy`` of
+    ``total_gpus`` GPUs in use (``aifactory.market.pricing``)."""
+    return spot_price(base_price, idle_fraction(total_gpus, min(max(busy, 0), total_gpus)))
+
+
+def factory_spot_base(session: Session, at: datetime) -> float | None:
+    """The base price of the factory's cheapest spot offer available at ``at`` (None: it sells none)."""
+    price = session.scalar(
+        select(func.min(Offer.price_per_gpu_hour))
+        .join(Provider, Provider.id == Offer.provider_id)
+        .where(Provider.kind == "factory", Offer.kind == "spot", Offer.active.is_(True))
+        .where(Offer.available_from <= at)
+        .where((Offer.available_until.is_(None)) | (Offer.available_until > at))
+    )
+    return None if price is None else float(price)
+
+
+def council_of(
+    programmes: Sequence[ProgrammeRow], projects: Sequence[ProjectRow], cut: MarketSlice
+) -> Council:
+    """The scheduler's council: the programmes (shares as ``cut`` scaled them) with their projects, and
+    the market programme of reservation tenants when there is one."""
+    tree: dict[str, dict[str, Project]] = {p[0]: {} for p in programmes}
+    for project_id, programme_id, weight, quota in projects:
+        tree.setdefault(programme_id, {})[project_id] = Project(
+            weight=weight, quota_gpus=float(quota) if quota is not None else None
+        )
+    council = {name: Programme(share=cut.shares.get(name, 1.0), projects=tree[name]) for name in tree}
+    if cut.has_market:
+        council[MARKET_PROGRAMME] = Programme(
+            share=cut.shares[MARKET_PROGRAMME],
+            projects={t: Project(weight=0.0, quota_gpus=float(g)) for t, g in cut.tenants.items()},
+            lending_limit_gpus=0.0 if cut.reserved_gpus > 0 else None,
+        )
+    return Council(council)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A reservation's window and state, for the reasons of jobs that wait for it."""
+
+    start_at: datetime
+    end_at: datetime
+    state: str
+    factory: bool
+
+
+class MarketSync:
+    """What the worker needs from the market each cycle, read once per cycle from the database."""
+
+    def __init__(self, schedulable_gpus: int, factory_gpus: int) -> None:
+        self.schedulable_gpus = schedulable_gpus  # what the council's shares divide
+        self.factory_gpus = factory_gpus  # racks × GPUs per rack: what the spot price's idle fraction is of
+        self.cut = MarketSlice({}, {}, 0)
+        self.active: dict[int, int] = {}  # reservation id → GPUs, booked factory reservations in window
+        self.windows: dict[int, Window] = {}  # every reservation jobs the scheduler knows refer to
+        self.prices: dict[int, float] = {}  # reservation id → price per GPU-hour
+        self.spot_base: float | None = None
+        self.at: datetime | None = None
+
+    def read(self, session: Session, at: datetime, programmes: Sequence[ProgrammeRow]) -> None:
+        """Refresh from the database at ``at``: reservations in their window, those that pending or
+        running jobs refer to, and the factory's spot base price."""
+        self.at = at
+        known = set(
+            session.scalars(
+                select(JobRow.reservation_id)
+                .where(JobRow.state.in_(("pending", "running")))
+                .where(JobRow.reservation_id.is_not(None))
+                .distinct()
+            )
+        )
+        rows = session.execute(
+            select(
+                Reservation.id,
+                Reservation.gpus,
+                Reservation.start_at,
+                Reservation.end_at,
+                Reservation.state,
+                Reservation.price_per_gpu_hour,
+                Provider.kind,
+            )
+            .join(Offer, Offer.id == Reservation.offer_id)
+            .join(Provider, Provider.id == Offer.provider_id)
+            .where(
+                (Reservation.id.in_(known))
+                | (
+                    (Reservation.state == "booked")
+                    & (Provider.kind == "factory")
+                    & (Reservation.start_at <= at)
+                    & (Reservation.end_at > at)
+                )
+            )
+        ).all()
+        self.windows = {r.id: Window(r.start_at, r.end_at, r.state, r.kind == "factory") for r in rows}
+        self.prices = {r.id: float(r.price_per_gpu_hour) for r in rows}
+        self.active = {
+            r.id: int(r.gpus)
+            for r in rows
+            if r.state == "booked" and r.kind == "factory" and r.start_at <= at < r.end_at
+        }
+        self.cut = market_slice(dict(programmes), self.active, self.schedulable_gpus, known=self.windows)
+        self.spot_base = factory_spot_base(session, at)
+
+    @property
+    def key(self) -> tuple[tuple[tuple[str, int], ...], int]:
+        """Changes whenever the council must be rebuilt for the market's sake."""
+        return tuple(sorted(self.cut.tenants.items())), self.cut.reserved_gpus
+
+    def council(self, programmes: Sequence[ProgrammeRow], projects: Sequence[ProjectRow]) -> Council:
+        return council_of(programmes, projects, self.cut)
+
+    def hold_outside_windows(self, tenancy: Tenancy, tenants: Iterable[str]) -> None:
+        """Reservation tenants need no allocation inside their window (no budget) and are held outside
+        it (a budget of 0), whatever the allocation rule says for projects."""
+        for tenant in tenants:
+            rid = reservation_of(tenant)
+            if rid is None:
+                continue
+            if rid in self.active:
+                tenancy.budgets.pop(tenant, None)
+            else:
+                tenancy.budgets[tenant] = 0.0
+
+    def waiting_reason(self, tenant: str) -> str | None:
+        """Why a reservation tenant's job may not run now (None: it is in its window, or no reservation)."""
+        rid = reservation_of(tenant)
+        if rid is None or rid in self.active:
+            return None
+        window = self.windows.get(rid)
+        if window is None:
+            return f"reservation {rid} is not known"
+        if window.state != "booked":
+            return f"reservation {rid} was {window.state}"
+        if not window.factory:
+            return f"reservation {rid} is on a partner's offer, not this factory's capacity"
+        if self.at is not None and self.at < window.start_at:
+            return f"reservation {rid} starts at {window.start_at:%Y-%m-%d %H:%M:%S} UTC"
+        return f"reservation {rid} ended at {window.end_at:%Y-%m-%d %H:%M:%S} UTC"
+
+    def usage_terms(
+        self, reservation_id: int | None, preemptible: bool, busy: int
+    ) -> tuple[int | None, float | None]:
+        """(reservation id, price per GPU-hour) of a run starting now: a reserved run is paid by its
+        booking at the booking's price; a spot run at the spot price from idle capacity now; any other
+        run has no market price (it burns the project's allocations)."""
+        if reservation_id is not None and reservation_id in self.prices:
+            return reservation_id, self.prices[reservation_id]
+        if preemptible and self.spot_base is not None:
+            return None, spot_price_now(self.spot_base, self.factory_gpus, busy)
+        return None, None
