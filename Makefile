@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+CHROMIUM ?= /usr/bin/chromium
 OUT    ?= out
 
 # Data sets live beside the repository (../shared/data); tests that need them skip without it.
@@ -11,9 +12,18 @@ ifneq ($(wildcard ../shared/data),)
 export AIFACTORY_DATA_DIR ?= $(abspath ../shared/data)
 endif
 
-.PHONY: install run test lint typecheck contracts unit bench docs-check clean
+.PHONY: install browser run test lint typecheck contracts unit bench docs-check clean
 
-install: $(STAMP)
+install: $(STAMP) browser
+
+# The dashboard's tests drive Debian's Chromium (/usr/bin/chromium) through Playwright; Playwright's own
+# browser download does not work offline. Installed only when missing; AIFACTORY_SKIP_BROWSER=1 skips it.
+browser:
+	@if [ "$$AIFACTORY_SKIP_BROWSER" != 1 ] && [ ! -x $(CHROMIUM) ]; then \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		echo "installing chromium (for the dashboard's browser tests)"; \
+		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; \
+	fi
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +44,7 @@ typecheck: $(STAMP)
 contracts: $(STAMP)
 	$(BIN)/lint-imports
 
-unit: $(STAMP)
+unit: $(STAMP) browser
 	$(BIN)/pytest -n 2
 
 test: lint typecheck contracts unit

@@ -31,6 +31,15 @@ const fmt = (x, digits = 1) => Number(x).toLocaleString("en", { maximumFractionD
   minimumFractionDigits: digits });
 const money = (x) => "$" + Number(x).toLocaleString("en", { maximumFractionDigits: 2, minimumFractionDigits: 2 });
 const pct = (x) => fmt(100 * x, 1) + " %";
+// [0, 1, 2, 3, 8, 9] → "0–3, 8–9": a job's GPU ids as runs of consecutive ids.
+function ranges(ids) {
+  const runs = [];
+  for (const id of [...ids].sort((a, b) => a - b)) {
+    const last = runs[runs.length - 1];
+    if (last && id === last[1] + 1) last[1] = id; else runs.push([id, id]);
+  }
+  return runs.map(([a, b]) => (a === b ? `${a}` : `${a}–${b}`)).join(", ");
+}
 const when = (iso) => (iso ? new Date(iso).toISOString().replace("T", " ").slice(0, 16) + " UTC" : "—");
 
 class HttpError extends Error {
@@ -111,7 +120,7 @@ function drawQueue(q) {
     td(when(j.submitted_at)), td(j.reason || "—", "reason"),
   ]);
   fillTable("running", q.running, "No job is running.", (j) => [
-    jobLink(j), td(j.project_id), td(j.gpus, "num"), td(when(j.started_at)), td(j.gpu_ids.join(", ")),
+    jobLink(j), td(j.project_id), td(j.gpus, "num"), td(when(j.started_at)), td(ranges(j.gpu_ids)),
   ]);
 }
 
@@ -121,7 +130,7 @@ function drawUsage(u) {
   if (!rows.length) { box.replaceChildren(el("p", { class: "note", text: "No programme yet." })); return; }
   const W = 520, left = 110, barH = 14, gap = 12, group = 2 * barH + gap, top = 28;
   const H = top + rows.length * group + 24;
-  const scale = (x) => left + x * (W - left - 60);
+  const scale = (x) => left + x * (W - left - 170);
   const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, width: "100%", class: "chart", role: "img",
     "aria-labelledby": "usage-chart-title usage-chart-desc" });
   chart.append(svg("title", { id: "usage-chart-title" }, "Usage against council shares"));
@@ -221,7 +230,7 @@ async function refreshJob() {
     ["Preemptible", job.preemptible ? "yes (spot)" : "no"], ["Executor", job.executor],
     ["Command", job.command ?? job.image], ["Time limit", `${fmt(job.time_limit_s, 0)} s`],
     ["Submitted", when(job.submitted_at)], ["Started", when(job.started_at)], ["Ended", when(job.ended_at)],
-    ["Exit code", job.exit_code ?? "—"], ["Attempt", job.attempt], ["GPU ids", job.gpu_ids || "—"],
+    ["Exit code", job.exit_code ?? "—"], ["Attempt", job.attempt], ["GPU ids", job.gpu_ids ? ranges(job.gpu_ids.split(",").map(Number)) : "—"],
     ["Reservation", job.reservation_id ? `#${job.reservation_id}` : "—"],
   ];
   document.getElementById("job-details").replaceChildren(
