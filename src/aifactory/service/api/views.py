@@ -12,7 +12,7 @@ Project roles see their own project's jobs in full; other projects' jobs only as
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -193,9 +193,8 @@ def redact(reason: str, visible: set[str]) -> str:
     )
 
 
-def queue_order(jobs: Sequence[Job]) -> list[Job]:
-    """The scheduler's order: higher priority first, then earlier submission, then sequence."""
-    return sorted(jobs, key=lambda j: (-j.priority, j.submitted_at, j.seq))
+QUEUE_ORDER = (Job.priority.desc(), Job.submitted_at, Job.seq)
+"""The scheduler's order: higher priority first, then earlier submission, then sequence."""
 
 
 @router.get("/queue", response_model=QueueOut, summary="Pending jobs in scheduler order with why they wait")
@@ -204,12 +203,18 @@ def queue(
     principal: AnyRole,
     limit: Annotated[int, Query(ge=1, le=10_000, description="At most this many pending jobs listed.")] = 500,
 ) -> QueueOut:
-    pending = queue_order(session.scalars(select(Job).where(Job.state == "pending")).all())
-    running = sorted(
-        session.scalars(select(Job).where(Job.state == "running")).all(),
-        key=lambda j: (j.started_at or j.submitted_at, j.seq),
-    )
-    visible = {j.id for j in (*pending, *running) if principal.can_see_project(j.project_id)}
+    # the whole queue's order from three narrow columns; full rows only for the jobs listed
+    order = session.execute(
+        select(Job.id, Job.project_id, Job.gpus).where(Job.state == "pending").order_by(*QUEUE_ORDER)
+    ).all()
+    mine = [(i, job_id) for i, (job_id, project, _) in enumerate(order) if principal.can_see_project(project)]
+    shown = mine[:limit]
+    rows = {j.id: j for j in session.scalars(select(Job).where(Job.id.in_([job_id for _, job_id in shown])))}
+    running = session.scalars(
+        select(Job).where(Job.state == "running").order_by(Job.started_at, Job.seq)
+    ).all()
+    runs = [j for j in running if principal.can_see_project(j.project_id)]
+    visible = {job_id for _, job_id in mine} | {j.id for j in runs}
     waiting = [
         WaitingOut(
             position=index,
@@ -223,31 +228,28 @@ def queue(
             submitted_at=j.submitted_at,
             reason=j.reason if principal.reads_everything else redact(j.reason, visible),
         )
-        for index, j in enumerate(pending)
-        if principal.can_see_project(j.project_id)
-    ]
-    runs = [
-        RunningOut(
-            id=j.id,
-            name=j.name,
-            project_id=j.project_id,
-            gpus=j.gpus,
-            preemptible=j.preemptible,
-            started_at=j.started_at,
-            gpu_ids=parse_gpu_ids(j.gpu_ids),
-            cancel_requested=j.cancel_requested,
-        )
-        for j in running
-        if principal.can_see_project(j.project_id)
+        for index, j in ((index, rows[job_id]) for index, job_id in shown if job_id in rows)
     ]
     return QueueOut(
-        pending=waiting[:limit],
-        running=runs,
-        pending_total=len(pending),
+        pending=waiting,
+        running=[
+            RunningOut(
+                id=j.id,
+                name=j.name,
+                project_id=j.project_id,
+                gpus=j.gpus,
+                preemptible=j.preemptible,
+                started_at=j.started_at,
+                gpu_ids=parse_gpu_ids(j.gpu_ids),
+                cancel_requested=j.cancel_requested,
+            )
+            for j in runs
+        ],
+        pending_total=len(order),
         running_total=len(running),
-        pending_others=len(pending) - len(waiting),
+        pending_others=len(order) - len(mine),
         running_others=len(running) - len(runs),
-        gpus_waiting=sum(j.gpus for j in pending),
+        gpus_waiting=sum(gpus for _, _, gpus in order),
     )
 
 
