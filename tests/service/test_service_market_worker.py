@@ -125,6 +125,24 @@ def test_a_reservation_reclaims_its_slice_in_its_window_and_waits_outside(world:
     assert f"reservation {rid} ended at 2026-01-05 12:00:00 UTC" in row(world, late).reason
 
 
+def test_only_spot_runs_are_taken_back_for_a_reservation(world: World) -> None:
+    tray, _ = factory_market(world)
+    approve(world, "pc")
+    worker = make_worker(world)
+    spot = simulated(world, "operator", project_id="pc", preemptible=True, duration_s=20000)
+    worker.cycle()
+    world.clock.advance(seconds=60)
+    steady = simulated(world, "operator", project_id="pc", duration_s=20000)  # newer, not preemptible
+    worker.cycle()
+    rid = reserve(world, tray, START + HOUR, START + 2 * HOUR)
+    reserved = simulated(world, reservation_id=rid)
+    world.clock.advance(hours=1)
+    worker.cycle()
+    assert (row(world, spot).state, row(world, steady).state) == ("pending", "running")
+    assert row(world, reserved).state == "running"
+    assert usage(world, spot)[0].price_per_gpu_hour == pytest.approx(0.6)  # it started on an idle factory
+
+
 def test_a_cancelled_reservation_holds_its_jobs_even_without_the_allocation_rule(world: World) -> None:
     tray, _ = factory_market(world)
     rid = reserve(world, tray, START, START + 2 * HOUR)
@@ -156,6 +174,26 @@ def test_spot_runs_are_priced_from_idle_capacity_at_their_start(world: World) ->
     assert usage(world, cheap)[0].price_per_gpu_hour == pytest.approx(2.0 * (1 - 0.7 * 0.5))
     assert usage(world, dearer)[0].price_per_gpu_hour == pytest.approx(2.0 * (1 - 0.7 * 0.25))
     assert usage(world, cheap)[0].reservation_id is None
+
+
+def test_a_restarted_worker_keeps_a_reserved_run_in_the_market_programme(world: World) -> None:
+    tray, _ = factory_market(world)
+    rid = reserve(world, tray, START, START + 2 * HOUR)
+    job = simulated(world, reservation_id=rid, duration_s=2.5 * 3600, time_limit_s=3 * 3600)
+    make_worker(world).cycle()
+    assert row(world, job).state == "running"
+    world.clock.advance(hours=1)
+    again = make_worker(world)  # the first one "crashed"; this one recovers from the database
+    again.cycle()
+    tenant = reservation_tenant(rid)
+    assert again.scheduler.tenancy.programme_of(tenant) == "market"
+    assert again.scheduler.programme_gpus["market"] == 4
+    world.clock.advance(hours=2)  # the run (2.5 h) outlives the window: it stays where it started
+    again.cycle()
+    assert row(world, job).state == "succeeded"
+    assert again.scheduler.programme_gpus["market"] == 0 and again.scheduler.running_gpus[tenant] == 0
+    (paid,) = usage(world, job)
+    assert paid.reservation_id == rid and paid.price_per_gpu_hour == 3.0
 
 
 # --------------------------------------------------------------------------------------- pure parts

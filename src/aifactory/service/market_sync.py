@@ -92,17 +92,23 @@ class MarketSync:
         self.spot_base: float | None = None
         self.at: datetime | None = None
 
-    def read(self, session: Session, at: datetime, programmes: Sequence[ProgrammeRow]) -> None:
-        """Refresh from the database at ``at``: reservations in their window, those that pending or
-        running jobs refer to, and the factory's spot base price."""
+    def read(
+        self, session: Session, at: datetime, programmes: Sequence[ProgrammeRow], waiting: Iterable[str] = ()
+    ) -> None:
+        """Refresh from the database at ``at``: reservations in their window, those that running jobs
+        (in the database) or waiting tenants (``waiting``, the scheduler's queue) refer to, and the
+        factory's spot base price."""
         self.at = at
-        known = set(
-            session.scalars(
+        known = {rid for rid in map(reservation_of, waiting) if rid is not None}
+        known.update(
+            rid
+            for rid in session.scalars(
                 select(JobRow.reservation_id)
-                .where(JobRow.state.in_(("pending", "running")))
+                .where(JobRow.state == "running")
                 .where(JobRow.reservation_id.is_not(None))
                 .distinct()
             )
+            if rid is not None
         )
         rows = session.execute(
             select(
@@ -156,11 +162,23 @@ class MarketSync:
             else:
                 tenancy.budgets[tenant] = 0.0
 
-    def waiting_reason(self, tenant: str) -> str | None:
-        """Why a reservation tenant's job may not run now (None: it is in its window, or no reservation)."""
+    def waiting_reason(self, tenant: str, session: Session) -> str | None:
+        """Why a reservation tenant's job may not run now (None: it is in its window, or no reservation).
+
+        A reservation first met this cycle (its job was just submitted) is read from ``session``.
+        """
         rid = reservation_of(tenant)
         if rid is None or rid in self.active:
             return None
+        if rid not in self.windows:
+            found = session.execute(
+                select(Reservation.start_at, Reservation.end_at, Reservation.state, Provider.kind)
+                .join(Offer, Offer.id == Reservation.offer_id)
+                .join(Provider, Provider.id == Offer.provider_id)
+                .where(Reservation.id == rid)
+            ).first()
+            if found is not None:
+                self.windows[rid] = Window(found.start_at, found.end_at, found.state, found.kind == "factory")
         window = self.windows.get(rid)
         if window is None:
             return f"reservation {rid} is not known"

@@ -274,7 +274,7 @@ class Worker:
         projects = session.execute(
             select(ProjectRow.id, ProjectRow.programme_id, ProjectRow.weight, ProjectRow.quota_gpus)
         ).all()
-        self.market.read(session, utc(now), programmes)  # reservations in their window: a market programme
+        self.market.read(session, utc(now), programmes, self.scheduler.queue.tenants_waiting())
         key = (tuple(programmes), tuple(projects), self.market.key)
         if key == self._council_key:
             return
@@ -536,7 +536,7 @@ class Worker:
             reason = why_waiting(s, job)
             if s.tenancy.budgets and s.tenancy.budgets.get(job.tenant, 1.0) == 0.0:
                 reason = f"{job.id} is held: project {job.tenant} has no approved allocation active now"
-            if (waits_for := self.market.waiting_reason(job.tenant)) is not None:
+            if (waits_for := self.market.waiting_reason(job.tenant, session)) is not None:
                 reason = f"{job.id} waits: {waits_for}"
             if job.id in self.notes:
                 reason = f"{self.notes[job.id]}; {reason}"
