@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -138,3 +139,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None, engine: Engine
 
     dashboard.install(app)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The service configured from the environment (``AIFACTORY_DATABASE_URL`` …), for servers that import
+    an app factory, e.g. several API processes on one machine:
+    ``uvicorn --factory aifactory.service.app:app_from_env --workers 2``. Migrate first
+    (``aifactory db upgrade``); run the scheduler loop once per factory (``aifactory worker``)."""
+    return create_app(Settings.from_env(os.environ))

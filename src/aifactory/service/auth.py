@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from aifactory.service.db.models import PROJECT_ROLES, ROLES, Token
@@ -89,18 +89,29 @@ class Principal:
 
 
 def authenticate(session: Session, secret: str, now: datetime) -> Principal:
-    """The principal holding ``secret``; 401 for an unknown or revoked secret."""
+    """The principal holding ``secret``; 401 for an unknown or revoked secret.
+
+    Every request comes here, so it reads only the columns it needs (no ORM object), and writes
+    ``last_used_at`` at most once a :data:`LAST_USED_RESOLUTION` per token (committed at once: a
+    read-only request must not lose it, a write request must not depend on it).
+    """
     if not secret.startswith(PREFIX):
         raise Unauthorized("invalid token")
-    token = session.scalars(select(Token).where(Token.token_hash == hash_secret(secret))).one_or_none()
-    if token is None:
+    row = session.execute(_TOKEN_BY_HASH, {"token_hash": hash_secret(secret)}).one_or_none()
+    if row is None:
         raise Unauthorized("invalid token")
-    if token.revoked_at is not None:
+    token_id, subject, role, project_id, revoked_at, last_used_at = row
+    if revoked_at is not None:
         raise Unauthorized("token revoked")
-    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
-        token.last_used_at = now
+    if last_used_at is None or now - last_used_at >= LAST_USED_RESOLUTION:
+        session.execute(update(Token).where(Token.id == token_id).values(last_used_at=now))
         session.commit()
-    return Principal(token.id, token.subject, token.role, token.project_id)
+    return Principal(token_id, subject, role, project_id)
+
+
+_TOKEN_BY_HASH = select(
+    Token.id, Token.subject, Token.role, Token.project_id, Token.revoked_at, Token.last_used_at
+).where(Token.token_hash == bindparam("token_hash"))
 
 
 def current_principal(
@@ -114,14 +125,17 @@ def current_principal(
     return authenticate(session, credentials.credentials, now)
 
 
-def require(*roles: str) -> Callable[..., Principal]:
-    """A dependency admitting the operator and the given roles; any other valid token gets 403."""
+def require(*roles: str) -> Callable[..., Awaitable[Principal]]:
+    """A dependency admitting the operator and the given roles; any other valid token gets 403.
+
+    Async: the role check does no I/O, so it runs on the event loop instead of a worker thread.
+    """
     allowed = frozenset(("operator", *roles))
     unknown = allowed - set(ROLES)
     if unknown:
         raise ValueError(f"unknown roles {sorted(unknown)}")
 
-    def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    async def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if principal.role not in allowed:
             needed = " or ".join(sorted(allowed))
             raise Forbidden(f"a {principal.role} token may not do this (needs {needed})")

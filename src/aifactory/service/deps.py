@@ -2,30 +2,42 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from aifactory.service.settings import Settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One session per request; anything not committed is rolled back when the request ends."""
-    with request.app.state.sessionmaker() as session:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One session per request; anything not committed is rolled back when the request ends.
+
+    Async on purpose: creating a session does no I/O, so it costs no worker-thread hand-off; closing one
+    that is still in a transaction rolls back (I/O) in a worker thread, while closing one that committed
+    only returns its connection to the pool.
+    """
+    session: Session = request.app.state.sessionmaker()
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
-def get_now(request: Request) -> datetime:
+async def get_now(request: Request) -> datetime:
     """The request's time from the injected clock (timezone-aware UTC)."""
     now = request.app.state.clock()
     assert isinstance(now, datetime)
     return now
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings = request.app.state.settings
     assert isinstance(settings, Settings)
     return settings

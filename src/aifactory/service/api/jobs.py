@@ -6,12 +6,14 @@ import re
 import secrets
 from datetime import datetime
 from pathlib import Path as FilePath
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
-from sqlalchemy import ColumnElement, func, insert, select
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -177,7 +179,7 @@ def _visible_job(session: Session, job_id: str, principal: Principal) -> Job:
     responses={200: {"model": JobOut, "description": "An existing job with the same idempotency key."}},
     summary="Submit a job (project admin or member for their project; operator)",
 )
-def submit_job(
+async def submit_job(
     body: JobIn,
     response: Response,
     session: SessionDep,
@@ -188,6 +190,27 @@ def submit_job(
         Header(alias="Idempotency-Key", description="Same as the body's idempotency_key."),
     ] = None,
 ) -> Job:
+    # The database work runs in one worker thread; the answer is serialised on the event loop (the job is
+    # fully loaded: nothing is read lazily), so a submission costs one thread hand-off, not several.
+    return await run_in_threadpool(submit, session, body, principal, now, header_key, response)
+
+
+def submit(
+    session: Session,
+    body: JobIn,
+    principal: Principal,
+    now: datetime,
+    header_key: str | None = None,
+    response: Response | None = None,
+) -> Job:
+    """Insert the job and commit it (a 201 means committed), or return the job already submitted with the
+    same idempotency key (``response`` set to 200).
+
+    The common case is two statements: ``INSERT … ON CONFLICT (project_id, idempotency_key) DO NOTHING
+    RETURNING`` with the job number drawn inside it (:func:`next_seq`), then ``COMMIT``. A concurrent
+    submission with the same key makes the insert return nothing (PostgreSQL waits for the other
+    transaction first), and the existing job is read. An unknown project is found by its foreign key.
+    """
     if header_key is not None and body.idempotency_key is not None and header_key != body.idempotency_key:
         raise Invalid("idempotency_key: the Idempotency-Key header and the body's idempotency_key differ")
     key = body.idempotency_key or header_key
@@ -195,49 +218,73 @@ def submit_job(
     if project_id is None:
         raise Invalid("project_id: required for an operator token")
     principal.acts_for(project_id)
-    if session.get(Project, project_id) is None:
-        raise Invalid(f"project_id: no project {project_id!r}")
     assert body.gpus is not None
-    check_job_reservation(session, body.reservation_id, project_id, body.gpus)
-    existing = _existing(session, project_id, key)
-    if existing is not None:
-        response.status_code = status.HTTP_200_OK
-        return existing
-    values = dict(
-        id=new_job_id(),
-        seq=next_seq(session),
-        project_id=project_id,
-        submitted_by=principal.subject,
-        name=body.name,
-        command=body.command,
-        image=body.image,
-        gpus=body.gpus,
-        shape=body.shape,
-        time_limit_s=body.time_limit_s,
-        priority=body.priority,
-        preemptible=body.preemptible,
-        executor=body.executor,
-        duration_s=body.duration_s,
-        reservation_id=body.reservation_id,
-        idempotency_key=key,
-        state="pending",
-        cancel_requested=False,
-        reason="submitted; waiting for the scheduler",
-        submitted_at=now,
-        attempt=0,
-    )
-    # One INSERT … RETURNING: the number is drawn in the statement and comes back with the row.
+    if body.reservation_id is not None:
+        _check_project(session, project_id)
+        check_job_reservation(session, body.reservation_id, project_id, body.gpus)
+    values = {
+        "id": new_job_id(),
+        "project_id": project_id,
+        "submitted_by": principal.subject,
+        "name": body.name,
+        "command": body.command,
+        "image": body.image,
+        "gpus": body.gpus,
+        "shape": body.shape,
+        "time_limit_s": body.time_limit_s,
+        "priority": body.priority,
+        "preemptible": body.preemptible,
+        "executor": body.executor,
+        "duration_s": body.duration_s,
+        "reservation_id": body.reservation_id,
+        "idempotency_key": key,
+        "state": "pending",
+        "cancel_requested": False,
+        "reason": "submitted; waiting for the scheduler",
+        "submitted_at": now,
+        "attempt": 0,
+    }
     try:
-        job = session.scalars(insert(Job).values(values).returning(Job)).one()
-        session.commit()  # a 201 means the job is committed
+        job: Job | None = session.scalars(_insert_job(session), [values]).one_or_none()
+        if job is not None:
+            session.commit()
+            return job
     except IntegrityError:
         session.rollback()
-        existing = _existing(session, project_id, key)  # a concurrent submission with the same key won
-        if existing is None:
-            raise
+        _check_project(session, project_id)
+        raise
+    existing = _existing(session, project_id, key)  # the key was taken: that job is the answer
+    if existing is None:  # pragma: no cover - ON CONFLICT skips only rows whose key exists
+        raise Conflict(f"idempotency_key: {key!r} is taken but its job was not found; try again")
+    if response is not None:
         response.status_code = status.HTTP_200_OK
-        return existing
-    return job
+    return existing
+
+
+def _check_project(session: Session, project_id: str) -> None:
+    if session.scalar(select(Project.id).where(Project.id == project_id)) is None:
+        raise Invalid(f"project_id: no project {project_id!r}")
+
+
+_INSERTS: dict[str, Any] = {}
+
+
+def _insert_job(session: Session) -> Any:
+    """``INSERT INTO jobs … ON CONFLICT (project_id, idempotency_key) DO NOTHING RETURNING *`` for the
+    session's database, with the job number drawn in the statement; built once per dialect so that
+    SQLAlchemy's compiled-statement cache serves every submission."""
+    name = session.get_bind().dialect.name
+    statement = _INSERTS.get(name)
+    if statement is None:
+        dialect_insert = postgresql.insert if name == "postgresql" else sqlite.insert
+        statement = (
+            dialect_insert(Job)
+            .values(seq=next_seq(session))
+            .on_conflict_do_nothing(index_elements=["project_id", "idempotency_key"])
+            .returning(Job)
+        )
+        _INSERTS[name] = statement
+    return statement
 
 
 @router.get(
