@@ -27,7 +27,7 @@ def market(world: World) -> dict[str, int]:
     ):
         response = world.post("operator", f"{API}/providers", body)
         assert response.status_code == 201, response.text
-    offers = {
+    offers: dict[str, dict[str, Any]] = {
         "tray": {
             "provider_id": "factory",
             "shape": "gpu.4xgb300",
@@ -42,7 +42,7 @@ def market(world: World) -> dict[str, int]:
             "kind": "on_demand",
         },
     }
-    ids = {}
+    ids: dict[str, int] = {}
     for name, body in offers.items():
         response = world.post("operator", f"{API}/offers", body | {"units": 4, "available_from": FROM})
         assert response.status_code == 201, response.text
@@ -138,7 +138,10 @@ def detail(response: Any, status: int = 422) -> str:
 
 def test_providers_validate_their_fields(world: World) -> None:
     market(world)
-    post = lambda body: world.post("operator", f"{API}/providers", body)  # noqa: E731
+
+    def post(body: dict[str, Any]) -> Any:
+        return world.post("operator", f"{API}/providers", body)
+
     good = {"id": "nova", "name": "Nova", "country": "FR", "kind": "partner"}
     assert detail(post(good | {"country": "1X"})).startswith("country:")
     assert detail(post(good | {"country": "FRA"})).startswith("country:")
@@ -159,7 +162,10 @@ def test_offers_validate_their_fields(world: World) -> None:
         "units": 2,
         "available_from": FROM,
     }
-    post = lambda **change: world.post("operator", f"{API}/offers", good | change)  # noqa: E731
+
+    def post(**change: Any) -> Any:
+        return world.post("operator", f"{API}/offers", good | change)
+
     assert detail(post(shape="gpu.3xgb300")).startswith("shape:")
     assert detail(post(shape="tray")).startswith("shape:")
     assert "gb300" in detail(post(shape="gpu.8xh100"))  # the factory sells its own GB300 racks only
@@ -202,6 +208,10 @@ def test_search_filters_and_sorts_cheapest_first(world: World) -> None:
         return [o["id"] for o in response.json()]
 
     assert found(shape="gpu.4xgb300") == [ids["tray"]]
+    past = {"provider_id": "factory", "shape": "gpu.4xgb300", "price_per_gpu_hour": 0.1, "kind": "reserved"}
+    past |= {"units": 1, "available_from": FROM, "available_until": "2026-01-02T00:00:00Z"}
+    assert world.post("operator", f"{API}/offers", past).status_code == 201
+    assert found(shape="gpu.4xgb300") == [ids["tray"]]  # an offer past its availability is not listed
     assert found(country="us") == [ids["h100"]]
     assert found(kind="spot") == [ids["spot"]]
     assert found(provider_id="factory") == [ids["spot"], ids["tray"]]
@@ -256,9 +266,9 @@ def test_reservations_validate_their_fields(world: World) -> None:
     assert detail(book(world, ids["tray"], units=0)).startswith("units:")
     assert detail(book(world, ids["tray"], units=5)).startswith("units:")  # more than the offer has at all
     assert detail(book(world, ids["tray"], start_at="2026-01-06T00:00:00")).startswith("start_at:")
-    early = {"start_at": "2025-12-30T00:00:00Z", "end_at": "2025-12-31T00:00:00Z"}
+    early: dict[str, Any] = {"start_at": "2025-12-30T00:00:00Z", "end_at": "2025-12-31T00:00:00Z"}
     assert detail(book(world, ids["tray"], **early)).startswith("end_at:")  # over before now
-    before = {"start_at": "2025-12-31T00:00:00Z", "end_at": "2026-01-08T00:00:00Z"}
+    before: dict[str, Any] = {"start_at": "2025-12-31T00:00:00Z", "end_at": "2026-01-08T00:00:00Z"}
     assert detail(book(world, ids["tray"], **before)).startswith("start_at:")  # before the offer starts
     assert detail(book(world, ids["tray"], project_id="nope", role="operator")).startswith("project_id:")
     assert detail(book(world, ids["tray"], colour="red")).startswith("colour:")
@@ -307,8 +317,11 @@ def test_jobs_on_a_reservation_are_checked(world: World) -> None:
     mine = booked(world, ids["tray"], "member_a")  # 4 GPUs of the factory
     theirs = booked(world, ids["tray"], "member_b")
     partner = booked(world, ids["h100"], "member_a")
-    job = {"project_id": "pa", "command": "python train.py", "time_limit_s": 60}
-    submit = lambda role="member_a", **change: world.post(role, f"{API}/jobs", job | change)  # noqa: E731
+    job: dict[str, Any] = {"project_id": "pa", "command": "python train.py", "time_limit_s": 60}
+
+    def submit(role: str = "member_a", **change: Any) -> Any:
+        return world.post(role, f"{API}/jobs", job | change)
+
     ok = submit(gpus=4, reservation_id=mine["id"])
     assert ok.status_code == 201 and ok.json()["reservation_id"] == mine["id"]
     assert detail(submit(gpus=8, reservation_id=mine["id"])).startswith("reservation_id:")

@@ -33,8 +33,8 @@ def busy_gpus(session: Session) -> int:
 
 def spot_price_now(base_price: float, total_gpus: int, busy: int) -> float:
     """The spot price per GPU-hour of a factory spot offer listed at ``base_price`` with ``busy`` of
-    ``total_gpus`` GPUs in use (``aifactory.market.pricing``)."""
-    return spot_price(base_price, idle_fraction(total_gpus, min(max(busy, 0), total_gpus)))
+    ``total_gpus`` GPUs in use (``aifactory.market.pricing``), to 1/10,000 of the currency unit."""
+    return round(spot_price(base_price, idle_fraction(total_gpus, min(max(busy, 0), total_gpus))), 4)
 
 
 def factory_spot_base(session: Session, at: datetime) -> float | None:

@@ -265,9 +265,10 @@ def publish_offer(
     return _offer_out(offer, provider, offer.price_per_gpu_hour)
 
 
-@offers.get("", response_model=list[OfferOut], summary="Search active offers, cheapest first")
+@offers.get("", response_model=list[OfferOut], summary="Search current offers, cheapest first")
 def search_offers(
     session: SessionDep,
+    now: NowDep,
     settings: SettingsDep,
     _: AnyRole,
     shape: Annotated[str | None, Query(max_length=32, description="Exactly this shape.")] = None,
@@ -284,7 +285,10 @@ def search_offers(
     except MarketError as exc:
         raise market_rule(exc) from exc
     query = (
-        select(Offer, Provider).join(Provider, Provider.id == Offer.provider_id).where(Offer.active.is_(True))
+        select(Offer, Provider)
+        .join(Provider, Provider.id == Offer.provider_id)
+        .where(Offer.active.is_(True))
+        .where(Offer.available_until.is_(None) | (Offer.available_until > now))  # not sold out of time
     )
     if provider_id is not None:
         query = query.where(Offer.provider_id == provider_id)
@@ -384,7 +388,7 @@ class ReservationOut(Out):
     end_at: datetime
     price_per_gpu_hour: float
     state: str
-    cost: float = Field(description="gpus × hours of the window × price per GPU-hour.")
+    cost: float = Field(description="gpus × hours of the window × price per GPU-hour, to the cent.")
     created_by: str
     created_at: datetime
 
@@ -401,7 +405,7 @@ class ReservationOut(Out):
             end_at=r.end_at,
             price_per_gpu_hour=r.price_per_gpu_hour,
             state=r.state,
-            cost=r.gpus * hours * r.price_per_gpu_hour,
+            cost=round(r.gpus * hours * r.price_per_gpu_hour, 2),
             created_by=r.created_by,
             created_at=r.created_at,
         )
