@@ -350,6 +350,8 @@ def test_usage_shows_reservations_with_their_cost(world: World) -> None:
         ({"since": "2026-01-05T10:00:00Z", "until": "2026-01-05T09:00:00Z"}, "since"),
         ({"since": "2026-01-05T10:00:00"}, "since"),
         ({"until": "not a time"}, "until"),
+        ({"since": "0001-01-01T00:00:00+05:00"}, "since"),
+        ({"until": "9999-12-31T23:59:59-05:00"}, "until"),
     ],
 )
 def test_usage_rejects_a_bad_window_naming_the_field(

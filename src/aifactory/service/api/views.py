@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -370,6 +370,18 @@ def _project_usage(
     )
 
 
+def _utc(field: str, value: datetime | None) -> datetime | None:
+    """``value`` in UTC; 422 naming ``field`` for a naive time or one that UTC cannot hold."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise Invalid(f"{field}: give a time zone (e.g. 2026-01-05T00:00:00Z)")
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise Invalid(f"{field}: {value.isoformat()} is out of range in UTC") from None
+
+
 @router.get("/usage", response_model=UsageOut, summary="GPU-hours per programme and project against shares")
 def usage(
     session: SessionDep,
@@ -378,13 +390,11 @@ def usage(
     since: Annotated[datetime | None, Query(description="Window start (ISO 8601 with zone).")] = None,
     until: Annotated[datetime | None, Query(description="Window end (default now).")] = None,
 ) -> UsageOut:
-    for field, value in (("since", since), ("until", until)):
-        if value is not None and value.tzinfo is None:
-            raise Invalid(f"{field}: give a time zone (e.g. 2026-01-05T00:00:00Z)")
+    since, until = _utc("since", since), _utc("until", until)
     end = until or now
     if since is not None and since >= end:
         raise Invalid(f"since: {since.isoformat()} is not before until {end.isoformat()}")
-    start = since if since is not None else datetime.min.replace(tzinfo=end.tzinfo)
+    start = since if since is not None else datetime.min.replace(tzinfo=UTC)
     programmes = session.scalars(select(Programme).order_by(Programme.id)).all()
     projects = session.scalars(select(Project).order_by(Project.id)).all()
     hours: dict[str, float] = dict.fromkeys((p.id for p in projects), 0.0)
