@@ -9,6 +9,9 @@ the database and succeeded, each local job's command ran exactly once (its marke
 job's final attempt), no job is left running, no usage record is open, no GPU was ever held by two
 running jobs at once, and the usage records and the allocation's burn-down agree with the jobs' run
 times. ``aifactory serve`` with the worker inside (the single-machine mode) gets the same treatment.
+
+In process, the windows a kill can fall into are reproduced exactly: a launch that fails, a worker that
+dies after launching a run but before storing its reference.
 """
 
 from __future__ import annotations
@@ -29,10 +32,11 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import Engine, select
+from test_service_worker import approve, job, local, make_worker, wait_for
 
 from aifactory.service.auth import issue_token
 from aifactory.service.db import Allocation, Job, Programme, Project, UsageRecord, make_sessionmaker
-from conftest import reset
+from conftest import World, reset
 
 SUBMITTERS = 3
 JOBS_PER_SUBMITTER = 20
@@ -284,3 +288,40 @@ def test_serve_with_the_worker_inside_survives_sigkill(factory: Factory, databas
     log = f.log("serve")
     assert log.index("worker stopped") < log.index("Application shutdown complete")
     assert not any(u.end_at is None for u in f.usage())
+
+
+# ------------------------------------------------------------------------ the windows, in process
+
+
+def test_a_failed_launch_gives_its_gpus_back(world: World, tmp_path: Path) -> None:
+    approve(world)
+    image_only = world.submit("member_a", command=None, image="registry/train:1", gpus=8, executor="local")[
+        "id"
+    ]
+    worker = make_worker(world, tmp_path)  # one rack of 8 GPUs
+    worker.cycle()
+    failed = job(world, image_only)
+    assert failed.state == "failed" and "launch failed" in failed.reason
+    assert worker.scheduler.state.free_gpus == 8 and not worker.runs and not worker.slots.held
+    after = local(world, "true", gpus=8)
+    assert wait_for(world, worker, after, {"succeeded", "failed"}).state == "succeeded"
+
+
+def test_a_run_launched_before_its_reference_was_stored_is_adopted(world: World, tmp_path: Path) -> None:
+    approve(world)
+    marker = tmp_path / "marker"
+    a = local(world, f'echo "$AIFACTORY_JOB_ID" >> {marker}; sleep 1')
+    first = make_worker(world, tmp_path)
+    first.cycle()
+    with world.session() as session:  # the worker died between the launch and the reference's commit
+        row = session.get(Job, a)
+        assert row is not None and row.state == "running"
+        row.executor_ref = None
+        session.commit()
+    second = make_worker(world, tmp_path)
+    second.recover()
+    assert a in second.runs
+    done = wait_for(world, second, a, {"succeeded", "failed"})
+    assert (done.state, done.attempt) == ("succeeded", 1)
+    assert marker.read_text().split() == [a]
+    assert not second.slots.held and second.scheduler.state.free_gpus == 8

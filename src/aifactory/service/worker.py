@@ -209,7 +209,10 @@ class Worker:
         started = row.started_at.timestamp() if row.started_at else now
         self.scheduler.start(job, placement, started, CycleResult())
         self.slots.adopt(row.id, [int(x) for x in (row.gpu_ids or "").split(",") if x])
-        self.runs[row.id] = _Run(launch, row.executor, row.executor_ref, usage.id if usage else 0)
+        # launched, even if the worker died before storing the reference: "" asks the executor to find
+        # the run from its launch (None would mean "not launched yet" and the run would never be polled)
+        ref = row.executor_ref if row.executor_ref is not None else ""
+        self.runs[row.id] = _Run(launch, row.executor, ref, usage.id if usage else 0)
 
     # ---------------------------------------------------------------------------------- cycle
 
@@ -241,6 +244,9 @@ class Worker:
                 launched.append((job_id, run.ref))
             except Exception as exc:  # a launch failure fails the job, not the loop
                 log.warning("job %s: launch failed: %s", job_id, exc)
+                self.scheduler.finish(job_id, now)  # and gives its GPUs back
+                self.slots.release(job_id)
+                del self.runs[job_id]
                 with self.sessions() as session, session.begin():
                     row = session.get(JobRow, job_id)
                     if row is not None:

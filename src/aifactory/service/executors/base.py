@@ -56,7 +56,8 @@ class Executor(Protocol):
         ...
 
     def poll(self, launch: Launch, ref: str, now: float) -> Ended | None:
-        """``None`` while the run goes on, else how it ended."""
+        """``None`` while the run goes on, else how it ended. ``ref`` is ``""`` for a run adopted after
+        a restart that came before its reference was stored: find the run from ``launch``."""
         ...
 
     def stop(self, launch: Launch, ref: str) -> None:

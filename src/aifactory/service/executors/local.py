@@ -69,7 +69,7 @@ class LocalExecutor:
                 return _read_exit(exit_file)
             self._reap(launch)
             return Ended(exit_code=proc.returncode, lost=True, ended_at=now, message="the job wrapper died")
-        pid = _pid_of(ref)
+        pid = self._pid(launch, ref)
         if pid is not None and _alive(pid, launch.key):
             return None
         if exit_file.exists():
@@ -77,7 +77,7 @@ class LocalExecutor:
         return Ended(exit_code=None, lost=True, ended_at=now, message="the job's process is gone")
 
     def stop(self, launch: Launch, ref: str) -> None:
-        pid = _pid_of(ref)
+        pid = self._pid(launch, ref)
         if pid is not None and _alive(pid, launch.key):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)  # the wrapper stops the command's group and records it
@@ -100,6 +100,14 @@ class LocalExecutor:
             if exit_file.exists():
                 return _read_exit(exit_file)
         return Ended(exit_code=None, lost=True, ended_at=now, message="lost while the worker was down")
+
+    def _pid(self, launch: Launch, ref: str) -> int | None:
+        """The wrapper's pid: from the reference, else (a run adopted without one) from its pid file."""
+        pid = _pid_of(ref)
+        if pid is None:
+            with contextlib.suppress(OSError, ValueError):
+                pid = int(self._path(launch, "pid").read_text())
+        return pid
 
     def _reap(self, launch: Launch) -> None:
         proc = self._procs.pop(launch.key, None)
