@@ -2,7 +2,9 @@
 operator sets up a programme, a project and its tokens; the project admin asks for an allocation with
 ``aifactory alloc request``; the council approves it with ``aifactory alloc review``; a member submits
 jobs with ``aifactory jobs submit``; the worker runs them with the local executor; the member reads their
-logs with ``aifactory jobs logs``; usage records and the allocation's burn-down match the runs."""
+logs with ``aifactory jobs logs``; usage records and the allocation's burn-down match the runs. The member
+also books factory capacity with ``aifactory market book`` and runs a job inside that booking: it is paid
+by the booking, not by the allocation."""
 
 from __future__ import annotations
 
@@ -83,21 +85,43 @@ def test_full_flow(
     )
     assert approved.startswith(f"Approved allocation {requested['id']} for climate: 10.00 of 10.00 GPU-hours")
 
-    # the member submits two jobs through the CLI: in-process, and as a real `aifactory` process
-    first_out, second_out = tmp_path / "first.txt", tmp_path / "second.txt"
+    # the operator puts the factory's capacity on the market; the member books a slice of it for an hour
+    with ApiClient(server_url, world.secrets["operator"]) as operator:
+        operator.create_provider("factory", "The AI factory", "DE", "factory")
+        offer = operator.publish_offer(
+            "factory", shape="gpu.4xgb300", price_per_gpu_hour=3.0, kind="reserved", units=2,
+            available_from="2026-01-01T00:00:00Z",
+        )  # fmt: skip
+    offers = cli(bob, "market", "offers", "--shape", "gpu.4xgb300", "--country", "DE")
+    assert offers.strip().splitlines()[1].split()[:2] == [str(offer["id"]), "The"]
+    booked = json.loads(
+        cli(bob, "market", "book", str(offer["id"]), "--units", "1", "--start", "2026-01-05T09:00Z",
+            "--end", "+1h", "--json")
+    )  # fmt: skip
+    assert (booked["project_id"], booked["gpus"], booked["cost"]) == ("climate", 4, 12.0)
+
+    # the member submits jobs through the CLI: in-process, and as a real `aifactory` process
+    first_out, second_out, booked_out = (
+        tmp_path / "first.txt",
+        tmp_path / "second.txt",
+        tmp_path / "booked.txt",
+    )
     first = cli(
         bob, "jobs", "submit", "--name", "first", "--gpus", "2", "--time", "5m", job_program(first_out)
     )
     first_id = first.strip().removeprefix("Submitted job ")
     env = {**os.environ, "AIFACTORY_URL": server_url, "AIFACTORY_TOKEN": bob}
     done = subprocess.run(
-        [sys.executable, "-m", "aifactory", "jobs", "submit", "--name", "second", "--shape", "gpu.4xgb300",
+        [sys.executable, "-m", "aifactory", "jobs", "submit", "--name", "second", "--shape", "gpu.2xgb300",
          "--time", "00:05:00", "--json", job_program(second_out)],
         env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     second_id = json.loads(done.stdout)["id"]
-    assert cli(bob, "jobs", "list").count("pending") == 2
+    third = cli(bob, "jobs", "submit", "--name", "booked", "--gpus", "4", "--reservation", str(booked["id"]),
+                "--time", "10m", job_program(booked_out))  # fmt: skip
+    third_id = third.strip().removeprefix("Submitted job ")
+    assert cli(bob, "jobs", "list").count("pending") == 3
 
     # another project's member sees none of it, and cannot cancel it
     monkeypatch.setenv("AIFACTORY_TOKEN", world.secrets["member_a"])
@@ -109,14 +133,16 @@ def test_full_flow(
     sessions = make_sessionmaker(world.engine)
     worker = Worker(
         sessions,
-        FactoryConfig(racks=1, rack_gpus=8),
+        FactoryConfig(racks=1, rack_gpus=72),  # one NVL72 rack
         {"local": LocalExecutor(tmp_path / "runs")},
         world.log_dir,
         clock=lambda: world.clock.now.timestamp(),  # noqa: PLW0108 (the clock's time changes)
     )
-    assert worker.cycle().started == 2
+    assert worker.cycle().started == 3  # 2 + 2 GPUs on the allocation, 4 in the booking
     running = json.loads(cli(bob, "jobs", "list", "--json"))
-    assert [(j["id"], j["state"]) for j in running] == [(first_id, "running"), (second_id, "running")]
+    assert [(j["id"], j["state"]) for j in running] == [
+        (i, "running") for i in (first_id, second_id, third_id)
+    ]
     world.clock.advance(seconds=RUN_S)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -129,17 +155,24 @@ def test_full_flow(
     assert {i: (j["state"], j["exit_code"]) for i, j in jobs.items()} == {
         first_id: ("succeeded", 0),
         second_id: ("succeeded", 0),
+        third_id: ("succeeded", 0),
     }
 
     # what the jobs did: files written, their GPUs printed into logs the member reads through the CLI
-    assert first_out.read_text() == first_id and second_out.read_text() == second_id
-    for job_id in (first_id, second_id):
+    assert (first_out.read_text(), second_out.read_text(), booked_out.read_text()) == (
+        first_id,
+        second_id,
+        third_id,
+    )
+    for job_id in (first_id, second_id, third_id):
         gpu_ids = jobs[job_id]["gpu_ids"]
         assert cli(bob, "jobs", "logs", job_id).strip().endswith(f"CUDA_VISIBLE_DEVICES={gpu_ids}")
         assert cli(bob, "jobs", "logs", job_id, "--tail", "1") == f"CUDA_VISIBLE_DEVICES={gpu_ids}\n"
-    assert len(set(jobs[first_id]["gpu_ids"].split(",")) | set(jobs[second_id]["gpu_ids"].split(","))) == 6
+    gpu_ids = [int(g) for j in jobs.values() for g in j["gpu_ids"].split(",")]
+    assert len(set(gpu_ids)) == 8 and all(0 <= g < 72 for g in gpu_ids)
 
-    # usage: one record per run, GPUs × the worker's clock between start and end; the budget burnt by it
+    # usage: one record per run, GPUs × the worker's clock between start and end; the allocation is burnt
+    # by the jobs that ran on it, the booked job is paid by its booking at the booking's price
     with sessions() as session:
         usage = {
             u.job_id: u
@@ -148,16 +181,22 @@ def test_full_flow(
         rows: dict[str, Any] = {
             j.id: j for j in session.scalars(select(Job).where(Job.project_id == "climate"))
         }
-    assert set(usage) == {first_id, second_id}
-    for job_id, gpus in ((first_id, 2), (second_id, 4)):
+    assert set(usage) == {first_id, second_id, third_id}
+    for job_id, gpus in ((first_id, 2), (second_id, 2), (third_id, 4)):
         record, row = usage[job_id], rows[job_id]
-        assert (record.gpus, record.attempt, record.allocation_id) == (gpus, 1, requested["id"])
+        assert (record.gpus, record.attempt) == (gpus, 1)
         assert record.start_at == row.started_at and record.end_at == row.ended_at
         assert record.gpu_hours == pytest.approx(gpus * RUN_S / 3600, abs=1e-9)
-    used = sum(record.gpu_hours or 0.0 for record in usage.values())
-    assert used == pytest.approx(6 * RUN_S / 3600, abs=1e-9)
+    assert (usage[first_id].allocation_id, usage[second_id].allocation_id) == (
+        requested["id"],
+        requested["id"],
+    )
+    assert (usage[third_id].allocation_id, usage[third_id].reservation_id) == (None, booked["id"])
+    assert usage[third_id].price_per_gpu_hour == pytest.approx(3.0)
+    on_allocation = usage[first_id].gpu_hours + usage[second_id].gpu_hours
+    assert on_allocation == pytest.approx(4 * RUN_S / 3600, abs=1e-9)
     allocation = json.loads(cli(bob, "alloc", "show", str(requested["id"]), "--json"))
-    assert allocation["gpu_hours_used"] == pytest.approx(used, abs=1e-9)
+    assert allocation["gpu_hours_used"] == pytest.approx(on_allocation, abs=1e-9)
     table = cli(alice, "alloc", "list").strip().splitlines()
     assert table[1].split()[:7] == [
         str(requested["id"]),
@@ -165,6 +204,6 @@ def test_full_flow(
         "approved",
         "10.00",
         "10.00",
-        "1.00",
-        "9.00",
+        "0.67",
+        "9.33",
     ]

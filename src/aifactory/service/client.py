@@ -261,6 +261,42 @@ class ApiClient:
 
     # ------------------------------------------------------------------------------------ market
 
+    def list_providers(self) -> list[Json]:
+        return self._list("/providers")
+
+    def create_provider(self, id: str, name: str, country: str, kind: str = "partner") -> Json:
+        """A provider of capacity (operator): ``kind`` factory (this factory's racks) or partner."""
+        body = {"id": id, "name": name, "country": country, "kind": kind}
+        return self._object("POST", "/providers", json=body)
+
+    def publish_offer(
+        self,
+        provider_id: str,
+        *,
+        shape: str,
+        price_per_gpu_hour: float,
+        kind: str,
+        units: int,
+        available_from: datetime | str,
+        available_until: datetime | str | None = None,
+        country: str | None = None,
+    ) -> Json:
+        """An offer of ``units`` of ``shape`` (operator); ``kind`` on_demand, reserved or spot."""
+        body = {
+            "provider_id": provider_id,
+            "shape": shape,
+            "price_per_gpu_hour": price_per_gpu_hour,
+            "kind": kind,
+            "units": units,
+            "available_from": _iso(available_from),
+            "available_until": None if available_until is None else _iso(available_until),
+            "country": country,
+        }
+        return self._object("POST", "/offers", json=_drop_none(body))
+
+    def get_offer(self, offer_id: int) -> Json:
+        return self._object("GET", f"/offers/{offer_id}")
+
     def list_offers(
         self,
         *,
