@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from aifactory.market import idle_fraction, spot_price
 from aifactory.market.slices import MARKET_PROGRAMME, MarketSlice, market_slice, reservation_of
+from aifactory.scheduler.core import Scheduler
 from aifactory.scheduler.council import Council, Programme, Project
 from aifactory.scheduler.tenancy import Tenancy
 from aifactory.service.db.models import Job as JobRow
@@ -89,27 +91,35 @@ class MarketSync:
         self.active: dict[int, int] = {}  # reservation id → GPUs, booked factory reservations in window
         self.windows: dict[int, Window] = {}  # every reservation jobs the scheduler knows refer to
         self.prices: dict[int, float] = {}  # reservation id → price per GPU-hour
-        self.spot_base: float | None = None
         self.at: datetime | None = None
+        self._seeded = False  # the running jobs' reservations were read from the database once
+        self._spot_at: datetime | None = None  # the spot base price below was read at this time
+        self._spot_base: float | None = None
 
     def read(
-        self, session: Session, at: datetime, programmes: Sequence[ProgrammeRow], waiting: Iterable[str] = ()
+        self, session: Session, at: datetime, programmes: Sequence[ProgrammeRow], scheduler: Scheduler
     ) -> None:
-        """Refresh from the database at ``at``: reservations in their window, those that running jobs
-        (in the database) or waiting tenants (``waiting``, the scheduler's queue) refer to, and the
-        factory's spot base price."""
+        """Refresh from the database at ``at``: reservations in their window and those the scheduler's
+        waiting or running jobs refer to (on the first read, before a restarted worker has adopted its
+        runs, the running jobs' reservations come from the database)."""
         self.at = at
-        known = {rid for rid in map(reservation_of, waiting) if rid is not None}
-        known.update(
-            rid
-            for rid in session.scalars(
-                select(JobRow.reservation_id)
-                .where(JobRow.state == "running")
-                .where(JobRow.reservation_id.is_not(None))
-                .distinct()
-            )
-            if rid is not None
+        self._spot_at = None
+        tenants = chain(
+            scheduler.queue.tenants_waiting(), (t for t, r in scheduler.running_by_tenant.items() if r)
         )
+        known = {rid for rid in map(reservation_of, tenants) if rid is not None}
+        if not self._seeded:
+            known.update(
+                rid
+                for rid in session.scalars(
+                    select(JobRow.reservation_id)
+                    .where(JobRow.state == "running")
+                    .where(JobRow.reservation_id.is_not(None))
+                    .distinct()
+                )
+                if rid is not None
+            )
+            self._seeded = True
         rows = session.execute(
             select(
                 Reservation.id,
@@ -140,7 +150,6 @@ class MarketSync:
             if r.state == "booked" and r.kind == "factory" and r.start_at <= at < r.end_at
         }
         self.cut = market_slice(dict(programmes), self.active, self.schedulable_gpus, known=self.windows)
-        self.spot_base = factory_spot_base(session, at)
 
     @property
     def key(self) -> tuple[tuple[tuple[str, int], ...], int]:
@@ -191,13 +200,18 @@ class MarketSync:
         return f"reservation {rid} ended at {window.end_at:%Y-%m-%d %H:%M:%S} UTC"
 
     def usage_terms(
-        self, reservation_id: int | None, preemptible: bool, busy: int
+        self, session: Session, reservation_id: int | None, preemptible: bool, busy: int
     ) -> tuple[int | None, float | None]:
         """(reservation id, price per GPU-hour) of a run starting now: a reserved run is paid by its
-        booking at the booking's price; a spot run at the spot price from idle capacity now; any other
-        run has no market price (it burns the project's allocations)."""
+        booking at the booking's price; a spot run at the spot price from idle capacity now (the
+        factory's spot offer is read once per cycle, and only in cycles that start a spot run); any
+        other run has no market price (it burns the project's allocations)."""
         if reservation_id is not None and reservation_id in self.prices:
             return reservation_id, self.prices[reservation_id]
-        if preemptible and self.spot_base is not None:
-            return None, spot_price_now(self.spot_base, self.factory_gpus, busy)
-        return None, None
+        if not preemptible or self.at is None:
+            return None, None
+        if self._spot_at != self.at:
+            self._spot_base, self._spot_at = factory_spot_base(session, self.at), self.at
+        if self._spot_base is None:
+            return None, None
+        return None, spot_price_now(self._spot_base, self.factory_gpus, busy)

@@ -280,7 +280,7 @@ class Worker:
         projects = session.execute(
             select(ProjectRow.id, ProjectRow.programme_id, ProjectRow.weight, ProjectRow.quota_gpus)
         ).all()
-        self.market.read(session, utc(now), programmes, self.scheduler.queue.tenants_waiting())
+        self.market.read(session, utc(now), programmes, self.scheduler)  # reservations in their window
         key = (tuple(programmes), tuple(projects), self.market.key)
         if key == self._council_key:
             return
@@ -521,7 +521,7 @@ class Worker:
                 gpus=row.gpus,
             )
             usage.reservation_id, usage.price_per_gpu_hour = self.market.usage_terms(
-                row.reservation_id, row.preemptible, busy
+                session, row.reservation_id, row.preemptible, busy
             )
             session.add(usage)
             session.flush()
