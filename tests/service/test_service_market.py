@@ -294,6 +294,22 @@ def test_overbooking_is_409_and_availability_is_the_peak(world: World) -> None:
     booked(world, tray, "member_b", units=2)  # the cancelled units are free again
 
 
+def test_the_factory_offers_together_never_reserve_more_than_the_factory(world: World) -> None:
+    ids = market(world)
+    racks = {"provider_id": "factory", "shape": "gpu.72xgb300", "price_per_gpu_hour": 2.8, "kind": "reserved"}
+    whole = world.post("operator", f"{API}/offers", racks | {"units": 3, "available_from": FROM}).json()["id"]
+    booked(world, ids["tray"], "member_b")  # 4 of the factory's 2 × 72 GPUs
+    refused = book(world, whole, "member_a", units=2)  # 144 more: one offer has them, the factory not
+    assert (
+        detail(refused, 409)
+        == "units: the factory has 140 of its 144 GPUs left to reserve in that window, 144 asked"
+    )
+    booked(world, whole, "member_a", units=1)
+    booked(world, ids["h100"], "member_a", units=4)  # a partner's capacity is its own
+    later = {"start_at": "2026-01-07T00:00:00Z", "end_at": "2026-01-08T00:00:00Z"}
+    booked(world, whole, "member_a", units=2, **later)  # another window: the whole factory
+
+
 def test_concurrent_bookings_never_oversell(world: World) -> None:
     ids = market(world)
     roles = ["member_a", "admin_a", "member_b", "admin_b"] * 3

@@ -4,7 +4,9 @@ search them and book reservations (units of an offer over a time window) that th
 The rules are :mod:`aifactory.market`'s (shapes, countries, the booking sweep, spot pricing); this module
 reads and writes the rows. A booking checks capacity and inserts in one transaction holding a lock on
 the offer (``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite a write to the offer's row takes the
-database's single write lock first), so concurrent bookings never oversell an offer.
+database's single write lock first), so concurrent bookings never oversell an offer. The factory's
+offers all sell the same racks: its bookings together never hold more GPUs at once than it can
+schedule, so every reservation the worker honours is a slice it can really guarantee.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from aifactory.cluster.topology import Topology
 from aifactory.market import (
     MarketError,
     OfferKind,
@@ -412,13 +415,48 @@ class ReservationOut(Out):
 
 
 def _lock_offer(session: Session, offer_id: int) -> Offer | None:
-    """The offer, locked until the transaction ends: concurrent bookings of it queue up here."""
+    """The offer, locked with its provider until the transaction ends: concurrent bookings of the
+    offer — and, for the factory, of any of its offers, which sell the same racks — queue up here."""
     if session.get_bind().dialect.name == "sqlite":
         # SQLite has one writer at a time: writing first takes that lock before anything is read
         session.execute(update(Offer).where(Offer.id == offer_id).values(units=Offer.units))
-    return session.scalars(
-        select(Offer).where(Offer.id == offer_id).with_for_update().execution_options(populate_existing=True)
+    found = session.execute(
+        select(Offer, Provider)
+        .join(Provider, Provider.id == Offer.provider_id)
+        .where(Offer.id == offer_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).one_or_none()
+    return None if found is None else found[0]
+
+
+def factory_gpus(settings: Settings) -> int:
+    """GPUs the factory can schedule (spare trays left out): what its reservations may hold at once."""
+    topology = Topology.build(
+        settings.racks,
+        rack_gpus=settings.rack_gpus,
+        schedulable_trays=settings.schedulable_trays,
+        block_racks=settings.block_racks,
+    )
+    return int(topology.gpus)
+
+
+def _factory_reserved_peak(session: Session, start: datetime, end: datetime) -> int:
+    """The most GPUs the factory's booked reservations (of every offer) hold at once in ``[start, end)``."""
+    rows = session.execute(
+        select(Reservation.gpus, Reservation.start_at, Reservation.end_at)
+        .join(Offer, Offer.id == Reservation.offer_id)
+        .join(Provider, Provider.id == Offer.provider_id)
+        .where(Provider.kind == "factory", Reservation.state == "booked")
+        .where(Reservation.start_at < end, Reservation.end_at > start)
+    ).all()
+    as_gpus = [  # one "unit" per GPU: the sweep then counts GPUs across offers of different shapes
+        DomainReservation(
+            offer_id=0, project="factory", units=g, gpus=g, start=a, end=b, price_per_gpu_hour=0.0
+        )
+        for g, a, b in rows
+    ]
+    return booked_units_peak(as_gpus, start, end)[0]
 
 
 @reservations.post(
@@ -467,11 +505,20 @@ def book_reservation(
         elif message.startswith("end:"):
             message = "end_at" + message.removeprefix("end")
         raise Invalid(message) from exc
+    gpus = body.units * offer.gpus_per_unit
+    if provider.kind == "factory":  # every factory offer sells the same racks: their bookings add up
+        capacity = factory_gpus(settings)
+        left = capacity - _factory_reserved_peak(session, body.start_at, body.end_at)
+        if gpus > left:
+            raise Conflict(
+                f"units: the factory has {max(left, 0)} of its {capacity} GPUs left to reserve in that "
+                f"window, {gpus} asked"
+            )
     reservation = Reservation(
         offer_id=offer.id,
         project_id=project_id,
         units=body.units,
-        gpus=body.units * offer.gpus_per_unit,
+        gpus=gpus,
         start_at=body.start_at,
         end_at=body.end_at,
         price_per_gpu_hour=price,
