@@ -116,6 +116,9 @@ def test_times() -> None:
     assert parse_time("2026-01-01T09:00+02:00", "--start", now) == datetime(2026, 1, 1, 7, tzinfo=UTC)
     assert parse_time("now", "--start", now) == now
     assert parse_time("+2h", "--end", now) == now + timedelta(hours=2)
+    start = datetime(2026, 6, 1, tzinfo=UTC)
+    assert parse_time("+30d", "--end", now, after=start) == datetime(2026, 7, 1, tzinfo=UTC)
+    assert parse_time("2026-08-01", "--end", now, after=start) == datetime(2026, 8, 1, tzinfo=UTC)
     with pytest.raises(ServiceInputError, match=r"^--end: 'tomorrow' is not a time"):
         parse_time("tomorrow", "--end", now)
     assert age((now - timedelta(minutes=125)).isoformat(), now) == "2h"

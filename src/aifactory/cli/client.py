@@ -10,6 +10,7 @@ answer: the server's one-line detail is printed); 1 the server could not be reac
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shlex
@@ -98,15 +99,18 @@ def parse_duration(text: str, option: str = "--time") -> float:
     return seconds
 
 
-def parse_time(text: str, option: str, now: datetime | None = None) -> datetime:
+def parse_time(
+    text: str, option: str, now: datetime | None = None, after: datetime | None = None
+) -> datetime:
     """An instant: ISO 8601 (``2026-01-01``, ``2026-01-01T09:00``, with ``Z`` or an offset; without one it
-    is UTC), ``now``, or ``+DURATION`` from now (``+2h``, ``+30d``)."""
+    is UTC), ``now``, or ``+DURATION`` (``+2h``, ``+30d``) counted from ``after`` (an end counts from its
+    start), else from now."""
     value = text.strip()
     now = now or datetime.now(UTC)
     if value.lower() == "now":
         return now
     if value.startswith("+"):
-        return now + timedelta(seconds=parse_duration(value[1:], option))
+        return (after or now) + timedelta(seconds=parse_duration(value[1:], option))
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
@@ -211,8 +215,10 @@ def _print_table(table: Table) -> None:
     that ``grep`` and ``awk`` see whole rows."""
     if out.is_terminal:
         out.print(table)
-    else:
-        Console(highlight=False, width=100_000).print(table)
+        return
+    buffer = io.StringIO()
+    Console(highlight=False, width=100_000, file=buffer, color_system=None).print(table)
+    sys.stdout.write("".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines()))
 
 
 def _add_row(table: Table, *cells: str) -> None:
@@ -463,7 +469,9 @@ def alloc_request(
         str,
         typer.Option("--start", help="Start: 2026-01-01, 2026-01-01T09:00Z, now or +1d.", show_default=False),
     ],
-    end: Annotated[str, typer.Option("--end", help="End (after the start).", show_default=False)],
+    end: Annotated[
+        str, typer.Option("--end", help="End: a time, or +DURATION counted from --start.", show_default=False)
+    ],
     justification: Annotated[str, typer.Option("--justification", help="Why; the council reads it.")] = "",
     project: Annotated[
         str | None, typer.Option("--project", "-A", help="The project (default: the token's).")
@@ -474,7 +482,8 @@ def alloc_request(
 ) -> None:
     """Ask the council for GPU-hours over a period."""
     now = datetime.now(UTC)
-    start_at, end_at = parse_time(start, "--start", now), parse_time(end, "--end", now)
+    start_at = parse_time(start, "--start", now)
+    end_at = parse_time(end, "--end", now, after=start_at)
     with _api(url, token) as api:
         row = api.request_allocation(
             gpu_hours=gpu_hours,
@@ -558,13 +567,14 @@ def alloc_review(
     if decision not in ("approve", "amend", "reject"):
         raise ServiceInputError(f"decision: {decision!r} is not one of approve, amend, reject")
     now = datetime.now(UTC)
+    start_at = None if start is None else parse_time(start, "--start", now)
     with _api(url, token) as api:
         row = api.review_allocation(
             allocation_id,
             decision,
             gpu_hours=gpu_hours,
-            start_at=None if start is None else parse_time(start, "--start", now),
-            end_at=None if end is None else parse_time(end, "--end", now),
+            start_at=start_at,
+            end_at=None if end is None else parse_time(end, "--end", now, after=start_at),
             note=note,
         )
     if as_json:
@@ -628,10 +638,18 @@ def market_book(
     offer_id: Annotated[int, typer.Argument(help="The offer's id (see market offers).", show_default=False)],
     units: Annotated[int, typer.Option("--units", min=1, help="Units of the offer's shape.")] = 1,
     start: Annotated[
-        str, typer.Option("--start", help="Start: 2026-01-01T09:00Z, now or +1h.", show_default=False)
+        str,
+        typer.Option(
+            "--start",
+            help="Start: 2026-01-01T09:00Z, now or +DURATION from now (default now).",
+            show_default=False,
+        ),
     ] = "now",
     end: Annotated[
-        str, typer.Option("--end", help="End (after the start), or +DURATION.", show_default=False)
+        str,
+        typer.Option(
+            "--end", help="End: a time, or +DURATION counted from --start (default +1h).", show_default=False
+        ),
     ] = ("+1h"),
     project: Annotated[
         str | None, typer.Option("--project", "-A", help="The project (default: the token's).")
@@ -643,7 +661,7 @@ def market_book(
     """Book capacity: reserve units of an offer over a period (refused when too few are free)."""
     now = datetime.now(UTC)
     start_at = parse_time(start, "--start", now)
-    end_at = parse_time(end, "--end", start_at if end.strip().startswith("+") else now)
+    end_at = parse_time(end, "--end", now, after=start_at)
     with _api(url, token) as api:
         row = api.book(offer_id, units=units, start_at=start_at, end_at=end_at, project_id=project)
     if as_json:
