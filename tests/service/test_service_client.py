@@ -146,6 +146,15 @@ def test_client_errors_carry_the_servers_detail() -> None:
             api.list_jobs()
         assert failed.value.status == 502 and not failed.value.is_client_error
         assert failed.value.detail == "HTTP 502 Bad Gateway: bad gateway"
+
+    def silent(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    api = ApiClient("http://svc.example", "aif_x", transport=httpx.MockTransport(silent))
+    with api, pytest.raises(ClientError) as late:
+        api.get_job("j-000000000000")
+    assert late.value.status is None and not late.value.is_client_error
+    assert late.value.detail.startswith("the aifactory service at http://svc.example did not answer in time")
     with pytest.raises(SystemExit) as exit_info:
         _fail(failed.value)
     assert exit_info.value.code == 1
