@@ -11,11 +11,14 @@ running jobs at once, and the usage records and the allocation's burn-down agree
 times. ``aifactory serve`` with the worker inside (the single-machine mode) gets the same treatment.
 
 In process, the windows a kill can fall into are reproduced exactly: a launch that fails, a worker that
-dies after launching a run but before storing its reference.
+dies after committing a start but before the job's wrapper began, one that dies after launching a run
+but before storing its reference, and a wrapper that begins only after a restarted worker gave its
+launch up.
 """
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import subprocess
@@ -36,6 +39,7 @@ from test_service_worker import approve, job, local, make_worker, wait_for
 
 from aifactory.service.auth import issue_token
 from aifactory.service.db import Allocation, Job, Programme, Project, UsageRecord, make_sessionmaker
+from aifactory.service.executors import local as local_executor
 from conftest import World, reset
 
 SUBMITTERS = 3
@@ -325,3 +329,44 @@ def test_a_run_launched_before_its_reference_was_stored_is_adopted(world: World,
     assert (done.state, done.attempt) == ("succeeded", 1)
     assert marker.read_text().split() == [a]
     assert not second.slots.held and second.scheduler.state.free_gpus == 8
+
+
+def test_a_worker_killed_before_the_wrapper_began_requeues_the_job(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    approve(world)
+    marker = tmp_path / "marker"
+    a = local(world, f'echo "$AIFACTORY_JOB_ID $AIFACTORY_ATTEMPT" >> {marker}')
+    first = make_worker(world, tmp_path)
+
+    def killed(*_: Any, **__: Any) -> None:  # the worker dies after writing the launch, before the spawn
+        raise SystemExit("SIGKILL")
+
+    monkeypatch.setattr(local_executor.subprocess, "Popen", killed)
+    with pytest.raises(SystemExit):
+        first.cycle()
+    monkeypatch.undo()
+    assert job(world, a).state == "running"
+    second = make_worker(world, tmp_path)
+    second.recover()
+    requeued = job(world, a)
+    assert (requeued.state, requeued.attempt) == ("pending", 0)
+    assert "requeued" in requeued.reason
+    done = wait_for(world, second, a, {"succeeded", "failed"})
+    assert (done.state, done.attempt) == ("succeeded", 1)
+    assert marker.read_text().split() == [a, "1"]  # ran once, as attempt 1
+
+
+def test_a_wrapper_that_lost_its_ticket_never_runs_the_command(tmp_path: Path) -> None:
+    """A restarted worker deleted the ticket (and requeued the job) before this slow wrapper began."""
+    marker = tmp_path / "marker"
+    argv = [sys.executable, "-m", "aifactory.service.executors.runner", str(tmp_path), "j-x.1", "10"]
+    gone = subprocess.run([*argv, "abc", "--", f"echo ran >> {marker}"], check=False, timeout=30)
+    assert gone.returncode == 0
+    assert not marker.exists() and not (tmp_path / "j-x.1.pid").exists()
+    assert not (tmp_path / "j-x.1.exit").exists()
+    (tmp_path / "j-x.1.def.ticket").touch()
+    taken = subprocess.run([*argv, "def", "--", f"echo ran >> {marker}"], check=False, timeout=30)
+    assert taken.returncode == 0 and marker.read_text() == "ran\n"
+    assert not (tmp_path / "j-x.1.def.ticket").exists()
+    assert json.loads((tmp_path / "j-x.1.exit").read_text())["exit_code"] == 0

@@ -2,11 +2,13 @@
 
 The command runs under :mod:`aifactory.service.executors.runner` in a session of its own, with its
 assigned GPUs in ``CUDA_VISIBLE_DEVICES`` and stdout/stderr appended to the job's log. Files in
-``run_dir`` tie an attempt to its process: ``<job>.<attempt>.launch`` is written before the process is
-started, ``.pid`` by the wrapper when it runs, ``.exit`` when the command has ended. A restarted worker
-reads them: an ``.exit`` file gives the outcome, a live wrapper is still running, a launch that left
-neither was lost (it is failed, never run twice), and no ``.launch`` file means the attempt never
-started (the job can safely be started again).
+``run_dir`` tie an attempt to its process: ``<job>.<attempt>.launch`` (naming the launch's ticket) and
+the ticket are written before the process is started; the wrapper deletes the ticket before it does
+anything, then writes ``.pid``, and ``.exit`` when the command has ended. A restarted worker reads them:
+an ``.exit`` file gives the outcome; a ticket still there means the command never began — the worker
+deletes it (the wrapper, if it is only slow, then exits without running anything) and the attempt is
+started again; a live wrapper is still running; a taken ticket with no live wrapper and no ``.exit`` was
+lost (failed, never run twice); no ``.launch`` file means the attempt never started.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 from aifactory.service.executors.base import Ended, Launch, Status
+from aifactory.service.executors.runner import write_atomic
 
 PID_WAIT_S = 5.0
 
@@ -40,14 +44,16 @@ class LocalExecutor:
             raise ValueError("the local executor runs commands: this job has only an image")
         self.run_dir.mkdir(parents=True, exist_ok=True)
         launch.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._path(launch, "launch").write_text(str(now))
+        ticket = uuid.uuid4().hex
+        self._path(launch, f"{ticket}.ticket").touch()
+        write_atomic(self._path(launch, "launch"), ticket)
         env = dict(os.environ)
         env.update(launch.env)
         env["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, launch.gpu_ids))
         env["AIFACTORY_JOB_ID"] = launch.job_id
         env["AIFACTORY_ATTEMPT"] = str(launch.attempt)
         argv = [sys.executable, "-m", "aifactory.service.executors.runner", str(self.run_dir), launch.key]
-        argv += [repr(launch.time_limit_s), "--", launch.command]
+        argv += [repr(launch.time_limit_s), ticket, "--", launch.command]
         with launch.log_path.open("ab") as log:
             proc = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, start_new_session=True
@@ -83,14 +89,16 @@ class LocalExecutor:
                 os.kill(pid, signal.SIGTERM)  # the wrapper stops the command's group and records it
 
     def recover(self, launch: Launch, ref: str | None, now: float) -> Ended | Status:
-        if not self._path(launch, "launch").exists():
+        launch_file = self._path(launch, "launch")
+        if not launch_file.exists():
             return "not-started"
-        exit_file = self._path(launch, "exit")
-        pid_file = self._path(launch, "pid")
-        waited = 0.0
-        while not pid_file.exists() and not exit_file.exists() and waited < PID_WAIT_S:
-            time.sleep(0.1)  # a wrapper started just before the worker died may not have written it yet
-            waited += 0.1
+        exit_file, pid_file = self._path(launch, "exit"), self._path(launch, "pid")
+        _wait_for(pid_file, exit_file, PID_WAIT_S)  # a wrapper spawned just before the crash may be starting
+        if not pid_file.exists() and not exit_file.exists():
+            with contextlib.suppress(FileNotFoundError):
+                self._path(launch, f"{launch_file.read_text().strip()}.ticket").unlink()
+                return "not-started"  # the wrapper never began; without its ticket it never will
+            _wait_for(pid_file, exit_file, PID_WAIT_S)  # it took the ticket just now
         if exit_file.exists():
             return _read_exit(exit_file)
         if pid_file.exists():
@@ -114,6 +122,13 @@ class LocalExecutor:
         if proc is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=5)
+
+
+def _wait_for(pid_file: Path, exit_file: Path, seconds: float) -> None:
+    waited = 0.0
+    while not pid_file.exists() and not exit_file.exists() and waited < seconds:
+        time.sleep(0.1)
+        waited += 0.1
 
 
 def _read_exit(path: Path) -> Ended:

@@ -1,11 +1,15 @@
-"""The local executor's job wrapper: ``python -m aifactory.service.executors.runner DIR KEY LIMIT -- CMD``.
+"""The local executor's job wrapper:
+``python -m aifactory.service.executors.runner DIR KEY LIMIT TICKET -- CMD``.
 
-It runs in a session of its own, so a worker killed with SIGKILL does not take the job with it. It
-writes ``KEY.pid`` when it starts, runs ``CMD`` through ``/bin/sh -c`` with stdout and stderr appended to
-the log the worker opened, stops the command's process group at the time limit (SIGTERM, then SIGKILL
-after a grace period) or when it is itself sent SIGTERM, and writes ``KEY.exit`` atomically when the
-command ends: ``{"exit_code": n, "timed_out": bool, "stopped": bool, "ended": unix time}``. The worker
-reads ``KEY.exit`` to learn the outcome — also after a restart.
+It runs in a session of its own, so a worker killed with SIGKILL does not take the job with it. It first
+takes its launch's ticket (deletes ``KEY.TICKET.ticket``): a worker restarted before that deletes the
+ticket itself and requeues the job, and the wrapper, finding no ticket, exits without running anything —
+whichever deletes the ticket decides, so the command runs at most once. It then writes ``KEY.pid``, runs
+``CMD`` through ``/bin/sh -c`` with stdout and stderr appended to the log the worker opened, stops the
+command's process group at the time limit (SIGTERM, then SIGKILL after a grace period) or when it is
+itself sent SIGTERM, and writes ``KEY.exit`` atomically when the command ends: ``{"exit_code": n,
+"timed_out": bool, "stopped": bool, "ended": unix time}``. The worker reads ``KEY.exit`` to learn the
+outcome — also after a restart.
 """
 
 from __future__ import annotations
@@ -23,16 +27,20 @@ from types import FrameType
 GRACE_S = 5.0
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
 
 
 def main(argv: list[str]) -> int:
-    run_dir, key, timeout = Path(argv[0]), argv[1], float(argv[2])
+    run_dir, key, timeout, ticket = Path(argv[0]), argv[1], float(argv[2]), argv[3]
     command = argv[argv.index("--") + 1]
-    _write_atomic(run_dir / f"{key}.pid", str(os.getpid()))
+    try:
+        (run_dir / f"{key}.{ticket}.ticket").unlink()
+    except FileNotFoundError:  # a restarted worker gave this launch up before it began: never run it
+        return 0
+    write_atomic(run_dir / f"{key}.pid", str(os.getpid()))
     proc = subprocess.Popen(["/bin/sh", "-c", command], start_new_session=True)
     state = {"stopped": False, "timed_out": False, "kill_at": float("inf")}
 
@@ -64,7 +72,7 @@ def main(argv: list[str]) -> int:
         "stopped": bool(state["stopped"]),
         "ended": time.time(),
     }
-    _write_atomic(run_dir / f"{key}.exit", json.dumps(record))
+    write_atomic(run_dir / f"{key}.exit", json.dumps(record))
     return 0
 
 
