@@ -29,10 +29,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from aifactory.cluster.topology import Topology
@@ -116,6 +116,8 @@ class CycleStats:
     ended: int = 0
     preempted: int = 0
     seconds: float = 0.0
+    # Seconds from the cycle's start to the end of each phase, in order: council, pending, poll, schedule,
+    # commit (starts and preemptions written and committed), launch, reasons, total.
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -126,6 +128,7 @@ class _Run:
     ref: str | None
     usage_id: int
     stopping: str | None = None  # "cancel" or "preempt" once asked to stop
+    poll_after: float = 0.0  # the run cannot end on its own before this (unix time; 0: poll every cycle)
 
 
 class Worker:
@@ -212,7 +215,8 @@ class Worker:
         # launched, even if the worker died before storing the reference: "" asks the executor to find
         # the run from its launch (None would mean "not launched yet" and the run would never be polled)
         ref = row.executor_ref if row.executor_ref is not None else ""
-        self.runs[row.id] = _Run(launch, row.executor, ref, usage.id if usage else 0)
+        self.runs[row.id] = run = _Run(launch, row.executor, ref, usage.id if usage else 0)
+        run.poll_after = self._earliest_end(run)
 
     # ---------------------------------------------------------------------------------- cycle
 
@@ -236,11 +240,13 @@ class Worker:
             stats.timings["schedule"] = time.perf_counter() - t0
             self._preempt(session, result, now, stats)
             starts = self._record_starts(session, result, now, stats)
+        stats.timings["commit"] = time.perf_counter() - t0  # starts and preemptions written, committed
         launched: list[tuple[str, str]] = []
         for job_id in starts:  # committed: now launch (a crash here leaves 'not-started' attempts)
             run = self.runs[job_id]
             try:
                 run.ref = self.executors[run.executor].start(run.launch, now)
+                run.poll_after = self._earliest_end(run)
                 launched.append((job_id, run.ref))
             except Exception as exc:  # a launch failure fails the job, not the loop
                 log.warning("job %s: launch failed: %s", job_id, exc)
@@ -256,8 +262,10 @@ class Worker:
             with self.sessions() as session, session.begin():
                 for job_id, ref in launched:
                     session.execute(update(JobRow).where(JobRow.id == job_id).values(executor_ref=ref))
+        stats.timings["launch"] = time.perf_counter() - t0
         with self.sessions() as session, session.begin():
             self._write_reasons(session)
+        stats.timings["reasons"] = time.perf_counter() - t0
         stats.seconds = time.perf_counter() - t0
         stats.timings["total"] = stats.seconds
         return stats
@@ -324,7 +332,12 @@ class Worker:
     # -------------------------------------------------------------------------------- pending
 
     def _sync_pending(self, session: Session, stats: CycleStats) -> None:
-        ids = set(session.scalars(select(JobRow.id).where(JobRow.state == "pending")))
+        # One row, not one per pending job: the ids joined by the database (string_agg / group_concat)
+        # cost a fraction of fetching thousands of rows every cycle.
+        joined = session.scalar(
+            select(func.aggregate_strings(JobRow.id, ",")).where(JobRow.state == "pending")
+        )
+        ids = set(joined.split(",")) if joined else set()
         queue = self.scheduler.queue
         for job_id in [j for j in list(queue.jobs) if j not in ids]:  # cancelled through the API
             self.scheduler.cancel_pending(job_id)
@@ -383,7 +396,7 @@ class Worker:
                 run.stopping = "cancel"
                 self.executors[run.executor].stop(run.launch, run.ref)
         for job_id, run in list(self.runs.items()):
-            if run.ref is None:
+            if run.ref is None or (run.poll_after > now and run.stopping is None):
                 continue
             ended = self.executors[run.executor].poll(run.launch, run.ref, now)
             if ended is None:
@@ -399,6 +412,15 @@ class Worker:
         for job_id, run in list(self.draining.items()):
             if run.ref is None or self.executors[run.executor].poll(run.launch, run.ref, now) is not None:
                 del self.draining[job_id]
+
+    def _earliest_end(self, run: _Run) -> float:
+        """When the run can first have ended on its own, if its executor knows (the simulated one does:
+        start + duration); until then only a stop request makes the worker poll it. With thousands of
+        runs this keeps polling off the cycle's critical path."""
+        earliest_end = getattr(self.executors.get(run.executor), "earliest_end", None)
+        if earliest_end is None or run.ref is None:
+            return 0.0
+        return float(earliest_end(run.launch, run.ref))
 
     def _outcome(self, row: JobRow, ended: Ended, stopping: str | None) -> tuple[str, int | None, str]:
         if stopping == "cancel" or (ended.stopped and row.cancel_requested):
@@ -538,6 +560,7 @@ class Worker:
         from aifactory.scheduler.explain import why_waiting
 
         s = self.scheduler
+        changed: list[dict[str, str]] = []
         for job in s.queue.in_order(self.config.reason_depth):
             reason = why_waiting(s, job)
             if s.tenancy.budgets and s.tenancy.budgets.get(job.tenant, 1.0) == 0.0:
@@ -548,9 +571,15 @@ class Worker:
                 reason = f"{self.notes[job.id]}; {reason}"
             if self.reasons.get(job.id) != reason:
                 self.reasons[job.id] = reason
-                session.execute(
-                    update(JobRow)
-                    .where(JobRow.id == job.id)
-                    .where(JobRow.state == "pending")
-                    .values(reason=reason)
-                )
+                changed.append({"job_id": job.id, "reason": reason})
+        if changed:  # one executemany (pipelined by psycopg), not a round trip per job
+            session.connection().execute(_SET_REASON, changed)
+
+
+_JOBS = cast(Table, JobRow.__table__)  # Core, so that a list of parameters is one executemany
+_SET_REASON = (
+    update(_JOBS)
+    .where(_JOBS.c.id == bindparam("job_id"))
+    .where(_JOBS.c.state == "pending")
+    .values(reason=bindparam("reason"))
+)

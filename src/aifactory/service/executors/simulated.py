@@ -33,6 +33,14 @@ class SimulatedExecutor:
             return Ended(exit_code=0, ended_at=started + duration)
         return None
 
+    def earliest_end(self, launch: Launch, ref: str) -> float:
+        """When the run ends unless stopped (start + duration, capped by the time limit): the worker need
+        not poll it before. Optional for executors; a real process can end at any time."""
+        if not ref.startswith("sim:"):
+            return 0.0
+        started = float(ref.split(":", 1)[1])
+        return started + min(launch.duration_s or 0.0, launch.time_limit_s)
+
     def stop(self, launch: Launch, ref: str) -> None:
         self._stopped.add(launch.key)
 
