@@ -248,11 +248,13 @@ def test_sigkill_of_the_api_and_the_worker_under_load(factory: Factory) -> None:
     for thread in threads:
         thread.start()
     plan = ["worker", "api", "worker", "worker", "worker"]
+    running_at_kill: set[str] = set()
     for victim in plan:
         for _ in range(8):  # let jobs start and run
             f.check_gpus()
             time.sleep(0.2)
         if victim == "worker":
+            running_at_kill |= {j.id for j in f.jobs() if j.state == "running" and j.executor == "local"}
             assert Factory.kill(f.worker) == -signal.SIGKILL, f.log("worker")
             f.start_worker()
         else:
@@ -265,6 +267,7 @@ def test_sigkill_of_the_api_and_the_worker_under_load(factory: Factory) -> None:
     f.wait_log("worker", "every 0.1 s")  # the last worker is up (its signal handlers are set)
     assert Factory.kill(f.worker, signal.SIGTERM) == 0
     check_outcome(f, jobs)
+    assert running_at_kill  # the kills did fall on running commands (adopted after the restart)
 
 
 def test_serve_with_the_worker_inside_survives_sigkill(factory: Factory, database_url: str) -> None:
