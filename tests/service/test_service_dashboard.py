@@ -202,8 +202,23 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
-def sign_in(browser: Any, factory: Factory, who: str, path: str = "/") -> Any:
+def new_page(browser: Any) -> Any:
+    """A page whose ``problems`` collects script errors and console errors other than HTTP error answers
+    (a CSP violation, say), which the tests check are none."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.problems = []
+    page.on(
+        "console",
+        lambda m: (
+            m.type == "error" and "Failed to load resource" not in m.text and page.problems.append(m.text)
+        ),
+    )
+    page.on("pageerror", lambda e: page.problems.append(str(e)))
+    return page
+
+
+def sign_in(browser: Any, factory: Factory, who: str, path: str = "/") -> Any:
+    page = new_page(browser)
     page.goto(factory.url + path)
     page.get_by_label("Access token").fill(factory.secrets[who])
     page.get_by_role("button", name="Sign in").click()
@@ -249,7 +264,7 @@ def test_operator_sees_busy_trays_the_queue_and_usage(browser: Any, factory: Fac
     chart = page.locator("#usage-chart svg")
     assert "Science: share 60.0 %" in (chart.locator("desc").text_content() or "")
     assert page.locator("#budgets tbody tr").count() == 3
-    assert re.search(r"5,000\.0", page.locator("#budgets tbody tr", has_text="climate").inner_text())
+    assert re.search(r"5,000\.0", page.locator("#budgets tbody tr", has_text="Climate model").inner_text())
     market_note = page.locator("#market-note").inner_text()
     if factory.market:
         assert market_note == ""
@@ -262,6 +277,7 @@ def test_operator_sees_busy_trays_the_queue_and_usage(browser: Any, factory: Fac
     screenshot = DOCS_SCREENSHOT if docs else tmp_path / "dashboard.png"
     page.screenshot(path=str(screenshot), full_page=True)
     assert screenshot.stat().st_size > 10_000
+    assert page.problems == []
     page.close()
 
 
@@ -281,6 +297,7 @@ def test_a_member_sees_no_other_projects_job_names(browser: Any, factory: Factor
     note = page.locator("#queue-note").inner_text()
     assert re.match(r"Not shown: \d+ waiting job\(s\) of other projects, 2 running job\(s\) of other", note)
     assert page.locator("#budgets tbody tr").count() == 1
+    assert page.problems == []
     page.close()
 
 
@@ -291,21 +308,24 @@ def test_the_job_page_shows_the_job_and_its_log(browser: Any, factory: Factory) 
     details = page.locator("#job-details").inner_text()
     assert "succeeded" in details and "Exit code" in details
     assert "[simulated] attempt 1" in page.locator("#job-log").inner_text()
+    assert page.problems == []
     page.close()
     other = sign_in(browser, factory, "bo", f"/jobs/{job['id']}")
     assert "No job" in other.locator("#job-error").inner_text()
     assert "[simulated]" not in other.locator("#job-log").inner_text()
+    assert other.problems == []
     other.close()
 
 
 def test_a_refused_token_brings_the_sign_in_back(browser: Any, factory: Factory) -> None:
-    page = browser.new_page()
+    page = new_page(browser)
     page.goto(factory.url + "/")
     page.get_by_label("Access token").fill("aif_not-a-real-token-000000000000000000")
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_selector("#login-error:has-text('Token refused')", timeout=10_000)
     assert page.locator("#app").is_hidden()
     assert page.evaluate("sessionStorage.getItem('aifactory.token')") is None
+    assert page.problems == []
     page.close()
 
 
@@ -320,4 +340,5 @@ def test_the_overview_refreshes_itself_and_signs_out(browser: Any, factory: Fact
     page.get_by_role("button", name="Sign out").click()
     assert page.locator("#app").is_hidden() and page.get_by_label("Access token").is_visible()
     assert page.evaluate("sessionStorage.getItem('aifactory.token')") is None
+    assert page.problems == []
     page.close()

@@ -26,6 +26,18 @@ JOB_ID = re.compile(r"^j-[0-9a-f]{12}$")
 
 templates = Jinja2Templates(directory=PACKAGE / "templates")
 
+# The pages run only their own script and style sheet and talk only to this service: an injected
+# script or a rogue frame would get the token in sessionStorage.
+HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
 
 def install(app: FastAPI) -> None:
     """Serve the dashboard at ``/`` and a job's page at ``/jobs/{job_id}`` (no token needed for the
@@ -34,7 +46,7 @@ def install(app: FastAPI) -> None:
 
     def page(request: Request, template: str, **context: object) -> HTMLResponse:
         base = {"static": STATIC_URL, "api": "/api/v1", "refresh_s": REFRESH_S}
-        return templates.TemplateResponse(request, template, base | context)
+        return templates.TemplateResponse(request, template, base | context, headers=HEADERS)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index(request: Request) -> HTMLResponse:

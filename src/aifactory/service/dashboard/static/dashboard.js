@@ -157,10 +157,11 @@ function drawUsage(u) {
 function drawBudgets(u) {
   fillTable("budgets", u.projects, "No project.", (p) => {
     const used = p.gpu_hours_granted > 0 ? p.gpu_hours_used / p.gpu_hours_granted : 0;
-    const bar = el("span", { class: "bar", role: "img", "aria-label": `${pct(used)} of the grant used` },
-      el("span", { class: used > 1 ? "over" : "", style: `width:${Math.min(used, 1) * 100}%` }));
+    const fill = el("span", { class: used > 1 ? "over" : "" });
+    fill.style.width = `${Math.min(used, 1) * 100}%`; // CSSOM, allowed by the page's style-src 'self'
+    const bar = el("span", { class: "bar", role: "img", "aria-label": `${pct(used)} of the grant used` }, fill);
     return [
-      el("th", { scope: "row", text: `${p.name} (${p.id})` }),
+      el("th", { scope: "row", title: p.id, text: p.name }),
       td(p.gpu_hours_granted ? fmt(p.gpu_hours_granted) : "none active", "num"),
       td(fmt(p.gpu_hours_used), "num"), td(fmt(p.gpu_hours_remaining), "num"), el("td", {}, bar),
       td(fmt(p.gpu_hours), "num"), td(money(p.cost), "num"),
