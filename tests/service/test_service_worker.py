@@ -4,6 +4,7 @@ preemption, and recovery after a crash — with the simulated and the local exec
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -246,3 +247,21 @@ def test_worker_bad_options_exit_2(
     code, _, err = invoke(capsys, "worker", "--once", "--database-url", url, *extra)
     assert code == 2
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_run_is_billed_to_its_end_not_to_when_the_worker_noticed(world: World, tmp_path: Path) -> None:
+    alloc = approve(world, gpu_hours=100)
+    a = simulated(world, gpus=4, duration_s=600)
+    worker = make_worker(world, tmp_path)
+    worker.cycle()
+    started = job(world, a).started_at
+    world.clock.advance(hours=2)  # the worker was slow (or down) long after the run ended
+    worker.cycle()
+    row = job(world, a)
+    assert row.state == "succeeded" and started is not None
+    assert row.ended_at == started + timedelta(seconds=600)
+    with world.session() as session:
+        usage = session.scalars(select(UsageRecord).where(UsageRecord.job_id == a)).one()
+        assert usage.gpu_hours == pytest.approx(4 * 600 / 3600)
+        allocation = session.get(Allocation, alloc)
+        assert allocation is not None and allocation.gpu_hours_used == pytest.approx(4 * 600 / 3600)

@@ -22,6 +22,7 @@ allocated to a dead job.
 
 from __future__ import annotations
 
+import heapq
 import logging
 import threading
 import time
@@ -162,6 +163,10 @@ class Worker:
         self.market = MarketSync(self.topology.gpus, config.racks * config.rack_gpus)  # reservations, spot
         self.runs: dict[str, _Run] = {}  # running in the scheduler
         self.draining: dict[str, _Run] = {}  # preempted: out of the scheduler, process still stopping
+        # Runs to poll: those whose executor cannot say when they end (every cycle), the others from
+        # when they can first have ended (a heap of (time, job id, attempt); stale entries are skipped).
+        self._poll_every_cycle: set[str] = set()
+        self._poll_from: list[tuple[float, str, int]] = []
         self.reasons: dict[str, str] = {}
         self.notes: dict[str, str] = {}  # what happened to a waiting job (preempted), shown before its reason
         self._council_key: Any = None
@@ -204,7 +209,7 @@ class Worker:
                 session.delete(usage)
             return
         if isinstance(status, Ended):
-            self._finish_row(session, row, usage, now, *self._outcome(row, status, None))
+            self._finish_row(session, row, usage, _end(status, now), *self._outcome(row, status, None))
             return
         job = self._job(row)
         self.scheduler.submit(job)
@@ -216,7 +221,7 @@ class Worker:
         # the run from its launch (None would mean "not launched yet" and the run would never be polled)
         ref = row.executor_ref if row.executor_ref is not None else ""
         self.runs[row.id] = run = _Run(launch, row.executor, ref, usage.id if usage else 0)
-        run.poll_after = self._earliest_end(run)
+        self._track(row.id, run)
 
     # ---------------------------------------------------------------------------------- cycle
 
@@ -246,7 +251,7 @@ class Worker:
             run = self.runs[job_id]
             try:
                 run.ref = self.executors[run.executor].start(run.launch, now)
-                run.poll_after = self._earliest_end(run)
+                self._track(job_id, run)
                 launched.append((job_id, run.ref))
             except Exception as exc:  # a launch failure fails the job, not the loop
                 log.warning("job %s: launch failed: %s", job_id, exc)
@@ -324,8 +329,11 @@ class Worker:
             budgets[project] = budgets.get(project, 0.0) + (granted or 0.0) * 3600
             spent[project] = spent.get(project, 0.0) + used * 3600
         last = tenancy.last if tenancy.last is not None else now
-        for run in self.scheduler.running.values():
-            spent[run.job.tenant] = spent.get(run.job.tenant, 0.0) + run.gpus * max(last - run.start, 0.0)
+        get = spent.get
+        for run in self.scheduler.running.values():  # the cycle's one pass over every run: kept tight
+            if run.start < last:
+                job = run.job
+                spent[job.tenant] = get(job.tenant, 0.0) + job.gpus * (last - run.start)
         tenancy.budgets = budgets
         tenancy.spent = spent
 
@@ -339,12 +347,12 @@ class Worker:
         )
         ids = set(joined.split(",")) if joined else set()
         queue = self.scheduler.queue
-        for job_id in [j for j in list(queue.jobs) if j not in ids]:  # cancelled through the API
+        for job_id in queue.jobs.keys() - ids:  # cancelled through the API
             self.scheduler.cancel_pending(job_id)
             self.reasons.pop(job_id, None)
             self.notes.pop(job_id, None)
             stats.dropped += 1
-        new = [j for j in ids if j not in queue and j not in self.scheduler.running]
+        new = list(ids - queue.jobs.keys() - self.scheduler.running.keys())
         for chunk in range(0, len(new), 500):
             rows = session.scalars(
                 select(JobRow).where(JobRow.id.in_(new[chunk : chunk + 500])).order_by(JobRow.seq)
@@ -395,12 +403,23 @@ class Worker:
             if run is not None and run.stopping is None and run.ref is not None:
                 run.stopping = "cancel"
                 self.executors[run.executor].stop(run.launch, run.ref)
-        for job_id, run in list(self.runs.items()):
-            if run.ref is None or (run.poll_after > now and run.stopping is None):
+                self._poll_every_cycle.add(job_id)
+        while self._poll_from and self._poll_from[0][0] <= now:  # runs that may have ended by now
+            _, job_id, attempt = heapq.heappop(self._poll_from)
+            run = self.runs.get(job_id)
+            if run is not None and run.launch.attempt == attempt:
+                self._poll_every_cycle.add(job_id)
+        for job_id in list(self._poll_every_cycle):
+            run = self.runs.get(job_id)
+            if run is None:  # ended, preempted or failed since
+                self._poll_every_cycle.discard(job_id)
+                continue
+            if run.ref is None:
                 continue
             ended = self.executors[run.executor].poll(run.launch, run.ref, now)
             if ended is None:
                 continue
+            self._poll_every_cycle.discard(job_id)
             row = session.get(JobRow, job_id)
             usage = session.get(UsageRecord, run.usage_id)
             self.scheduler.finish(job_id, now)
@@ -408,19 +427,22 @@ class Worker:
             del self.runs[job_id]
             stats.ended += 1
             if row is not None:
-                self._finish_row(session, row, usage, now, *self._outcome(row, ended, run.stopping))
+                end = _end(ended, now)  # billed to when the run ended, not to when the worker noticed
+                self._finish_row(session, row, usage, end, *self._outcome(row, ended, run.stopping))
         for job_id, run in list(self.draining.items()):
             if run.ref is None or self.executors[run.executor].poll(run.launch, run.ref, now) is not None:
                 del self.draining[job_id]
 
-    def _earliest_end(self, run: _Run) -> float:
-        """When the run can first have ended on its own, if its executor knows (the simulated one does:
-        start + duration); until then only a stop request makes the worker poll it. With thousands of
-        runs this keeps polling off the cycle's critical path."""
+    def _track(self, job_id: str, run: _Run) -> None:
+        """Poll a launched run every cycle, or, if its executor knows when it can first have ended (the
+        simulated one does: start + duration), only from then on (a stop request polls it at once). With
+        thousands of runs this keeps polling off the cycle's critical path."""
         earliest_end = getattr(self.executors.get(run.executor), "earliest_end", None)
         if earliest_end is None or run.ref is None:
-            return 0.0
-        return float(earliest_end(run.launch, run.ref))
+            self._poll_every_cycle.add(job_id)
+            return
+        run.poll_after = float(earliest_end(run.launch, run.ref))
+        heapq.heappush(self._poll_from, (run.poll_after, job_id, run.launch.attempt))
 
     def _outcome(self, row: JobRow, ended: Ended, stopping: str | None) -> tuple[str, int | None, str]:
         if stopping == "cancel" or (ended.stopped and row.cancel_requested):
@@ -488,6 +510,7 @@ class Worker:
     def _preempt(self, session: Session, result: CycleResult, now: float, stats: CycleStats) -> None:
         for job_id in result.preempted:
             run = self.runs.pop(job_id, None)
+            self._poll_every_cycle.discard(job_id)
             self.slots.release(job_id)
             row = session.get(JobRow, job_id)
             if run is not None:
@@ -510,7 +533,8 @@ class Worker:
         self, session: Session, result: CycleResult, now: float, stats: CycleStats
     ) -> list[str]:
         started: list[str] = []
-        busy = sum(r.gpus for r in self.scheduler.running.values()) - sum(s.job.gpus for s in result.starts)
+        # GPUs busy before these starts: the cluster state's per-rack counts, not a pass over every run
+        busy = int(self.scheduler.state.used.sum()) - sum(s.job.gpus for s in result.starts)
         for start in result.starts:
             job_id = start.job.id
             ids = self.slots.assign(job_id, start.placement)
@@ -583,3 +607,8 @@ _SET_REASON = (
     .where(_JOBS.c.state == "pending")
     .values(reason=bindparam("reason"))
 )
+
+
+def _end(ended: Ended, now: float) -> float:
+    """When a run ended: the executor's own time when it knows it (never after ``now``), else ``now``."""
+    return min(ended.ended_at, now) if ended.ended_at is not None else now
