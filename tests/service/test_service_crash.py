@@ -37,9 +37,12 @@ import pytest
 from sqlalchemy import Engine, select
 from test_service_worker import approve, job, local, make_worker, wait_for
 
+from aifactory.cli import worker as cli_worker
 from aifactory.service.auth import issue_token
 from aifactory.service.db import Allocation, Job, Programme, Project, UsageRecord, make_sessionmaker
 from aifactory.service.executors import local as local_executor
+from aifactory.service.worker_lock import WorkerLock
+from cli_invoke import invoke
 from conftest import World, reset
 
 SUBMITTERS = 3
@@ -163,6 +166,16 @@ class Factory:
         if doubled:
             self.overlaps.append(f"GPUs {doubled} held twice by {[(j.id, j.gpu_ids) for j in running]}")
 
+    def wait_running_local(self, timeout: float) -> set[str]:
+        """The local jobs running once there are any (empty if none run within ``timeout``)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.check_gpus()
+            running = {j.id for j in self.jobs() if j.state == "running" and j.executor == "local"}
+            if running or time.monotonic() >= deadline:
+                return running
+            time.sleep(0.1)
+
     def wait_idle(self, timeout: float) -> list[Job]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -250,14 +263,13 @@ def test_sigkill_of_the_api_and_the_worker_under_load(factory: Factory) -> None:
     plan = ["worker", "api", "worker", "worker", "worker"]
     running_at_kill: set[str] = set()
     for victim in plan:
-        for _ in range(8):  # let jobs start and run
-            f.check_gpus()
-            time.sleep(0.2)
-        if victim == "worker":
-            running_at_kill |= {j.id for j in f.jobs() if j.state == "running" and j.executor == "local"}
+        if victim == "worker":  # kill it while local commands run: the next worker has to adopt them
+            f.wait_log("worker", "every 0.1 s")
+            running_at_kill |= f.wait_running_local(15)
             assert Factory.kill(f.worker) == -signal.SIGKILL, f.log("worker")
             f.start_worker()
         else:
+            time.sleep(0.5)
             assert Factory.kill(f.api) == -signal.SIGKILL, f.log("serve")
             time.sleep(0.3)
             f.start_api("--no-worker")
@@ -373,3 +385,35 @@ def test_a_wrapper_that_lost_its_ticket_never_runs_the_command(tmp_path: Path) -
     assert taken.returncode == 0 and marker.read_text() == "ran\n"
     assert not (tmp_path / "j-x.1.def.ticket").exists()
     assert json.loads((tmp_path / "j-x.1.exit").read_text())["exit_code"] == 0
+
+
+# --------------------------------------------------------------------------- one loop per database
+
+
+def test_one_worker_lock_per_database(engine: Engine) -> None:
+    first, second = WorkerLock(engine), WorkerLock(engine)
+    assert first.acquire()
+    try:
+        assert not second.acquire(wait_s=0.3)
+    finally:
+        first.release()
+    assert second.acquire()
+    second.release()
+
+
+def test_a_second_worker_is_refused(
+    capsys: pytest.CaptureFixture[str], engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``aifactory worker`` (or ``serve --worker``) against a database whose loop already runs: exit 2."""
+    monkeypatch.setattr(cli_worker, "LOCK_WAIT_S", 0.3)
+    running = WorkerLock(engine)
+    assert running.acquire()
+    try:
+        code, _, err = invoke(capsys, "worker", "--once", "--database-url", database_url)
+    finally:
+        running.release()
+    assert code == 2
+    assert err.strip() == "error: another worker already runs against this database; stop it first"
+    code, out, err = invoke(capsys, "worker", "--once", "--database-url", database_url, *RACK)
+    assert code == 0, err
+    assert out.startswith("cycle:")

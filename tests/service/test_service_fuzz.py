@@ -9,6 +9,7 @@ call.
 
 from __future__ import annotations
 
+import os
 import warnings
 from typing import Any
 
@@ -23,7 +24,9 @@ from aifactory.service.app import create_app
 from aifactory.service.settings import Settings
 from conftest import World
 
-MAX_EXAMPLES = 10  # per operation and database: the whole fuzz run stays well under a minute
+# per operation and database: the whole fuzz run stays well under a minute; AIFACTORY_FUZZ_EXAMPLES=200
+# digs deeper (by hand)
+MAX_EXAMPLES = int(os.environ.get("AIFACTORY_FUZZ_EXAMPLES", "10"))
 ROLES = ("operator", "member_a")
 KNOWN = {  # a path parameter named like these is, in every other generated case, an id that exists
     "job_id": "jobs",

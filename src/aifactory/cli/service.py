@@ -132,13 +132,13 @@ def serve_command(
     single machine (SQLite) the scheduler loop runs inside it too."""
     import uvicorn
 
-    from aifactory.cli.worker import build_worker, worker_config
+    from aifactory.cli.worker import build_worker, hold_worker_lock, worker_config
     from aifactory.service.app import create_app
     from aifactory.service.db.engine import is_sqlite
 
     settings = _settings(database_url, log_dir, racks=racks, rack_gpus=rack_gpus)
     run_worker = is_sqlite(settings.database_url) if worker is None else worker
-    config = None
+    config, lock = None, None
     if run_worker:  # options are checked before the database is touched
         config = worker_config(
             settings, policy=policy, interval=interval, require_allocation=require_allocation
@@ -148,11 +148,16 @@ def serve_command(
     where = f"aifactory service on http://{host}:{port} (database {_display(settings.database_url)})"
     if config is not None:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        lock = hold_worker_lock(engine, "stop it, or serve with --no-worker")
         run_with_worker(app, build_worker(settings, config, engine))
         where += f"; worker: {config.racks} racks × {config.rack_gpus} GPUs, policy {config.policy}"
     typer.echo(where, err=True)
-    uvicorn.run(app, host=host, port=port, log_level="info")
-    engine.dispose()
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="info")
+    finally:
+        if lock is not None:
+            lock.release()
+        engine.dispose()
 
 
 def run_with_worker(app: FastAPI, worker: Worker) -> None:

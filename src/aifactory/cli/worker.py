@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from aifactory.service.settings import Settings
     from aifactory.service.worker import FactoryConfig, Worker
+    from aifactory.service.worker_lock import WorkerLock
 
 
 def worker_config(
@@ -77,6 +78,20 @@ def build_worker(settings: Settings, config: FactoryConfig, engine: Engine) -> W
     return Worker(make_sessionmaker(engine), config, executors_for(settings), settings.log_dir)
 
 
+LOCK_WAIT_S = 10.0  # a worker killed just now may take the database a moment to let its lock go
+
+
+def hold_worker_lock(engine: Engine, hint: str) -> WorkerLock:
+    """The database's single-worker lock, or :class:`ServiceInputError` when another loop holds it (two
+    loops would hand the same GPUs to two jobs)."""
+    from aifactory.service.worker_lock import WorkerLock
+
+    lock = WorkerLock(engine)
+    if not lock.acquire(wait_s=LOCK_WAIT_S):
+        raise ServiceInputError(f"another worker already runs against this database; {hint}")
+    return lock
+
+
 def worker_command(
     database_url: DatabaseUrl = None,
     log_dir: Annotated[
@@ -101,7 +116,17 @@ def worker_command(
     settings = _settings(database_url, log_dir, racks=racks, rack_gpus=rack_gpus, ray_address=ray_address)
     config = worker_config(settings, policy=policy, interval=interval, require_allocation=require_allocation)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    worker = build_worker(settings, config, _open_engine(settings))
+    engine = _open_engine(settings)
+    lock = hold_worker_lock(engine, "stop it first")
+    try:
+        run_worker(build_worker(settings, config, engine), config, once=once)
+    finally:
+        lock.release()
+        engine.dispose()
+
+
+def run_worker(worker: Worker, config: FactoryConfig, *, once: bool) -> None:
+    """One cycle (``--once``), or cycles until SIGINT or SIGTERM."""
     if once:
         stats = worker.cycle()
         typer.echo(
@@ -114,7 +139,7 @@ def worker_command(
         signal.signal(sig, lambda *_: stop.set())
     typer.echo(
         f"worker: {config.racks} racks × {config.rack_gpus} GPUs, policy {config.policy}, "
-        f"every {interval:g} s, executors {', '.join(sorted(worker.executors))}",
+        f"every {config.interval_s:g} s, executors {', '.join(sorted(worker.executors))}",
         err=True,
     )
     worker.run_forever(stop)
