@@ -20,6 +20,7 @@ V1 = "/api/v1"
         ({"id": "ok", "name": "x", "share": "lots"}, "share"),
         ({"id": "ok", "name": "x", "colour": "red"}, "colour"),
         ({"id": "ok", "name": "x\u0000"}, "name"),
+        ({"id": "market", "name": "x"}, "id"),  # the scheduler's programme of reservations
     ],
 )
 def test_programme_validation(world: World, body: dict[str, object], field: str) -> None:
@@ -56,6 +57,7 @@ def test_programmes(world: World) -> None:
         ({"id": "pb", "programme_id": "sci", "name": "x"}, 409, "id"),
         ({"id": "sci", "programme_id": "sci", "name": "x"}, 409, "id"),
         ({"programme_id": "sci", "name": "x"}, 422, "id"),
+        ({"id": "res-7", "programme_id": "sci", "name": "x"}, 422, "id"),  # a reservation's tenant
     ],
 )
 def test_project_validation(world: World, body: dict[str, object], status: int, field: str) -> None:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, status
 from pydantic import ConfigDict, Field
 from sqlalchemy import select
 
-from aifactory.service.api.schemas import CONFLICT, ERRORS, NOT_FOUND, Body, Name, Out, Slug
+from aifactory.service.api.schemas import CONFLICT, ERRORS, NOT_FOUND, Body, CouncilId, Name, Out
 from aifactory.service.auth import AnyRole, Principal, require
 from aifactory.service.db.models import Programme, Project
 from aifactory.service.deps import NowDep, SessionDep
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/programmes", tags=["programmes"], responses=ERRORS)
 
 
 class ProgrammeIn(Body):
-    id: Slug = Field(description="Slug, unique across programmes and projects.", examples=["science"])
+    id: CouncilId = Field(description="Slug, unique across programmes and projects.", examples=["science"])
     name: Name = Field(examples=["National science programme"])
     share: float = Field(1.0, ge=0, le=1e6, description="Fair-share weight among programmes.")
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, status
 from pydantic import ConfigDict, Field
 from sqlalchemy import select
 
-from aifactory.service.api.schemas import CONFLICT, ERRORS, NOT_FOUND, Body, Name, Out, Slug
+from aifactory.service.api.schemas import CONFLICT, ERRORS, NOT_FOUND, Body, CouncilId, Name, Out, Slug
 from aifactory.service.auth import AnyRole, Principal, require
 from aifactory.service.db.models import Programme, Project
 from aifactory.service.deps import NowDep, SessionDep
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/projects", tags=["projects"], responses=ERRORS)
 
 
 class ProjectIn(Body):
-    id: Slug = Field(description="Slug, unique across projects and programmes.", examples=["climate-ai"])
+    id: CouncilId = Field(description="Slug, unique across projects and programmes.", examples=["climate-ai"])
     programme_id: Slug = Field(examples=["science"])
     name: Name = Field(examples=["Climate foundation model"])
     weight: float = Field(1.0, ge=0, le=1e6, description="Fair-share weight within the programme.")

@@ -5,10 +5,25 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from aifactory.market.slices import MARKET_PROGRAMME, RESERVATION_PREFIX
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN), Field(examples=["climate-ai"])]
+
+
+def _not_the_markets(value: str) -> str:
+    if value == MARKET_PROGRAMME or value.startswith(RESERVATION_PREFIX):
+        raise ValueError(
+            f"{value!r} is the marketplace's: the scheduler names its programme {MARKET_PROGRAMME!r} "
+            f"and its reservations {RESERVATION_PREFIX}<id>"
+        )
+    return value
+
+
+# Ids of programmes and projects: slugs the scheduler's council does not use for the marketplace.
+CouncilId = Annotated[Slug, AfterValidator(_not_the_markets)]
 Subject = Annotated[str, StringConstraints(min_length=1, max_length=200), Field(examples=["alice"])]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Note = Annotated[str, StringConstraints(max_length=10_000)]
