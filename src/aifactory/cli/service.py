@@ -32,20 +32,20 @@ DatabaseUrl = Annotated[
     typer.Option(
         "--database-url",
         help="SQLAlchemy URL, e.g. sqlite:///./aifactory.db or postgresql+psycopg://user@host/db "
-        "[env AIFACTORY_DATABASE_URL, else sqlite:///./aifactory.db].",
+        "\\[env AIFACTORY_DATABASE_URL, else sqlite:///./aifactory.db].",
     ),
 ]
 
 
 Racks = Annotated[
-    int | None, typer.Option("--racks", min=1, help="NVL72 racks [env AIFACTORY_RACKS, else 2].")
+    int | None, typer.Option("--racks", min=1, help="NVL72 racks \\[env AIFACTORY_RACKS, else 2].")
 ]
 RackGpus = Annotated[
-    int | None, typer.Option("--rack-gpus", min=4, help="GPUs per rack [env AIFACTORY_RACK_GPUS; 72].")
+    int | None, typer.Option("--rack-gpus", min=4, help="GPUs per rack \\[env AIFACTORY_RACK_GPUS; 72].")
 ]
 Policy = Annotated[
     str | None,
-    typer.Option("--policy", help="Scheduler policy [env AIFACTORY_SCHEDULER_POLICY, else fairshare]."),
+    typer.Option("--policy", help="Scheduler policy \\[env AIFACTORY_SCHEDULER_POLICY, else fairshare]."),
 ]
 Interval = Annotated[float, typer.Option("--interval", min=0.01, help="Seconds between scheduling cycles.")]
 RequireAllocation = Annotated[
@@ -111,13 +111,13 @@ def serve_command(
     database_url: DatabaseUrl = None,
     log_dir: Annotated[
         Path | None,
-        typer.Option("--log-dir", help="Jobs' log folder [env AIFACTORY_LOG_DIR, else ./aifactory-logs]."),
+        typer.Option("--log-dir", help="Jobs' log folder \\[env AIFACTORY_LOG_DIR, else ./aifactory-logs]."),
     ] = None,
     worker: Annotated[
         bool | None,
         typer.Option(
             "--worker/--no-worker",
-            help="Run the scheduler loop inside this process [default: --worker on SQLite, the "
+            help="Run the scheduler loop inside this process \\[default: --worker on SQLite, the "
             "single-machine set-up; --no-worker otherwise: run `aifactory worker` once per factory].",
             show_default=False,
         ),

@@ -95,7 +95,7 @@ def hold_worker_lock(engine: Engine, hint: str) -> WorkerLock:
 def worker_command(
     database_url: DatabaseUrl = None,
     log_dir: Annotated[
-        Path | None, typer.Option("--log-dir", help="Jobs' log files [env AIFACTORY_LOG_DIR].")
+        Path | None, typer.Option("--log-dir", help="Jobs' log files \\[env AIFACTORY_LOG_DIR].")
     ] = None,
     racks: Racks = None,
     rack_gpus: RackGpus = None,
@@ -106,7 +106,7 @@ def worker_command(
         str | None,
         typer.Option(
             "--ray-address",
-            help="Ray job server for executor ray, e.g. http://127.0.0.1:8265 [env AIFACTORY_RAY_ADDRESS]; "
+            help="Ray job server for executor ray, e.g. http://127.0.0.1:8265 \\[env AIFACTORY_RAY_ADDRESS]; "
             "its token from env RAY_AUTH_TOKEN.",
         ),
     ] = None,
