@@ -259,3 +259,21 @@ def test_concurrent_submissions_with_shared_and_own_idempotency_keys(world: Worl
     with world.session() as session:
         assert session.query(Job).filter(Job.idempotency_key == "shared").count() == 1
         assert session.query(Job).count() == 21
+
+
+def test_reasons_name_other_projects_jobs_only_to_roles_that_read_everything(world: World) -> None:
+    mine = world.submit("member_a", command="true", gpus=1, time_limit_s=60)["id"]
+    sibling = world.submit("member_a", command="true", gpus=1, time_limit_s=60)["id"]
+    theirs = world.submit("member_b", project_id="pb", command="true", gpus=1, time_limit_s=60)["id"]
+    reason = f"{mine} waits (order) behind {theirs} and {sibling}"
+    with world.session() as session, session.begin():
+        session.execute(update(Job).where(Job.id == mine).values(reason=reason))
+    shown = world.get("member_a", f"/api/v1/jobs/{mine}").json()["reason"]
+    assert shown == f"{mine} waits (order) behind another project's job and {sibling}"
+    listed = {j["id"]: j["reason"] for j in world.get("member_a", "/api/v1/jobs").json()}
+    assert listed[mine] == shown and theirs not in str(listed)
+    cancelled = world.post("member_a", f"/api/v1/jobs/{sibling}/cancel").json()
+    assert theirs not in str(cancelled)
+    assert world.get("operator", f"/api/v1/jobs/{mine}").json()["reason"] == reason
+    with world.session() as session:  # reading through a redacted view changes nothing stored
+        assert session.get(Job, mine).reason == reason  # type: ignore[union-attr]

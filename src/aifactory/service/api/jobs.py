@@ -18,7 +18,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from aifactory.service.api.market import check_job_reservation
-from aifactory.service.api.schemas import CONFLICT, ERRORS, MAX_INT, NOT_FOUND, Body, Name, Out, Slug
+from aifactory.service.api.schemas import (
+    CONFLICT,
+    ERRORS,
+    JOB_ID_IN_TEXT,
+    MAX_INT,
+    NOT_FOUND,
+    Body,
+    Name,
+    Out,
+    Slug,
+    redact,
+)
 from aifactory.service.auth import AnyRole, Principal, require
 from aifactory.service.db.models import JOB_STATES, Job, Project
 from aifactory.service.deps import NowDep, SessionDep, SettingsDep
@@ -296,7 +307,7 @@ def list_jobs(
     state: Annotated[JobState | None, Query(description="Only in this state.")] = None,
     project: Annotated[Slug | None, Query(description="Only this project's.")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000, description="At most this many (the newest).")] = 1000,
-) -> list[Job]:
+) -> list[Job | JobOut]:
     query = select(Job).order_by(Job.seq.desc()).limit(limit)
     if state is not None:
         query = query.where(Job.state == state)
@@ -304,12 +315,31 @@ def list_jobs(
         query = query.where(Job.project_id == project)
     if not principal.reads_everything:
         query = query.where(Job.project_id == principal.project_id)
-    return sorted(session.scalars(query), key=lambda job: job.seq)
+    return _shown(session, sorted(session.scalars(query), key=lambda job: job.seq), principal)
+
+
+def _shown(session: Session, jobs: list[Job], principal: Principal) -> list[Job | JobOut]:
+    """The jobs as ``principal`` may see them: a reason naming another project's job (the scheduler says
+    which job a waiting one is behind) names it only as "another project's job"."""
+    if principal.reads_everything:
+        return list(jobs)
+    named = {m for job in jobs for m in JOB_ID_IN_TEXT.findall(job.reason or "")}
+    if not named:
+        return list(jobs)
+    own = set(
+        session.scalars(select(Job.id).where(Job.id.in_(named), Job.project_id == principal.project_id))
+    )
+    return [
+        JobOut.model_validate(job).model_copy(update={"reason": redact(job.reason, own)})
+        if JOB_ID_IN_TEXT.search(job.reason or "")
+        else job
+        for job in jobs
+    ]
 
 
 @router.get("/{job_id}", response_model=JobOut, responses=NOT_FOUND, summary="Show a job")
-def get_job(job_id: str, session: SessionDep, principal: AnyRole) -> Job:
-    return _visible_job(session, job_id, principal)
+def get_job(job_id: str, session: SessionDep, principal: AnyRole) -> Job | JobOut:
+    return _shown(session, [_visible_job(session, job_id, principal)], principal)[0]
 
 
 @router.post(
@@ -323,7 +353,7 @@ def cancel_job(
     session: SessionDep,
     now: NowDep,
     principal: Annotated[Principal, Depends(require("project_admin", "project_member"))],
-) -> Job:
+) -> Job | JobOut:
     job = _visible_job(session, job_id, principal)
     if job.state == "pending":
         job.state = "cancelled"
@@ -336,7 +366,7 @@ def cancel_job(
     else:
         raise Conflict(f"state: job {job_id} is {job.state}; only pending or running jobs can be cancelled")
     session.commit()
-    return job
+    return _shown(session, [job], principal)[0]
 
 
 def tail_lines(path: FilePath, lines: int, block: int = 64 * 1024) -> bytes:

@@ -3,6 +3,7 @@ timestamps are rejected with the field named) and the error body."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
@@ -60,3 +61,14 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut, "description": "Not found."}}
 CONFLICT: dict[int | str, dict[str, Any]] = {409: {"model": ErrorOut, "description": "Conflict."}}
+
+
+JOB_ID_IN_TEXT = re.compile(r"\bj-[0-9a-f]{12}\b")
+
+
+def redact(reason: str, visible: set[str]) -> str:
+    """``reason`` with the ids of jobs outside ``visible`` replaced (the scheduler names the job a
+    waiting job is behind, which may be another project's)."""
+    return JOB_ID_IN_TEXT.sub(
+        lambda m: m.group(0) if m.group(0) in visible else "another project's job", reason
+    )

@@ -11,7 +11,6 @@ Project roles see their own project's jobs in full; other projects' jobs only as
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Literal
@@ -23,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from aifactory.market.accounting import UsageSegment, clipped_gpu_hours, usage_vs_shares
 from aifactory.market.errors import hours_between
-from aifactory.service.api.schemas import ERRORS
+from aifactory.service.api.schemas import ERRORS, redact
 from aifactory.service.auth import AnyRole, Principal
 from aifactory.service.db.models import (
     Allocation,
@@ -41,7 +40,6 @@ from aifactory.service.settings import Settings
 router = APIRouter(tags=["views"], responses=ERRORS)
 
 GPUS_PER_TRAY = 4
-JOB_ID_IN_TEXT = re.compile(r"\bj-[0-9a-f]{12}\b")
 TrayState = Literal["busy", "free", "partial", "drained", "spare"]
 
 
@@ -183,14 +181,6 @@ class QueueOut(BaseModel):
     pending_others: int = Field(description="Pending jobs of other projects, shown only as this count.")
     running_others: int
     gpus_waiting: int = Field(description="GPUs asked for by every pending job.")
-
-
-def redact(reason: str, visible: set[str]) -> str:
-    """``reason`` with the ids of jobs outside ``visible`` replaced (the scheduler names the job a
-    waiting job is behind, which may be another project's)."""
-    return JOB_ID_IN_TEXT.sub(
-        lambda m: m.group(0) if m.group(0) in visible else "another project's job", reason
-    )
 
 
 QUEUE_ORDER = (Job.priority.desc(), Job.submitted_at, Job.seq)
