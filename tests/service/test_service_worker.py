@@ -171,7 +171,8 @@ def test_local_executor_runs_the_command_with_its_gpus(world: World, tmp_path: P
     worker = make_worker(world, tmp_path)
     done = wait_for(world, worker, ok, {"succeeded", "failed"})
     assert done.state == "succeeded" and done.exit_code == 0
-    assert f"gpus={done.gpu_ids} job={ok}" in world.get("member_a", f"/api/v1/jobs/{ok}/logs").text
+    log_text = world.get("member_a", f"/api/v1/jobs/{ok}/logs").text
+    assert log_text == f"gpus={done.gpu_ids} job={ok}\n"  # the command's output only (no wrapper noise)
     failed = wait_for(world, worker, bad, {"succeeded", "failed"})
     assert (failed.state, failed.exit_code) == ("failed", 3)
     assert "failing" in world.get("member_a", f"/api/v1/jobs/{bad}/logs").text

@@ -8,6 +8,7 @@ time limit reached, stopped on request) and the worker turns that into ``succeed
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -67,3 +68,11 @@ class Executor(Protocol):
     def recover(self, launch: Launch, ref: str | None, now: float) -> Ended | Status:
         """After a worker restart: is the attempt still running, did it end, or did it never start?"""
         ...
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that a reader sees the old file or the whole new one, never a part
+    (the local executor's run files are read by a worker that may restart at any moment)."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)

@@ -23,8 +23,7 @@ import time
 import uuid
 from pathlib import Path
 
-from aifactory.service.executors.base import Ended, Launch, Status
-from aifactory.service.executors.runner import write_atomic
+from aifactory.service.executors.base import Ended, Launch, Status, write_atomic
 
 PID_WAIT_S = 5.0
 

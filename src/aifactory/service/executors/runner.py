@@ -24,13 +24,9 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from aifactory.service.executors.base import write_atomic
+
 GRACE_S = 5.0
-
-
-def write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def main(argv: list[str]) -> int:
