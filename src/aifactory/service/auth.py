@@ -114,15 +114,38 @@ _TOKEN_BY_HASH = select(
 ).where(Token.token_hash == bindparam("token_hash"))
 
 
-def current_principal(
+async def bearer_secret(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    session: SessionDep,
-    now: NowDep,
-) -> Principal:
-    """The caller, from ``Authorization: Bearer <secret>``; 401 without a valid token."""
+) -> str:
+    """The presented secret, not yet checked (401 without one): for a hot path that looks the token up
+    in its own database work (:func:`authenticate`) instead of in a thread of its own."""
     if credentials is None:
         raise Unauthorized("missing bearer token (Authorization: Bearer aif_...)")
-    return authenticate(session, credentials.credentials, now)
+    return credentials.credentials
+
+
+def current_principal(
+    secret: Annotated[str, Depends(bearer_secret)], session: SessionDep, now: NowDep
+) -> Principal:
+    """The caller, from ``Authorization: Bearer <secret>``; 401 without a valid token."""
+    return authenticate(session, secret, now)
+
+
+def roles_allowed(*roles: str) -> frozenset[str]:
+    """The operator and ``roles`` (a ValueError for an unknown role)."""
+    allowed = frozenset(("operator", *roles))
+    unknown = allowed - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles {sorted(unknown)}")
+    return allowed
+
+
+def admit(principal: Principal, allowed: frozenset[str]) -> Principal:
+    """``principal`` if its role is allowed; 403 naming the roles that are otherwise."""
+    if principal.role not in allowed:
+        needed = " or ".join(sorted(allowed))
+        raise Forbidden(f"a {principal.role} token may not do this (needs {needed})")
+    return principal
 
 
 def require(*roles: str) -> Callable[..., Awaitable[Principal]]:
@@ -130,16 +153,10 @@ def require(*roles: str) -> Callable[..., Awaitable[Principal]]:
 
     Async: the role check does no I/O, so it runs on the event loop instead of a worker thread.
     """
-    allowed = frozenset(("operator", *roles))
-    unknown = allowed - set(ROLES)
-    if unknown:
-        raise ValueError(f"unknown roles {sorted(unknown)}")
+    allowed = roles_allowed(*roles)
 
     async def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
-        if principal.role not in allowed:
-            needed = " or ".join(sorted(allowed))
-            raise Forbidden(f"a {principal.role} token may not do this (needs {needed})")
-        return principal
+        return admit(principal, allowed)
 
     return dependency
 
