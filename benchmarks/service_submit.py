@@ -5,10 +5,11 @@ What it does:
 1. creates a fresh schema ``bench_<random>`` in PostgreSQL's database ``test`` on 127.0.0.1:5432 (the
    server is reached through ``search_path``), migrates it and seeds one programme, one project with an
    approved allocation, and one project-member token (the submissions' caller);
-2. starts the real server as a separate process, as a user would on this 2-core machine —
-   ``aifactory serve`` (one uvicorn process; the service's own command) by default, or ``uvicorn
-   --factory aifactory.service.app:app_from_env --workers N`` with ``--workers N`` — with its CPU affinity
-   reset to every CPU (``benchmarks.run`` pins itself to one);
+2. starts the real server as a separate process, the two ways a user would on this 2-core machine:
+   ``aifactory serve`` (one uvicorn process; the service's own command; on PostgreSQL it runs no
+   scheduler loop) and ``uvicorn --factory aifactory.service.app:app_from_env --workers 2`` (one API
+   process per core, access log off), each against a fresh schema; the one-CPU pinning of
+   ``benchmarks.run`` is lifted first (the server, PostgreSQL and the load generator share the cores);
 3. drives it from this process with ``--connections`` keep-alive HTTP/1.1 connections (a small asyncio
    client writing prepared requests: the load generator must cost far less than the server), each
    submitting one job after another with its own idempotency key: a warm-up, then ``--seconds`` of
@@ -18,7 +19,7 @@ What it does:
 5. stops the server and drops the schema.
 
 PostgreSQL unreachable: the benchmark is skipped with a message (``make bench`` goes on).
-``python -m benchmarks.service_submit [--seconds 30] [--connections 32] [--workers N]``; ``benchmarks.run
+``python -m benchmarks.service_submit [--seconds 30] [--connections 32] [--workers 1 2]``; ``benchmarks.run
 --only service`` runs it with the cycle benchmark.
 """
 
@@ -365,20 +366,24 @@ def run(*, seconds: float, connections: int, workers: int, warmup_s: float, out_
     return result
 
 
-def markdown(r: SubmitResult) -> str:
+def markdown(results: list[SubmitResult]) -> str:
+    first = results[0]
     lines = [
-        f"Server: `{r.server}`; {r.connections} keep-alive connections, {r.warmup_s:g} s warm-up, "
-        f"{r.seconds:g} s measured.",
+        f"{first.connections} keep-alive connections, {first.warmup_s:g} s warm-up, {first.seconds:g} s "
+        "measured, a new idempotency key per submission.",
         "",
-        "| submissions | per second | p50 | p95 | p99 | max | statuses | connection errors |",
-        "|---|---|---|---|---|---|---|---|",
-        f"| {r.submitted:,} | **{r.per_second:,.0f}/s** | {r.p50_ms:.1f} ms | {r.p95_ms:.1f} ms "
-        f"| **{r.p99_ms:.1f} ms** | {r.max_ms:.1f} ms | {r.statuses} | {r.connection_errors or 'none'} |",
-        "",
-        "| check | result |",
-        "|---|---|",
-        *(f"| {name} | {'pass' if ok else 'FAIL'} |" for name, ok in r.checks.items()),
+        "| server | submissions | per second | p50 | p95 | p99 | max | statuses | connection errors |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
+    for r in results:
+        lines.append(
+            f"| `{r.server}` | {r.submitted:,} | **{r.per_second:,.0f}/s** | {r.p50_ms:.1f} ms "
+            f"| {r.p95_ms:.1f} ms | **{r.p99_ms:.1f} ms** | {r.max_ms:.1f} ms | {r.statuses} "
+            f"| {r.connection_errors or 'none'} |"
+        )
+    lines += ["", "| server processes | check | result |", "|---|---|---|"]
+    for r in results:
+        lines += [f"| {r.workers} | {name} | {'pass' if ok else 'FAIL'} |" for name, ok in r.checks.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -390,23 +395,27 @@ def main(
     out: Path = DEFAULT_OUT,
     seconds: float | None = None,
     connections: int = 32,
-    workers: int = 1,
-) -> SubmitResult | None:
-    """Run the benchmark, print the table and write ``out`` (None, with a message, without PostgreSQL)."""
+    workers: tuple[int, ...] = (1, 2),
+) -> list[SubmitResult]:
+    """Run the benchmark once per server set-up (``workers``: 1 is ``aifactory serve``, N > 1 uvicorn
+    with N processes), print the table and write ``out``; nothing, with a message, without PostgreSQL."""
     reason = postgres_reachable()
     if reason is not None:
         log(f"skipped: {reason}")
-        return None
+        return []
     seconds = seconds if seconds is not None else (5.0 if quick else 30.0)
     pinning = every_cpu()
-    result = run(
-        seconds=seconds,
-        connections=connections,
-        workers=workers,
-        warmup_s=2.0 if quick else 5.0,
-        out_dir=out.parent,
-    )
-    text = markdown(result)
+    results = [
+        run(
+            seconds=seconds,
+            connections=connections,
+            workers=n,
+            warmup_s=2.0 if quick else 5.0,
+            out_dir=out.parent,
+        )
+        for n in workers
+    ]
+    text = markdown(results)
     print(text)
     out.parent.mkdir(parents=True, exist_ok=True)
     payload = {
@@ -418,12 +427,12 @@ def main(
         "pinning": pinning,
         "load_average_at_end": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "targets": {"per_second": TARGET_PER_S, "per_second_stretch": STRETCH_PER_S},
-        "result": asdict(result),
+        "results": [asdict(r) for r in results],
         "markdown": text,
     }
     out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     log(f"wrote {out}")
-    return result
+    return results
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -433,7 +442,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="5 s of load after 2 s of warm-up")
     parser.add_argument("--seconds", type=float, help="measured seconds of sustained load (default 30)")
     parser.add_argument("--connections", type=int, default=32, help="concurrent keep-alive connections")
-    parser.add_argument("--workers", type=int, default=1, help="server processes (1: aifactory serve)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[1, 2],
+        help="server processes, one run each (1: aifactory serve; N: uvicorn --workers N)",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     return parser.parse_args(argv)
 
@@ -446,5 +461,5 @@ if __name__ == "__main__":
         out=args.out,
         seconds=args.seconds,
         connections=args.connections,
-        workers=args.workers,
+        workers=tuple(args.workers),
     )
