@@ -40,7 +40,9 @@ from test_service_worker import approve, job, local, make_worker, wait_for
 from aifactory.cli import worker as cli_worker
 from aifactory.service.auth import issue_token
 from aifactory.service.db import Allocation, Job, Programme, Project, UsageRecord, make_sessionmaker
+from aifactory.service.executors import SimulatedExecutor
 from aifactory.service.executors import local as local_executor
+from aifactory.service.executors.base import Ended, Launch, Status
 from aifactory.service.worker_lock import WorkerLock
 from cli_invoke import invoke
 from conftest import World, reset
@@ -417,3 +419,45 @@ def test_a_second_worker_is_refused(
     code, out, err = invoke(capsys, "worker", "--once", "--database-url", database_url, *RACK)
     assert code == 0, err
     assert out.startswith("cycle:")
+
+
+class Unreachable(SimulatedExecutor):
+    """Its second ``recover`` fails once, like a job server that does not answer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def recover(self, launch: Launch, ref: str | None, now: float) -> Ended | Status:
+        self.calls += 1
+        if self.calls == 2:
+            raise RuntimeError("job server does not answer")
+        return super().recover(launch, ref, now)
+
+
+def test_a_recovery_that_fails_changes_nothing_and_is_tried_again(world: World, tmp_path: Path) -> None:
+    approve(world)
+    body = {"executor": "simulated", "duration_s": 600, "gpus": 4}
+    a, b = (world.submit("member_a", **body)["id"] for _ in range(2))
+    make_worker(world, tmp_path).cycle()
+    held = {j: job(world, j).gpu_ids for j in (a, b)}
+    executor = Unreachable()
+    second = make_worker(world, tmp_path)
+    second.executors["simulated"] = executor
+    with pytest.raises(RuntimeError):
+        second.cycle()
+    assert not second.runs and not second.scheduler.running and not second.slots.held  # nothing half-adopted
+    assert {j: (job(world, j).state, job(world, j).gpu_ids) for j in (a, b)} == {
+        j: ("running", held[j]) for j in (a, b)
+    }
+    stop = threading.Event()
+    loop = threading.Thread(target=second.run_forever, args=(stop,))
+    loop.start()  # the loop survives the failed recovery and recovers on its next cycle
+    deadline = time.monotonic() + 10
+    while not second.recovered and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stop.set()
+    loop.join(10)
+    assert second.recovered and set(second.runs) == {a, b}
+    assert second.scheduler.state.free_gpus == 0
+    assert {j: ",".join(map(str, second.slots.held[j])) for j in (a, b)} == held

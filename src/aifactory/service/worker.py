@@ -48,7 +48,7 @@ from aifactory.service.db.models import Job as JobRow
 from aifactory.service.db.models import Programme as ProgrammeRow
 from aifactory.service.db.models import Project as ProjectRow
 from aifactory.service.db.models import UsageRecord
-from aifactory.service.executors.base import Ended, Executor, Launch
+from aifactory.service.executors.base import Ended, Executor, Launch, Status
 from aifactory.service.market_sync import MarketSync
 
 log = logging.getLogger("aifactory.worker")
@@ -175,29 +175,41 @@ class Worker:
     # ------------------------------------------------------------------------------- recovery
 
     def recover(self) -> None:
-        """Rebuild the scheduler from the database after a start or a crash."""
+        """Rebuild the scheduler from the database after a start or a crash.
+
+        Every executor is asked about its runs before anything changes, and runs still going are adopted
+        in memory only once the database's changes are committed: an executor that cannot answer (a Ray
+        server down) or a failed commit leaves the database and the loop as they were, and the next
+        cycle recovers again (no run is adopted twice)."""
         now = self.clock()
         with self.sessions() as session, session.begin():
             self._sync_council(session, now)
             rows = session.scalars(select(JobRow).where(JobRow.state == "running")).all()
-            for row in rows:
-                self._recover_running(session, row, now)
+            answers = [(row, self._ask(row, now)) for row in rows]
+            settled = [(row, self._settle(session, row, status, now)) for row, status in answers]
+        for row, usage_id in settled:
+            if usage_id is not None:
+                self._adopt(row, usage_id, now)
         self.recovered = True
 
-    def _recover_running(self, session: Session, row: JobRow, now: float) -> None:
-        launch = self._launch(row)
+    def _ask(self, row: JobRow, now: float) -> Ended | Status | None:
+        """What the run's executor says about it (``None``: its executor is not set up here)."""
         executor = self.executors.get(row.executor)
+        return None if executor is None else executor.recover(self._launch(row), row.executor_ref, now)
+
+    def _settle(self, session: Session, row: JobRow, status: Ended | Status | None, now: float) -> int | None:
+        """Write what became of a run while the worker was down; ``None`` once settled, else (a run still
+        going, to adopt) the id of its open usage record (0 without one)."""
         usage = session.scalar(
             select(UsageRecord).where(
                 UsageRecord.job_id == row.id, UsageRecord.attempt == row.attempt, UsageRecord.end_at.is_(None)
             )
         )
-        if executor is None:
+        if status is None:
             self._finish_row(
                 session, row, usage, now, "failed", None, f"executor {row.executor} is not set up"
             )
-            return
-        status = executor.recover(launch, row.executor_ref, now)
+            return None
         if status == "not-started":  # committed as started, but the worker died before launching it
             row.state = "pending"
             row.attempt -= 1
@@ -207,10 +219,15 @@ class Worker:
             row.gpu_ids = None
             if usage is not None:
                 session.delete(usage)
-            return
+            return None
         if isinstance(status, Ended):
             self._finish_row(session, row, usage, _end(status, now), *self._outcome(row, status, None))
-            return
+            return None
+        return usage.id if usage is not None else 0
+
+    def _adopt(self, row: JobRow, usage_id: int, now: float) -> None:
+        """Take a run still going back into the scheduler, on the GPUs it holds."""
+        launch = self._launch(row)
         job = self._job(row)
         self.scheduler.submit(job)
         placement = tuple((int(r), int(g)) for r, g in row.placement or [])
@@ -220,7 +237,7 @@ class Worker:
         # launched, even if the worker died before storing the reference: "" asks the executor to find
         # the run from its launch (None would mean "not launched yet" and the run would never be polled)
         ref = row.executor_ref if row.executor_ref is not None else ""
-        self.runs[row.id] = run = _Run(launch, row.executor, ref, usage.id if usage else 0)
+        self.runs[row.id] = run = _Run(launch, row.executor, ref, usage_id)
         self._track(row.id, run)
 
     # ---------------------------------------------------------------------------------- cycle
@@ -276,8 +293,8 @@ class Worker:
         return stats
 
     def run_forever(self, stop: threading.Event) -> None:
-        """Cycle every ``interval_s`` until ``stop`` is set."""
-        self.recover()
+        """Cycle every ``interval_s`` until ``stop`` is set (the first cycle recovers; a recovery that
+        fails is logged and tried again next cycle, it does not end the loop)."""
         while not stop.is_set():
             started = time.monotonic()
             try:
