@@ -97,7 +97,8 @@ def authenticate(session: Session, secret: str, now: datetime) -> Principal:
     """
     if not secret.startswith(PREFIX):
         raise Unauthorized("invalid token")
-    row = session.execute(_TOKEN_BY_HASH, {"token_hash": hash_secret(secret)}).one_or_none()
+    # Through the connection: a Core statement needs none of the ORM session's execution machinery.
+    row = session.connection().execute(_TOKEN_BY_HASH, {"token_hash": hash_secret(secret)}).one_or_none()
     if row is None:
         raise Unauthorized("invalid token")
     token_id, subject, role, project_id, revoked_at, last_used_at = row

@@ -269,7 +269,7 @@ def submit(
         "attempt": 0,
     }
     try:
-        job = session.execute(_insert_job(session), values).mappings().one_or_none()
+        job = session.connection().execute(_insert_job(session), values).mappings().one_or_none()
         if job is not None:
             session.commit()
             return job
