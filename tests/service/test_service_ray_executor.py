@@ -162,6 +162,7 @@ def test_recover_after_a_worker_restart(ray_address: str, tmp_path: Path) -> Non
     assert second.recover(run, ref, time.time()) == "running"
     ended = until_ended(second, run, ref)
     assert ended.exit_code == 0
+    assert RayExecutor(ray_address, token=TOKEN).poll(run, "", time.time()) == ended  # no stored ref
     third = RayExecutor(ray_address, token=TOKEN)
     recovered = third.recover(run, ref, time.time())
     assert isinstance(recovered, Ended) and recovered.exit_code == 0

@@ -338,7 +338,8 @@ def calibrate_command(
         bool | None,
         typer.Option(
             "--capacity/--no-capacity",
-            help="Set the stage's capacity to the fab's throughput [in the snippet yes; in --scenario no].",
+            help="Set the stage's capacity to the fab's throughput "
+            "(default: yes in the snippet, no in --scenario).",
         ),
     ] = None,
     out: Out = Path("out/fab-calibration"),

@@ -93,6 +93,7 @@ class RayExecutor:
         )
 
     def poll(self, launch: Launch, ref: str, now: float) -> Ended | None:
+        ref = ref or self.submission_id(launch)  # "" for a run adopted before its reference was stored
         try:
             info = self.client().get_job_info(ref)
         except RayUnavailable as exc:
@@ -118,7 +119,7 @@ class RayExecutor:
         return self._ended(launch, info, now)
 
     def stop(self, launch: Launch, ref: str) -> None:
-        self._stop(ref)
+        self._stop(ref or self.submission_id(launch))
 
     def recover(self, launch: Launch, ref: str | None, now: float) -> Ended | Status:
         sid = ref or self.submission_id(launch)
