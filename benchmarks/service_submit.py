@@ -187,6 +187,22 @@ def running_server(url: str, workers: int, log_path: Path) -> Iterator[tuple[int
                 proc.wait()
 
 
+def process_tree_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` and its descendants so far (Linux ``/proc``; 0 elsewhere)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
 # ------------------------------------------------------------------------------------ load generator
 
 
@@ -234,6 +250,7 @@ class Load:
     statuses: Counter[int] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)  # connection errors by kind
     created_ids: list[str] = field(default_factory=list)
+    responses: int = 0  # every response, warm-up included (for the server's CPU time per request)
 
 
 async def drive(port: int, secret: str, connections: int, warmup_s: float, seconds: float) -> Load:
@@ -259,6 +276,7 @@ async def drive(port: int, secret: str, connections: int, warmup_s: float, secon
                     load.errors[type(exc).__name__] += 1
                     return
                 took = time.perf_counter() - sent
+                load.responses += 1
                 if loop.time() < t_start:
                     continue
                 if loop.time() > t_end:
@@ -296,6 +314,7 @@ class SubmitResult:
     p99_ms: float = 0.0
     max_ms: float = 0.0
     mean_ms: float = 0.0
+    server_cpu_ms_per_request: float = 0.0  # CPU time of the server's processes per answered request
     statuses: dict[str, int] = field(default_factory=dict)
     connection_errors: dict[str, int] = field(default_factory=dict)
     committed_ok: bool = False
@@ -344,8 +363,11 @@ def run(*, seconds: float, connections: int, workers: int, warmup_s: float, out_
             seconds=seconds,
         )
         log(f"server: {result.server}; {connections} connections, {warmup_s:g} s warm-up, {seconds:g} s")
-        with running_server(url, workers, out_dir / "service_submit_server.log") as (port, _):
+        with running_server(url, workers, out_dir / "service_submit_server.log") as (port, proc):
+            cpu_before = process_tree_cpu_s(proc.pid)
             load = asyncio.run(drive(port, secret, connections, warmup_s, seconds))
+            cpu_used = process_tree_cpu_s(proc.pid) - cpu_before
+        result.server_cpu_ms_per_request = cpu_used / max(load.responses, 1) * 1e3
         result.submitted = len(load.latencies_s)
         result.per_second = result.submitted / seconds
         ms = [x * 1e3 for x in load.latencies_s]
@@ -372,14 +394,15 @@ def markdown(results: list[SubmitResult]) -> str:
         f"{first.connections} keep-alive connections, {first.warmup_s:g} s warm-up, {first.seconds:g} s "
         "measured, a new idempotency key per submission.",
         "",
-        "| server | submissions | per second | p50 | p95 | p99 | max | statuses | connection errors |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| server | submissions | per second | p50 | p95 | p99 | max | statuses | connection errors "
+        "| server CPU per request |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         lines.append(
             f"| `{r.server}` | {r.submitted:,} | **{r.per_second:,.0f}/s** | {r.p50_ms:.1f} ms "
             f"| {r.p95_ms:.1f} ms | **{r.p99_ms:.1f} ms** | {r.max_ms:.1f} ms | {r.statuses} "
-            f"| {r.connection_errors or 'none'} |"
+            f"| {r.connection_errors or 'none'} | {r.server_cpu_ms_per_request:.2f} ms |"
         )
     lines += ["", "| server processes | check | result |", "|---|---|---|"]
     for r in results:
