@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from aifactory.service.app import create_app, describe_validation_errors
+from aifactory.service.db import make_engine
 from aifactory.service.settings import Settings
 from conftest import World
 
@@ -109,3 +112,40 @@ def test_integrity_errors_become_409(world: World, tmp_path: Path) -> None:
         response = client.get("/boom")
     assert response.status_code == 409
     assert response.json() == {"detail": "conflict: UNIQUE constraint failed: programmes.id"}
+
+
+def test_an_unreachable_database_answers_503_naming_it(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'missing' / 'no.db'}"
+    app = create_app(Settings(database_url=url), engine=create_engine(url))
+    with TestClient(app) as client:
+        response = client.get("/api/v1/jobs", headers={"Authorization": "Bearer aif_" + "x" * 32})
+    assert response.status_code == 503 and response.headers["Retry-After"] == "1"
+    assert response.json()["detail"].startswith("database: unavailable (")
+
+
+def test_connections_the_server_closed_are_replaced(world: World, database_url: str) -> None:
+    """A database restart closes every pooled connection: a submission retries on a fresh one, and the
+    pool is replaced at once, so the next requests work too (no ping before each use)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: a server that closes its connections")
+    name = f"aif-restart-{uuid.uuid4().hex[:8]}"
+    engine = make_engine(database_url, connect_args={"application_name": name})
+    app = create_app(Settings(database_url=database_url), clock=world.clock, engine=engine)
+    headers = world.headers("member_a")
+    body = {"command": "true", "gpus": 1, "time_limit_s": 60}
+    try:
+        with TestClient(app) as client:
+            assert client.get("/api/v1/jobs", headers=headers).status_code == 200
+            assert client.post("/api/v1/jobs", json=body, headers=headers).status_code == 201
+            # what a server restart does to the app's connections
+            with world.engine.connect() as admin:
+                kill = "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                kill += " WHERE application_name = :a"
+                killed = admin.execute(text(kill), {"a": name}).scalar_one()
+            assert killed >= 1
+            submitted = client.post("/api/v1/jobs", json=body | {"idempotency_key": "after"}, headers=headers)
+            assert submitted.status_code == 201, submitted.text
+            listed = client.get("/api/v1/jobs", headers=headers)
+            assert listed.status_code == 200 and len(listed.json()) == 2
+    finally:
+        engine.dispose()

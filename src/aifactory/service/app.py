@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aifactory.service import dashboard
@@ -83,6 +83,19 @@ def _install_handlers(app: FastAPI) -> None:
     async def conflict(_: Request, exc: IntegrityError) -> JSONResponse:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else "integrity error"
         return JSONResponse({"detail": f"conflict: {reason}"}, status_code=409)
+
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(_: Request, exc: OperationalError) -> JSONResponse:
+        # The database is down, restarting, or dropped the connection. Reads may simply be retried; a
+        # submission lost in its COMMIT may or may not have been stored, so clients retry it with the
+        # same idempotency key (which returns the stored job if there is one).
+        lost = "the connection was lost" if exc.connection_invalidated else "unavailable"
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+        return JSONResponse(
+            {"detail": f"database: {lost} ({reason}); try again"},
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:

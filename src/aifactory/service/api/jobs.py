@@ -14,7 +14,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 from sqlalchemy import ColumnElement, RowMapping, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from aifactory.service.api.market import check_job_reservation
@@ -217,8 +217,14 @@ async def submit_job(
 
     def work() -> Job | RowMapping:
         with state.sessionmaker() as session:
-            principal = admit(authenticate(session, secret, now), SUBMITTERS)
-            return submit(session, body, principal, now, header_key, response)
+            try:
+                principal = authenticate(session, secret, now)
+            except OperationalError as exc:  # a pooled connection the server closed (it restarted)
+                if not exc.connection_invalidated:
+                    raise
+                session.rollback()  # the pool is invalidated: the retry gets a fresh connection
+                principal = authenticate(session, secret, now)
+            return submit(session, body, admit(principal, SUBMITTERS), now, header_key, response)
 
     return await run_in_threadpool(work)
 

@@ -31,8 +31,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     # The API serves requests from a pool of up to 40 threads (AnyIO's default), each holding one
     # connection while it works: keep that many open rather than connecting (a new server process on
-    # PostgreSQL) and closing an overflow connection per request under load.
-    options: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 20, "max_overflow": 20} | kwargs
+    # PostgreSQL) and closing an overflow connection per request under load. Connections are not pinged
+    # before each use (a round trip per request): a connection found dead (the server restarted)
+    # invalidates the whole pool at once, the API answers that request 503 ("try again"), and job
+    # submission retries it itself when the dead connection is found by its first statement.
+    options: dict[str, Any] = {"pool_pre_ping": False, "pool_size": 20, "max_overflow": 20} | kwargs
     return create_engine(url, **options)
 
 
