@@ -127,6 +127,19 @@ def serve_command(
     policy: Policy = None,
     interval: Interval = 1.0,
     require_allocation: RequireAllocation = True,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="API processes (one per core serves the most submissions; the scheduler loop, if any, "
+            "runs once, in the supervising process).",
+        ),
+    ] = 1,
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="Log a line per request.")
+    ] = True,
 ) -> None:
     """Run the operations service (HTTP API) after bringing the database to the newest schema; on a
     single machine (SQLite) the scheduler loop runs inside it too."""
@@ -146,18 +159,63 @@ def serve_command(
     engine = _open_engine(settings)
     app = create_app(settings, engine=engine)
     where = f"aifactory service on http://{host}:{port} (database {_display(settings.database_url)})"
+    if workers > 1:
+        where += f", {workers} API processes"
+    loop: Worker | None = None
     if config is not None:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
         lock = hold_worker_lock(engine, "stop it, or serve with --no-worker")
-        run_with_worker(app, build_worker(settings, config, engine))
+        loop = build_worker(settings, config, engine)
         where += f"; worker: {config.racks} racks × {config.rack_gpus} GPUs, policy {config.policy}"
     typer.echo(where, err=True)
     try:
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        if workers == 1:
+            if loop is not None:
+                run_with_worker(app, loop)
+            uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log)
+        else:
+            _serve_processes(settings, host, port, workers, access_log, loop)
     finally:
         if lock is not None:
             lock.release()
         engine.dispose()
+
+
+def _serve_processes(
+    settings: Settings, host: str, port: int, workers: int, access_log: bool, loop: Worker | None
+) -> None:
+    """Several API processes (uvicorn's supervisor re-creates each from the environment, which is set
+    from ``settings`` here), with the scheduler loop, if any, in a thread of this supervising process."""
+    import uvicorn
+
+    from aifactory.service.settings import ENV
+
+    for key, name in ENV.items():  # the processes build their app from these
+        value = getattr(settings, key)
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = str(value)
+    stop = threading.Event()
+    thread = None
+    if loop is not None:
+        thread = threading.Thread(target=loop.run_forever, args=(stop,), name="aifactory-worker")
+        thread.start()
+    try:
+        uvicorn.run(
+            "aifactory.service.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+            access_log=access_log,
+        )
+    finally:
+        stop.set()
+        if thread is not None:
+            thread.join(WORKER_STOP_S)
+            logging.getLogger("aifactory.worker").info("worker stopped")
 
 
 def run_with_worker(app: FastAPI, worker: Worker) -> None:
