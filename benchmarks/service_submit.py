@@ -6,9 +6,9 @@ What it does:
    server is reached through ``search_path``), migrates it and seeds one programme, one project with an
    approved allocation, and one project-member token (the submissions' caller);
 2. starts the real server as a separate process, the two ways a user would on this 2-core machine:
-   ``aifactory serve`` (one uvicorn process; the service's own command; on PostgreSQL it runs no
-   scheduler loop) and ``uvicorn --factory aifactory.service.app:app_from_env --workers 2`` (one API
-   process per core, access log off), each against a fresh schema; the one-CPU pinning of
+   ``aifactory serve`` (one uvicorn process; on PostgreSQL it runs no scheduler loop) and
+   ``aifactory serve --workers 2 --no-access-log`` (one API process per core), each against a fresh
+   schema; the one-CPU pinning of
    ``benchmarks.run`` is lifted first (the server, PostgreSQL and the load generator share the cores);
 3. drives it from this process with ``--connections`` keep-alive HTTP/1.1 connections (a small asyncio
    client writing prepared requests: the load generator must cost far less than the server), each
@@ -126,23 +126,12 @@ def free_port() -> int:
 
 
 def server_command(port: int, workers: int) -> list[str]:
-    """The command a user would type: ``aifactory serve``, or uvicorn with several worker processes."""
-    if workers <= 1:
-        return [str(Path(sys.executable).with_name("aifactory")), "serve", "--port", str(port)]
-    return [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "aifactory.service.app:app_from_env",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
+    """The command a user would type: ``aifactory serve`` (one process, access log on, its defaults), or
+    ``aifactory serve --workers N --no-access-log`` (one API process per core)."""
+    command = [str(Path(sys.executable).with_name("aifactory")), "serve", "--port", str(port)]
+    if workers > 1:
+        command += ["--workers", str(workers), "--no-access-log"]
+    return command
 
 
 def every_cpu() -> str:
@@ -420,8 +409,9 @@ def main(
     connections: int = 32,
     workers: tuple[int, ...] = (1, 2),
 ) -> list[SubmitResult]:
-    """Run the benchmark once per server set-up (``workers``: 1 is ``aifactory serve``, N > 1 uvicorn
-    with N processes), print the table and write ``out``; nothing, with a message, without PostgreSQL."""
+    """Run the benchmark once per server set-up (``workers``: 1 is ``aifactory serve``, N > 1 is
+    ``aifactory serve --workers N``), print the table and write ``out``; nothing, with a message, without
+    PostgreSQL."""
     reason = postgres_reachable()
     if reason is not None:
         log(f"skipped: {reason}")
@@ -470,7 +460,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         nargs="+",
         default=[1, 2],
-        help="server processes, one run each (1: aifactory serve; N: uvicorn --workers N)",
+        help="server processes, one run each (1: aifactory serve; N: aifactory serve --workers N)",
     )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     return parser.parse_args(argv)
