@@ -266,3 +266,33 @@ def test_a_run_is_billed_to_its_end_not_to_when_the_worker_noticed(world: World,
         assert usage.gpu_hours == pytest.approx(4 * 600 / 3600)
         allocation = session.get(Allocation, alloc)
         assert allocation is not None and allocation.gpu_hours_used == pytest.approx(4 * 600 / 3600)
+
+
+def test_a_start_on_gpus_a_preempted_run_still_holds_waits_for_it(world: World, tmp_path: Path) -> None:
+    approve(world, "pa")
+    approve(world, "pc")
+    stubborn = "trap '' TERM; echo started; sleep 30"  # ignores SIGTERM: stopped after the wrapper's grace
+    borrowers = [
+        str(world.submit("operator", **body)["id"])
+        for body in [
+            {"project_id": "pc", "executor": "local", "command": stubborn, "gpus": 4, "preemptible": True}
+        ]
+        * 2
+    ]
+    worker = make_worker(world, tmp_path)
+    for borrower in borrowers:
+        wait_for(world, worker, borrower, {"running"})
+    deadline = time.monotonic() + 20
+    while not all("started" in (world.log_dir / f"{b}.log").read_text() for b in borrowers):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    mine = local(world, "echo mine")
+    world.clock.advance(seconds=60)
+    assert worker.cycle().preempted == 1
+    victim = next(j for j in borrowers if job(world, j).state == "pending")
+    assert job(world, mine).state == "running" and mine in worker.deferred  # its GPUs are the victim's
+    assert job(world, mine).executor_ref is None
+    assert wait_for(world, worker, mine, {"succeeded"}).state == "succeeded"
+    runs = tmp_path / "runs"
+    victim_exit = (runs / f"{victim}.1.exit").stat().st_mtime
+    assert (runs / f"{mine}.1.launch").stat().st_mtime >= victim_exit  # never two processes on one GPU

@@ -163,6 +163,7 @@ class Worker:
         self.market = MarketSync(self.topology.gpus, config.racks * config.rack_gpus)  # reservations, spot
         self.runs: dict[str, _Run] = {}  # running in the scheduler
         self.draining: dict[str, _Run] = {}  # preempted: out of the scheduler, process still stopping
+        self.deferred: list[str] = []  # started (committed) runs waiting for a draining run's GPUs
         # Runs to poll: those whose executor cannot say when they end (every cycle), the others from
         # when they can first have ended (a heap of (time, job id, attempt); stale entries are skipped).
         self._poll_every_cycle: set[str] = set()
@@ -264,8 +265,15 @@ class Worker:
             starts = self._record_starts(session, result, now, stats)
         stats.timings["commit"] = time.perf_counter() - t0  # starts and preemptions written, committed
         launched: list[tuple[str, str]] = []
-        for job_id in starts:  # committed: now launch (a crash here leaves 'not-started' attempts)
+        stopping = self._gpus_still_stopping(now)
+        waiting, self.deferred = [j for j in self.deferred if j in self.runs] + starts, []
+        for job_id in waiting:  # committed: now launch (a crash here leaves 'not-started' attempts)
             run = self.runs[job_id]
+            if stopping.intersection(run.launch.gpu_ids):
+                # a preempted run is still stopping on some of these GPUs (the local wrapper gives its
+                # command a grace period): launch when they are free, never two processes on one GPU
+                self.deferred.append(job_id)
+                continue
             try:
                 run.ref = self.executors[run.executor].start(run.launch, now)
                 self._track(job_id, run)
@@ -291,6 +299,16 @@ class Worker:
         stats.seconds = time.perf_counter() - t0
         stats.timings["total"] = stats.seconds
         return stats
+
+    def _gpus_still_stopping(self, now: float) -> set[int]:
+        """The GPUs of preempted runs whose processes have not ended yet (ended ones are forgotten)."""
+        busy: set[int] = set()
+        for job_id, run in list(self.draining.items()):
+            if run.ref is None or self.executors[run.executor].poll(run.launch, run.ref, now) is not None:
+                del self.draining[job_id]
+            else:
+                busy.update(run.launch.gpu_ids)
+        return busy
 
     def run_forever(self, stop: threading.Event) -> None:
         """Cycle every ``interval_s`` until ``stop`` is set (the first cycle recovers; a recovery that
@@ -446,9 +464,7 @@ class Worker:
             if row is not None:
                 end = _end(ended, now)  # billed to when the run ended, not to when the worker noticed
                 self._finish_row(session, row, usage, end, *self._outcome(row, ended, run.stopping))
-        for job_id, run in list(self.draining.items()):
-            if run.ref is None or self.executors[run.executor].poll(run.launch, run.ref, now) is not None:
-                del self.draining[job_id]
+        self._gpus_still_stopping(now)  # forget preempted runs that have stopped
 
     def _track(self, job_id: str, run: _Run) -> None:
         """Poll a launched run every cycle, or, if its executor knows when it can first have ended (the
