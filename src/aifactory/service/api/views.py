@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aifactory.market.accounting import UsageSegment, clipped_gpu_hours, usage_vs_shares
-from aifactory.market.errors import hours_between
+from aifactory.service.api.market import ReservationOut
 from aifactory.service.api.schemas import ERRORS, redact
 from aifactory.service.auth import AnyRole, Principal
 from aifactory.service.db.models import (
@@ -315,17 +315,9 @@ def _allocation_out(a: Allocation, now: datetime) -> AllocationUsageOut:
 
 
 def _reservation_out(r: Reservation) -> ReservationUsageOut:
-    return ReservationUsageOut(
-        id=r.id,
-        offer_id=r.offer_id,
-        units=r.units,
-        gpus=r.gpus,
-        start_at=r.start_at,
-        end_at=r.end_at,
-        price_per_gpu_hour=r.price_per_gpu_hour,
-        state=r.state,
-        cost=r.gpus * hours_between(r.start_at, r.end_at) * r.price_per_gpu_hour,
-    )
+    """The booking as the marketplace shows it (its cost to the cent), less who booked it."""
+    shown = ReservationOut.of(r).model_dump(include=set(ReservationUsageOut.model_fields))
+    return ReservationUsageOut(**shown)
 
 
 def _project_usage(
