@@ -17,7 +17,17 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aifactory.service import dashboard
-from aifactory.service.api import allocations, jobs, market, programmes, projects, tokens, views, whoami
+from aifactory.service.api import (
+    allocations,
+    jobs,
+    market,
+    programmes,
+    projects,
+    racks,
+    tokens,
+    views,
+    whoami,
+)
 from aifactory.service.db.engine import make_engine, make_sessionmaker
 from aifactory.service.errors import ApiError
 from aifactory.service.metrics import Metrics
@@ -44,6 +54,7 @@ TAGS = [
     {"name": "jobs", "description": "Submit, list, cancel jobs and read their logs."},
     {"name": "market", "description": "Providers' offers of GPU shapes; reservations the scheduler honours."},
     {"name": "views", "description": "The rack map, the queue with why jobs wait, usage against shares."},
+    {"name": "racks", "description": "Drain and restore racks, record broken trays (operator)."},
     {"name": "ops", "description": "Health and metrics (no token)."},
 ]
 
@@ -133,7 +144,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, engine: Engine
     metrics.install(app)
     _install_handlers(app)
 
-    for module in (whoami, programmes, projects, tokens, allocations, jobs, market, views):
+    for module in (whoami, programmes, projects, tokens, allocations, jobs, market, views, racks):
         app.include_router(module.router, prefix=API_PREFIX)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and database check")

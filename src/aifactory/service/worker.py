@@ -47,6 +47,7 @@ from aifactory.service.db.models import Allocation as AllocationRow
 from aifactory.service.db.models import Job as JobRow
 from aifactory.service.db.models import Programme as ProgrammeRow
 from aifactory.service.db.models import Project as ProjectRow
+from aifactory.service.db.models import RackState as RackStateRow
 from aifactory.service.db.models import UsageRecord
 from aifactory.service.executors.base import Ended, Executor, Launch, Status
 from aifactory.service.market_sync import MarketSync
@@ -81,15 +82,24 @@ class GpuSlots:
 
     def __init__(self, topology: Topology) -> None:
         self.rack_gpus = topology.rack.gpus  # ids count every GPU of a rack; spares' slots stay unused
+        self.schedulable = topology.rack_gpus
         self.free: list[list[int]] = [list(range(topology.rack_gpus)) for _ in range(topology.racks)]
+        self.blocked: list[set[int]] = [set() for _ in range(topology.racks)]
         self.held: dict[str, list[int]] = {}
+
+    def block_last_trays(self, rack: int, trays: int, gpus_per_tray: int) -> None:
+        """GPU slots of the rack's last ``trays`` schedulable trays are out of service (broken): none is
+        given to a new run (a run holding one keeps it until it ends)."""
+        end = self.schedulable
+        self.blocked[rack] = set(range(max(end - trays * gpus_per_tray, 0), end))
 
     def assign(self, job_id: str, placement: Any) -> list[int]:
         ids: list[int] = []
         for rack, gpus in placement:
-            free = self.free[rack]
-            free.sort()
-            taken, self.free[rack] = free[:gpus], free[gpus:]
+            blocked = self.blocked[rack]
+            free = sorted(s for s in self.free[rack] if s not in blocked)
+            taken = free[:gpus]
+            self.free[rack] = free[gpus:] + [s for s in self.free[rack] if s in blocked]
             if len(taken) < gpus:
                 raise RuntimeError(f"rack {rack} has {len(taken)} free GPU slots, {gpus} wanted")
             ids += [rack * self.rack_gpus + s for s in taken]
@@ -171,6 +181,7 @@ class Worker:
         self.reasons: dict[str, str] = {}
         self.notes: dict[str, str] = {}  # what happened to a waiting job (preempted), shown before its reason
         self._council_key: Any = None
+        self._racks_key: Any = ()  # no rack_states rows: every rack in service
         self.recovered = False
 
     # ------------------------------------------------------------------------------- recovery
@@ -252,6 +263,7 @@ class Worker:
         stats = CycleStats()
         with self.sessions() as session, session.begin():
             self._sync_council(session, now)
+            self._sync_racks(session)
             stats.timings["council"] = time.perf_counter() - t0
             self._sync_pending(session, stats)
             stats.timings["pending"] = time.perf_counter() - t0
@@ -343,6 +355,34 @@ class Worker:
         for programme in set(tenancy.parents.values()):
             self.scheduler.programme_gpus.setdefault(programme, 0)
         self._council_key = key
+
+    def _sync_racks(self, session: Session) -> None:
+        """Drained racks and broken trays from ``rack_states`` (set by the operator): a drained rack takes
+        no new run, its running ones finish; broken trays are replaced by spares first, then the rack
+        shrinks (its last schedulable trays' GPU slots are given to no new run)."""
+        rows = session.execute(
+            select(RackStateRow.rack, RackStateRow.drained, RackStateRow.failed_trays)
+        ).all()
+        key = tuple(sorted(tuple(row) for row in rows))
+        if key == self._racks_key:
+            return
+        wanted = {int(rack): (bool(drained), int(failed)) for rack, drained, failed in rows}
+        state, topology = self.scheduler.state, self.topology
+        for rack in range(topology.racks):
+            drained, failed = wanted.get(rack, (False, 0))
+            if drained and not state.drained[rack]:
+                state.drain(rack)
+            elif not drained and state.drained[rack]:
+                state.restore(rack)
+            healthy = max(topology.rack.trays - failed, 0)
+            while state.healthy_trays[rack] > healthy:
+                state.fail_tray(rack)
+            while state.healthy_trays[rack] < healthy:
+                state.repair_tray(rack)
+            lost = topology.schedulable_trays - min(topology.schedulable_trays, healthy)
+            self.slots.block_last_trays(rack, lost, topology.rack.gpus_per_tray)
+        self.scheduler.capacity_changed()
+        self._racks_key = key
 
     def _set_budgets(self, session: Session, now: float) -> None:
         """Budgets from approved allocations active now; spending from their burn-down plus the open

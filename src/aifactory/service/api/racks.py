@@ -1,0 +1,82 @@
+"""Racks in and out of service: the operator drains a rack (maintenance: its running jobs finish, nothing
+new starts on it) or records broken trays; the worker honours both from its next cycle and the rack map
+shows them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi import Path as PathParam
+from pydantic import ConfigDict, Field
+from sqlalchemy import select
+
+from aifactory.service.api.schemas import ERRORS, NOT_FOUND, Body, Out
+from aifactory.service.auth import AnyRole, Principal, require
+from aifactory.service.db.models import RackState
+from aifactory.service.deps import SessionDep, SettingsDep
+from aifactory.service.errors import Invalid, NotFound
+from aifactory.service.settings import Settings
+
+router = APIRouter(prefix="/racks", tags=["racks"], responses=ERRORS)
+
+GPUS_PER_TRAY = 4
+
+
+class RackStateIn(Body):
+    drained: bool = Field(False, description="Out of scheduling: running jobs finish, nothing new starts.")
+    failed_trays: int = Field(0, ge=0, le=10_000, description="Broken trays (spares take their place first).")
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"drained": True, "failed_trays": 0}]})
+
+
+class RackStateOut(Out):
+    rack: int
+    drained: bool
+    failed_trays: int
+
+
+def _trays(settings: Settings) -> int:
+    return settings.rack_gpus // GPUS_PER_TRAY
+
+
+def _check_rack(settings: Settings, rack: int) -> None:
+    if not 0 <= rack < settings.racks:
+        raise NotFound(f"rack {rack} not found (racks 0–{settings.racks - 1})")
+
+
+@router.get("", response_model=list[RackStateOut], summary="Every rack's state (any role)")
+def list_racks(session: SessionDep, settings: SettingsDep, _: AnyRole) -> list[RackStateOut]:
+    stored = {row.rack: row for row in session.scalars(select(RackState))}
+    return [
+        RackStateOut(rack=rack, drained=stored[rack].drained, failed_trays=stored[rack].failed_trays)
+        if rack in stored
+        else RackStateOut(rack=rack, drained=False, failed_trays=0)
+        for rack in range(settings.racks)
+    ]
+
+
+@router.put(
+    "/{rack}",
+    response_model=RackStateOut,
+    responses=NOT_FOUND,
+    summary="Drain or restore a rack, record its broken trays (operator)",
+)
+def set_rack(
+    rack: Annotated[int, PathParam(ge=0, le=1_000_000)],
+    body: RackStateIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    _: Annotated[Principal, Depends(require())],
+) -> RackStateOut:
+    _check_rack(settings, rack)
+    if body.failed_trays > _trays(settings):
+        raise Invalid(f"failed_trays: a rack has {_trays(settings)} trays, {body.failed_trays} given")
+    row = session.get(RackState, rack)
+    if row is None:
+        row = RackState(rack=rack)
+        session.add(row)
+    row.drained = body.drained
+    row.failed_trays = body.failed_trays
+    session.commit()
+    return RackStateOut(rack=rack, drained=row.drained, failed_trays=row.failed_trays)
