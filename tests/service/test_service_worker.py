@@ -296,3 +296,23 @@ def test_a_start_on_gpus_a_preempted_run_still_holds_waits_for_it(world: World, 
     runs = tmp_path / "runs"
     victim_exit = (runs / f"{victim}.1.exit").stat().st_mtime
     assert (runs / f"{mine}.1.launch").stat().st_mtime >= victim_exit  # never two processes on one GPU
+
+
+def test_a_job_cancelled_while_the_cycle_decides_is_not_started(world: World, tmp_path: Path) -> None:
+    approve(world)
+    a, b = simulated(world, gpus=2), simulated(world, gpus=2)
+    worker = make_worker(world, tmp_path)
+    decide = worker.scheduler.cycle
+
+    def cycle_then_cancel(now: float) -> Any:  # the API cancels b after the scheduler chose to start it
+        result = decide(now)
+        assert world.post("member_a", f"/api/v1/jobs/{b}/cancel").status_code == 200
+        return result
+
+    worker.scheduler.cycle = cycle_then_cancel  # type: ignore[method-assign]
+    stats = worker.cycle()
+    assert stats.started == 1 and (job(world, a).state, job(world, b).state) == ("running", "cancelled")
+    assert b not in worker.scheduler.running and b not in worker.slots.held and b not in worker.runs
+    with world.session() as session:
+        assert session.scalars(select(UsageRecord).where(UsageRecord.job_id == b)).all() == []
+    assert worker.scheduler.state.used.sum() == 2  # only a's GPUs are held

@@ -73,6 +73,9 @@ class FactoryConfig(BaseModel):
     reason_depth: int = Field(200, ge=0, description="Waiting jobs whose reason is written each cycle.")
 
 
+STARTS_CHUNK = 500  # starts written per batch (and ids per IN list)
+
+
 def utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
@@ -605,50 +608,62 @@ class Worker:
     def _record_starts(
         self, session: Session, result: CycleResult, now: float, stats: CycleStats
     ) -> list[str]:
+        """Commit the cycle's starts in bulk: one UPDATE per job sent as one batch (only jobs still
+        pending change; one the API cancelled meanwhile does not), one read of the rows back per chunk,
+        and the open usage records inserted together. Thousands of starts (the first cycle after a burst
+        of submissions, or after a start) cost a few round trips, not several each."""
         started: list[str] = []
+        if not result.starts:
+            return started
         # GPUs busy before these starts: the cluster state's per-rack counts, not a pass over every run
         busy = int(self.scheduler.state.used.sum()) - sum(s.job.gpus for s in result.starts)
-        for start in result.starts:
-            job_id = start.job.id
-            ids = self.slots.assign(job_id, start.placement)
-            done = session.execute(
-                update(JobRow)
-                .where(JobRow.id == job_id)
-                .where(JobRow.state == "pending")
-                .values(
-                    state="running",
-                    started_at=utc(now),
-                    placement=[list(p) for p in start.placement],
-                    gpu_ids=",".join(map(str, ids)),
-                    attempt=JobRow.attempt + 1,
-                    reason="",
-                    executor_ref=None,
+        at = utc(now)
+        gpu_ids = {
+            s.job.id: ",".join(map(str, self.slots.assign(s.job.id, s.placement))) for s in result.starts
+        }
+        connection = session.connection()
+        for chunk in range(0, len(result.starts), STARTS_CHUNK):
+            batch = result.starts[chunk : chunk + STARTS_CHUNK]
+            params = [
+                {
+                    "b_id": s.job.id,
+                    "b_placement": [list(p) for p in s.placement],
+                    "b_gpu_ids": gpu_ids[s.job.id],
+                }
+                for s in batch
+            ]
+            connection.execute(_START.values(started_at=at), params)
+            rows = {
+                row.id: row
+                for row in session.scalars(
+                    select(JobRow)
+                    .where(JobRow.id.in_([s.job.id for s in batch]))
+                    .execution_options(populate_existing=True)
                 )
-            )
-            if getattr(done, "rowcount", 1) != 1:  # cancelled between the read and now
-                self.scheduler.finish(job_id, now)
-                self.slots.release(job_id)
-                continue
-            row = session.get(JobRow, job_id)
-            assert row is not None
-            session.refresh(row)
-            usage = UsageRecord(
-                job_id=job_id,
-                project_id=row.project_id,
-                attempt=row.attempt,
-                start_at=utc(now),
-                gpus=row.gpus,
-            )
-            usage.reservation_id, usage.price_per_gpu_hour = self.market.usage_terms(
-                session, row.reservation_id, row.preemptible, busy
-            )
-            session.add(usage)
-            session.flush()
-            self.runs[job_id] = _Run(self._launch(row), row.executor, None, usage.id)
-            self.reasons.pop(job_id, None)
-            self.notes.pop(job_id, None)
-            started.append(job_id)
-            stats.started += 1
+            }
+            usages: list[tuple[JobRow, UsageRecord]] = []
+            for start in batch:
+                job_id = start.job.id
+                row = rows.get(job_id)
+                if row is None or row.state != "running" or row.gpu_ids != gpu_ids[job_id]:
+                    self.scheduler.finish(job_id, now)  # cancelled between the read and now
+                    self.slots.release(job_id)
+                    continue
+                usage = UsageRecord(
+                    job_id=job_id, project_id=row.project_id, attempt=row.attempt, start_at=at, gpus=row.gpus
+                )
+                usage.reservation_id, usage.price_per_gpu_hour = self.market.usage_terms(
+                    session, row.reservation_id, row.preemptible, busy
+                )
+                usages.append((row, usage))
+            session.add_all([usage for _, usage in usages])
+            session.flush()  # the usage records' ids, inserted together
+            for row, usage in usages:
+                self.runs[row.id] = _Run(self._launch(row), row.executor, None, usage.id)
+                self.reasons.pop(row.id, None)
+                self.notes.pop(row.id, None)
+                started.append(row.id)
+                stats.started += 1
         return started
 
     # -------------------------------------------------------------------------------- reasons
@@ -679,6 +694,19 @@ _SET_REASON = (
     .where(_JOBS.c.id == bindparam("job_id"))
     .where(_JOBS.c.state == "pending")
     .values(reason=bindparam("reason"))
+)
+_START = (  # the cycle's starts; only jobs still pending change (a job the API cancelled does not)
+    update(_JOBS)
+    .where(_JOBS.c.id == bindparam("b_id"))
+    .where(_JOBS.c.state == "pending")
+    .values(
+        state="running",
+        placement=bindparam("b_placement"),
+        gpu_ids=bindparam("b_gpu_ids"),
+        attempt=_JOBS.c.attempt + 1,
+        reason="",
+        executor_ref=None,
+    )
 )
 
 
