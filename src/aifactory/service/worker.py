@@ -303,10 +303,10 @@ class Worker:
                     if row is not None:
                         usage = session.get(UsageRecord, run.usage_id)
                         self._finish_row(session, row, usage, now, "failed", None, f"launch failed: {exc}")
-        if launched:
+        if launched:  # one executemany (pipelined by psycopg), not a round trip per run
             with self.sessions() as session, session.begin():
-                for job_id, ref in launched:
-                    session.execute(update(JobRow).where(JobRow.id == job_id).values(executor_ref=ref))
+                refs = [{"b_id": job_id, "b_ref": ref} for job_id, ref in launched]
+                session.connection().execute(_SET_REF, refs)
         stats.timings["launch"] = time.perf_counter() - t0
         with self.sessions() as session, session.begin():
             self._write_reasons(session)
@@ -695,6 +695,7 @@ _SET_REASON = (
     .where(_JOBS.c.state == "pending")
     .values(reason=bindparam("reason"))
 )
+_SET_REF = update(_JOBS).where(_JOBS.c.id == bindparam("b_id")).values(executor_ref=bindparam("b_ref"))
 _START = (  # the cycle's starts; only jobs still pending change (a job the API cancelled does not)
     update(_JOBS)
     .where(_JOBS.c.id == bindparam("b_id"))
