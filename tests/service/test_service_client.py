@@ -17,7 +17,8 @@ import pytest
 from live_server import free_port, live_server
 from sqlalchemy import Engine
 
-from aifactory.cli.client import _fail, age, command_text, parse_duration, parse_time
+from aifactory.cli.client import age, fail, parse_duration, parse_time
+from aifactory.cli.jobs import command_text
 from aifactory.cli.service import ServiceInputError
 from aifactory.service.app import create_app
 from aifactory.service.client import ApiClient, ClientError
@@ -156,10 +157,10 @@ def test_client_errors_carry_the_servers_detail() -> None:
     assert late.value.status is None and not late.value.is_client_error
     assert late.value.detail.startswith("the aifactory service at http://svc.example did not answer in time")
     with pytest.raises(SystemExit) as exit_info:
-        _fail(failed.value)
+        fail(failed.value)
     assert exit_info.value.code == 1
     with pytest.raises(ServiceInputError, match="role: council"):
-        _fail(refused.value)
+        fail(refused.value)
 
 
 # ---------------------------------------------------------------------------------------------- jobs

@@ -20,8 +20,10 @@ from aifactory.scenario import DEFAULT_SCENARIO, Scenario, ScenarioError, bundle
 if TYPE_CHECKING:  # heavy modules load lazily so that the CLI starts fast
     from aifactory.supply.montecarlo import MonteCarlo
     from aifactory.supply.series import Series
-from aifactory.cli.client import alloc_app, jobs_app, market_app
+from aifactory.cli.alloc import alloc_app
 from aifactory.cli.fab import FabInputError, fab_app
+from aifactory.cli.jobs import jobs_app
+from aifactory.cli.market import market_app
 from aifactory.cli.progress import progress_bar
 from aifactory.cli.replay import ReplayInputError, replay_command
 from aifactory.cli.service import ServiceInputError, bootstrap_command, db_app, serve_command
