@@ -90,17 +90,23 @@ class Factory:
             return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
 
     def start_api(self, *extra: str) -> None:
-        self.api = self._spawn("serve", "--port", str(self.port), *extra)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            assert self.api.poll() is None, self.log("serve")
-            time.sleep(0.1)
-        raise AssertionError("the API did not come up:\n" + self.log("serve"))
+        for _ in range(5):  # the port may be taken between choosing it and binding it (other tests run)
+            self.api = self._spawn("serve", "--port", str(self.port), *extra)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                try:
+                    if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                if self.api.poll() is not None:
+                    break
+                time.sleep(0.1)
+            else:
+                raise AssertionError("the API did not come up:\n" + self.log("serve"))
+            assert "address already in use" in self.log("serve"), self.log("serve")
+            self.port = _free_port()
+        raise AssertionError("no free port for the API:\n" + self.log("serve"))
 
     def start_worker(self) -> None:
         self.worker = self._spawn("worker", *RACK, "--interval", "0.1")

@@ -403,7 +403,7 @@ def calibrate_command(
     )
     for name, st in [("all (wafer-weighted)", c), *cal.per_type.items()]:
         q = st.quantiles
-        table.add_row(name, f"{st.lots:,}", f"{st.mean:.2f}", f"{st.sd:.2f}", f"{q['p10']:.2f}",
+        table.add_row(name, f"{st.count:,}", f"{st.mean:.2f}", f"{st.sd:.2f}", f"{q['p10']:.2f}",
                       f"{q['p50']:.2f}", f"{q['p90']:.2f}")  # fmt: skip
     console.print(table)
     console.print(

@@ -24,6 +24,7 @@ from aifactory.cli.alloc import alloc_app
 from aifactory.cli.fab import FabInputError, fab_app
 from aifactory.cli.jobs import jobs_app
 from aifactory.cli.market import market_app
+from aifactory.cli.plant import PlantInputError, plant_app
 from aifactory.cli.progress import progress_bar
 from aifactory.cli.replay import ReplayInputError, replay_command
 from aifactory.cli.service import ServiceInputError, bootstrap_command, db_app, serve_command
@@ -47,6 +48,7 @@ app.add_typer(scenario_app, name="scenario")
 app.add_typer(supply_app, name="supply")
 app.command("replay")(replay_command)
 app.add_typer(fab_app, name="fab")
+app.add_typer(plant_app, name="plant")
 app.command("serve")(serve_command)
 app.command("bootstrap")(bootstrap_command)
 app.command("worker")(worker_command)
@@ -295,6 +297,7 @@ def run_cli(argv: list[str] | None = None) -> None:
 
     from aifactory.fab.errors import FabDataError
     from aifactory.parallel.mappers import ScaleOutError
+    from aifactory.plant.loading import PlantError
     from aifactory.replay.trace import TraceError
 
     try:
@@ -308,6 +311,8 @@ def run_cli(argv: list[str] | None = None) -> None:
         FabDataError,
         FabInputError,
         ServiceInputError,
+        PlantError,
+        PlantInputError,
     ) as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise SystemExit(2) from None

@@ -26,7 +26,6 @@ the fit are reported beside the sample's so the fit can be judged.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,40 +35,22 @@ import numpy.typing as npt
 from scipy import stats
 
 from aifactory.fab.kpis import Completions
+from aifactory.sim.fitting import (
+    DISTRIBUTIONS,
+    QUANTILES,
+    CalibrationError,
+    DurationStats,
+    duration_stats,
+    fit_duration,
+    weighted_quantile,
+)
 
-DISTRIBUTIONS = ("lognormal", "triangular", "normal", "mean")
 SPREADS = ("lots", "replications")
-QUANTILES = (0.05, 0.10, 0.50, 0.90, 0.95)
 
 FloatArray = npt.NDArray[np.float64]
 
-
-class CalibrationError(ValueError):
-    """The run cannot be calibrated as asked (names the option and the reason)."""
-
-
-@dataclass(frozen=True, slots=True)
-class CycleTimeStats:
-    """Wafer-weighted statistics of lot cycle times (days)."""
-
-    lots: int
-    wafers: int
-    mean: float
-    sd: float
-    min: float
-    max: float
-    quantiles: dict[str, float]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "lots": self.lots,
-            "wafers": self.wafers,
-            "mean": self.mean,
-            "sd": self.sd,
-            "min": self.min,
-            "max": self.max,
-            **self.quantiles,
-        }
+__all__ = ["DISTRIBUTIONS", "SPREADS", "Calibration", "CalibrationError", "calibrate", "pooled",
+           "weighted_quantile"]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +65,8 @@ class Calibration:
     lots_per_day: float
     released_wafers_per_day: float
     wip_growth_lots_per_day: float
-    cycle_time: CycleTimeStats
-    per_type: dict[str, CycleTimeStats]
+    cycle_time: DurationStats
+    per_type: dict[str, DurationStats]
     replication_means: tuple[float, ...]
     dist: str
     spread: str
@@ -103,8 +84,8 @@ class Calibration:
             "lots_per_day": self.lots_per_day,
             "released_wafers_per_day": self.released_wafers_per_day,
             "wip_growth_lots_per_day": self.wip_growth_lots_per_day,
-            "cycle_time_days": self.cycle_time.to_json(),
-            "per_type": {k: v.to_json() for k, v in self.per_type.items()},
+            "cycle_time_days": self.cycle_time.to_json("lots", "wafers"),
+            "per_type": {k: v.to_json("lots", "wafers") for k, v in self.per_type.items()},
             "replication_means": list(self.replication_means),
             "dist": self.dist,
             "spread": self.spread,
@@ -119,72 +100,6 @@ class Calibration:
             fields["capacity"] = round(self.wafers_per_day, 1)
         fields["cycle_time_days"] = self.distribution
         return fields
-
-
-def weighted_quantile(values: FloatArray, weights: FloatArray, q: float) -> float:
-    """The ``q`` quantile of ``values`` with ``weights`` (inverse of the weighted step CDF)."""
-    order = np.argsort(values, kind="stable")
-    v = values[order]
-    cw = np.cumsum(weights[order])
-    i = int(np.searchsorted(cw, q * cw[-1], side="left"))
-    return float(v[min(i, len(v) - 1)])
-
-
-def cycle_time_stats(ct: FloatArray, wafers: FloatArray) -> CycleTimeStats:
-    if len(ct) == 0:
-        raise CalibrationError("no lot completed after the warm-up: simulate longer (--days)")
-    mean = float(np.average(ct, weights=wafers))
-    var = float(np.average((ct - mean) ** 2, weights=wafers))
-    return CycleTimeStats(
-        lots=len(ct),
-        wafers=int(wafers.sum()),
-        mean=mean,
-        sd=math.sqrt(var),
-        min=float(ct.min()),
-        max=float(ct.max()),
-        quantiles={f"p{round(q * 100)}": weighted_quantile(ct, wafers, q) for q in QUANTILES},
-    )
-
-
-def fit(
-    ct: FloatArray, wafers: FloatArray, dist: str, note: str
-) -> tuple[float | dict[str, Any], dict[str, float]]:
-    """Fit ``dist`` to wafer-weighted cycle times: the scenario value and the fit's quantiles."""
-    mean = float(np.average(ct, weights=wafers))
-    qs = {f"p{round(q * 100)}": q for q in QUANTILES}
-    if dist == "mean":
-        return round(mean, 2), dict.fromkeys(qs, round(mean, 2))
-    if dist == "lognormal":
-        if float(ct.min()) <= 0:
-            raise CalibrationError("--dist lognormal: a cycle time is 0; use normal or triangular")
-        logs = np.log(ct)
-        mu = float(np.average(logs, weights=wafers))
-        sigma = math.sqrt(float(np.average((logs - mu) ** 2, weights=wafers)))
-        median, sigma = round(math.exp(mu), 2), round(sigma, 4)
-        value: dict[str, Any] = {"dist": "lognormal", "median": median, "sigma": sigma, "note": note}
-        law = stats.lognorm(s=max(sigma, 1e-12), scale=median)
-        return value, {k: float(law.ppf(q)) for k, q in qs.items()}
-    if dist == "normal":
-        sd = math.sqrt(float(np.average((ct - mean) ** 2, weights=wafers)))
-        lo, hi = float(ct.min()), float(ct.max())
-        value = {"dist": "normal", "mean": round(mean, 2), "sd": round(sd, 2), "low": round(lo, 2)}
-        value["high"] = round(hi, 2)
-        value["note"] = note
-        law = stats.truncnorm(
-            (lo - mean) / max(sd, 1e-12), (hi - mean) / max(sd, 1e-12), mean, max(sd, 1e-12)
-        )
-        return value, {k: float(law.ppf(q)) for k, q in qs.items()}
-    if dist == "triangular":
-        lo = weighted_quantile(ct, wafers, 0.01)
-        hi = weighted_quantile(ct, wafers, 0.99)
-        mode = min(max(3 * mean - lo - hi, lo), hi)
-        lo, mode, hi = round(lo, 2), round(mode, 2), round(hi, 2)
-        value = {"dist": "triangular", "low": lo, "mode": mode, "high": hi, "note": note}
-        if hi <= lo:
-            return value, dict.fromkeys(qs, lo)
-        law = stats.triang((mode - lo) / (hi - lo), loc=lo, scale=hi - lo)
-        return value, {k: float(law.ppf(q)) for k, q in qs.items()}
-    raise CalibrationError(f"--dist {dist!r}: unknown; valid: {', '.join(DISTRIBUTIONS)}")
 
 
 def pooled(
@@ -249,9 +164,9 @@ def calibrate(
         idx = [i for i, name in enumerate(c.type_names) if name in chosen]
         released_wafers += int(c.released_wafers[idx].sum())
         wip_growth += int((c.wip_end - c.wip_start)[idx].sum())
-    overall = cycle_time_stats(ct_all, w_all)
+    overall = duration_stats(ct_all, w_all, "lot")
     per_type = {
-        name: cycle_time_stats(ct_all[t_all == name], w_all[t_all == name])
+        name: duration_stats(ct_all[t_all == name], w_all[t_all == name], "lot")
         for name in chosen
         if np.any(t_all == name)
     }
@@ -259,8 +174,8 @@ def calibrate(
     span = measured_days * n
     label = f"{', '.join(chosen) if lot_types else 'all lot types'}"
     if spread == "lots":
-        note = f"fab calibrate: {dataset}, {label}, {overall.lots:,} lots over {measured_days:g} days × {n}"
-        value, fitted = fit(ct_all, w_all, dist, note)
+        note = f"fab calibrate: {dataset}, {label}, {overall.count:,} lots over {measured_days:g} days × {n}"
+        value, fitted = fit_duration(ct_all, w_all, dist, note)
     else:
         m = np.array(means)
         sd = float(np.std(m, ddof=1))
@@ -279,7 +194,7 @@ def calibrate(
         replications=n,
         lot_types=chosen,
         wafers_per_day=float(w_all.sum()) / span,
-        lots_per_day=overall.lots / span,
+        lots_per_day=overall.count / span,
         released_wafers_per_day=released_wafers / span,
         wip_growth_lots_per_day=wip_growth / span,
         cycle_time=overall,

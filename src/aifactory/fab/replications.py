@@ -1,28 +1,22 @@
 """Independent replications of a fab run and confidence intervals on every KPI.
 
-Replication *i* of a run with seed *s* uses the *i*-th integer drawn from ``SeedSequence(s)``, so the
-set of replications is reproducible from one seed and does not depend on how they are spread over
-workers. Each KPI is reported as the mean over replications with the half-width of a two-sided 95 %
-Student-t confidence interval, ``t(0.975, R − 1) · sd / √R`` (0 with one replication).
+Seeds and intervals come from :mod:`aifactory.sim.replications`: replication *i* of a run with seed *s*
+uses the *i*-th integer drawn from ``SeedSequence(s)``; each KPI is reported as the mean over
+replications with the half-width of a two-sided 95 % Student-t confidence interval (0 with one).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from aifactory.fab.kpis import Completions
+from aifactory.sim.replications import half_width, replication_seeds
 
-
-def replication_seeds(seed: int, replications: int) -> list[int]:
-    if replications < 1:
-        raise ValueError("replications must be at least 1")
-    return [int(x) for x in np.random.SeedSequence(seed).generate_state(replications, dtype=np.uint32)]
+__all__ = ["Replication", "combine", "half_width", "replication_seeds", "run_completions", "run_replication"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,14 +52,6 @@ def run_completions(job: Replication) -> Completions:
     data = read_dataset(Path(job.dataset))
     result = simulate(data, days=job.days, warmup_days=job.warmup_days, seed=job.seed, rule=job.rule)
     return result.completions
-
-
-def half_width(values: list[float], confidence: float = 0.95) -> float:
-    n = len(values)
-    if n < 2:
-        return 0.0
-    sd = float(np.std(values, ddof=1))
-    return float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
 
 
 def combine(runs: list[dict[str, Any]], seed: int) -> dict[str, Any]:

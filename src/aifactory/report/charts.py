@@ -37,7 +37,7 @@ def figure_html(fig: go.Figure, height: int) -> str:
     return html
 
 
-def _layout(fig: go.Figure, **extra: Any) -> None:
+def apply_layout(fig: go.Figure, **extra: Any) -> None:
     layout: dict[str, Any] = {
         "template": "plotly_white",
         "font": {"family": FONT, "size": 12, "color": "#222"},
@@ -155,7 +155,7 @@ def destination_figure(s: Scenario, series: Series, dest: str, item: str) -> go.
         row=1,
         col=2,
     )
-    _layout(fig, showlegend=False)
+    apply_layout(fig, showlegend=False)
     fig.update_yaxes(rangemode="tozero")
     return fig
 
@@ -185,7 +185,7 @@ def site_output_figure(s: Scenario, series: Series) -> go.Figure | None:
             colour = PALETTE[sites.index(site) % len(PALETTE)] if site in sites else PALETTE[-1]
             band = series.bands[f"site/{site}/{item}"]
             _add_band(fig, x, band, colour, f"{site} · {item}", factor=per_week, mean=False, row=row, col=1)
-    _layout(fig)
+    apply_layout(fig)
     fig.update_yaxes(rangemode="tozero")
     return fig
 
@@ -228,7 +228,7 @@ def value_figure(s: Scenario, series: Series, targets: list[dict[str, Any]]) -> 
             font={"color": colour},
         )
     last = max([series.dates[-1]] + [dt.date.fromisoformat(t["by"]) for t in value_targets])
-    _layout(fig)
+    apply_layout(fig)
     fig.update_xaxes(range=[x[0], (last + dt.timedelta(days=14)).isoformat()])
     fig.update_yaxes(
         title={"text": f"US$ ({suffix or 'units'})"}, tickprefix="$", ticksuffix=suffix, rangemode="tozero"
@@ -261,7 +261,7 @@ def heatmap_figure(
             hovertemplate="%{y}<br>week to %{x}<br>" + title + " %{z:.0%}<extra></extra>",
         )
     )
-    _layout(fig, hovermode="closest", margin={"l": 130, "r": 30, "t": 40, "b": 40})
+    apply_layout(fig, hovermode="closest", margin={"l": 130, "r": 30, "t": 40, "b": 40})
     fig.update_yaxes(autorange="reversed", showgrid=False)
     fig.update_xaxes(showgrid=False)
     return fig
@@ -285,7 +285,7 @@ def tornado_figure(inputs: list[dict[str, Any]], labels: list[str], outcome: str
             hovertemplate="%{y}<br>swing %{x:,.1f}" + suffix + "<extra></extra>",
         )
     )
-    _layout(fig, hovermode="closest", margin={"l": 20, "r": 60, "t": 20, "b": 50}, showlegend=False)
+    apply_layout(fig, hovermode="closest", margin={"l": 20, "r": 60, "t": 20, "b": 50}, showlegend=False)
     prefix = "$" if is_money else ""
     fig.update_xaxes(
         title={"text": f"{outcome}: mean of top-decile runs − mean of bottom-decile runs"},

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 from scipy import stats
 
 from aifactory.fab.calibration import Calibration
-from aifactory.report.charts import PALETTE, _layout
+from aifactory.report.charts import PALETTE, apply_layout
 
 
 def _law(value: float | dict[str, Any]) -> Any | None:
@@ -64,9 +64,9 @@ def calibration_figure(
         line={"color": PALETTE[2], "dash": "dash"},
         annotation_text=f"mean {cal.cycle_time.mean:.1f} d",
     )
-    _layout(
+    apply_layout(
         fig,
-        title=f"Lot cycle times, {cal.dataset} ({cal.cycle_time.lots:,} lots)",
+        title=f"Lot cycle times, {cal.dataset} ({cal.cycle_time.count:,} lots)",
         xaxis_title="cycle time (days)",
         yaxis_title="density",
         hovermode="closest",
@@ -87,7 +87,7 @@ def write_calibration_html(
     fig.update_layout(height=460)
     chart = fig.to_html(full_html=False, include_plotlyjs=True, config={"displaylogo": False})
     rows = "".join(
-        f"<tr><td>{html.escape(name)}</td><td>{s.lots:,}</td><td>{s.mean:.2f}</td><td>{s.sd:.2f}</td>"
+        f"<tr><td>{html.escape(name)}</td><td>{s.count:,}</td><td>{s.mean:.2f}</td><td>{s.sd:.2f}</td>"
         f"<td>{s.quantiles['p10']:.2f}</td><td>{s.quantiles['p50']:.2f}</td><td>{s.quantiles['p90']:.2f}</td></tr>"
         for name, s in [("all", cal.cycle_time), *cal.per_type.items()]
     )

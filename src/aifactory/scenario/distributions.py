@@ -17,8 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 FloatArray = npt.NDArray[np.float64]
 
 
-class _Dist(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class BaseDistribution(BaseModel):
+    """The base of every named distribution (other twins add their own, e.g. the plant's exponential)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     note: str | None = Field(default=None, description="Where the range comes from (estimate, source).")
 
     @abstractmethod
@@ -39,7 +41,7 @@ def _check_order(low: float, high: float) -> None:
         raise ValueError(f"low ({low:g}) is greater than high ({high:g})")
 
 
-class Triangular(_Dist):
+class Triangular(BaseDistribution):
     """Triangular distribution on [low, high] with the given mode: the planner's 'min / likely / max'."""
 
     dist: Literal["triangular"]
@@ -70,7 +72,7 @@ class Triangular(_Dist):
         return self.low == self.high
 
 
-class Uniform(_Dist):
+class Uniform(BaseDistribution):
     """Uniform distribution on [low, high]."""
 
     dist: Literal["uniform"]
@@ -93,7 +95,7 @@ class Uniform(_Dist):
         return self.low == self.high
 
 
-class _Clipped(_Dist):
+class _Clipped(BaseDistribution):
     low: float | None = None
     high: float | None = None
 
@@ -152,7 +154,7 @@ Distribution = Annotated[Triangular | Uniform | Normal | Lognormal, Field(discri
 Uncertain = float | Distribution
 """A scenario figure: a fixed number, or a distribution drawn once per run."""
 
-DISTRIBUTIONS: dict[str, type[_Dist]] = {
+DISTRIBUTIONS: dict[str, type[BaseDistribution]] = {
     "triangular": Triangular,
     "uniform": Uniform,
     "normal": Normal,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Collection
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -81,16 +82,26 @@ _UniqueKeyLoader.yaml_implicit_resolvers = {
 }
 
 
-def parse_yaml(text: str, label: str) -> dict[str, Any]:
+MAX_YAML_CHARS = 20_000_000
+"""Larger input files are refused before they are parsed."""
+
+
+def parse_yaml(text: str, label: str, *, kind: str = "scenario") -> dict[str, Any]:
+    """The mapping in ``text``; malformed, oversized or absurdly nested YAML raises ScenarioError."""
+    if len(text) > MAX_YAML_CHARS:
+        raise ScenarioError(f"{label}: {len(text):,} characters is more than a {kind} file may hold "
+                            f"({MAX_YAML_CHARS:,})")  # fmt: skip
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass: safe
+    except RecursionError:
+        raise ScenarioError(f"{label}: malformed YAML: nested too deeply") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ScenarioError(f"{label}{where}: malformed YAML: {problem}") from exc
     if not isinstance(data, dict):
-        raise ScenarioError(f"{label}: a scenario must be a YAML mapping, got {type(data).__name__}")
+        raise ScenarioError(f"{label}: a {kind} must be a YAML mapping, got {type(data).__name__}")
     return data
 
 
@@ -143,7 +154,7 @@ def _kind(value: Any) -> str:
 
 
 _FIELD_PATH = re.compile(r"[\w\-]+(\.[\w\-]+)*")
-_UNION_TAGS = {"float", "int", "str", "bool", "date", *DISTRIBUTIONS}
+_UNION_TAGS = {"float", "int", "str", "bool", "date", "exponential", "erlang", *DISTRIBUTIONS}
 _TYPE_MISMATCH = {
     "float_type",
     "float_parsing",
@@ -162,14 +173,18 @@ def _clean_loc(loc: tuple[int | str, ...]) -> list[str]:
     return [str(p) for p in loc if not (isinstance(p, str) and ("[" in p or p in _UNION_TAGS))]
 
 
-def format_validation_error(exc: ValidationError, label: str) -> str:
-    """One line naming the file, the field path and the reason, for the most telling error."""
+def format_validation_error(
+    exc: ValidationError, label: str, distributions: Collection[str] = tuple(DISTRIBUTIONS)
+) -> str:
+    """One line naming the file, the field path and the reason, for the most telling error.
+
+    ``distributions`` are the valid ``dist`` names, listed when a distribution's tag is wrong."""
     errors = exc.errors(include_url=False)
     ranked = sorted(errors, key=lambda e: (e["type"] in _TYPE_MISMATCH, -len(e["loc"])))
     err = ranked[0]
     parts = _clean_loc(err["loc"])
     msg = str(err["msg"]).removeprefix("Value error, ")
-    tagged = _tagged_union_error(errors, err)
+    tagged = _tagged_union_error(errors, err, distributions)
     if tagged is not None:
         return f"{label}: {'.'.join(parts) or '(top level)'}: {tagged}"
     if err["type"] == "extra_forbidden":
@@ -186,13 +201,13 @@ def format_validation_error(exc: ValidationError, label: str) -> str:
     return f"{label}: {path}: {msg}"
 
 
-def _tagged_union_error(errors: list[Any], err: Any) -> str | None:
+def _tagged_union_error(errors: list[Any], err: Any, distributions: Collection[str]) -> str | None:
     """A plain message for a distribution mapping whose ``dist`` tag is missing or unknown.
 
     A figure is ``float | {dist: ...}``; pydantic reports both alternatives ("should be a valid number" and
     the tag problem), and the number alternative alone would mislead.
     """
-    valid = ", ".join(DISTRIBUTIONS)
+    valid = ", ".join(distributions)
     where = _clean_loc(err["loc"])
     for e in errors:
         if _clean_loc(e["loc"]) != where:

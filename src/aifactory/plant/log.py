@@ -1,0 +1,107 @@
+"""What a plant run records: one row per event of interest, turned into numpy columns at the end.
+
+The engine only appends tuples (cheap); every measure — utilisation, waits, lead times and their
+breakdown, the heat-maps — is computed afterwards from these records with numpy
+(:mod:`aifactory.plant.measures`). Times are hours from the start of the run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+# visit outcomes
+MOVED_ON = 0
+FAILED = 1
+"""Failed the station's test and went to rework."""
+SCRAPPED = 2
+FINISHED = 3
+"""Finished its route: the product left the plant, a sub-assembly went to stock."""
+OUTCOMES = ("moved on", "failed", "scrapped", "finished")
+
+# visit flags
+REWORK_IN = 1
+"""The unit arrived in rework (after a failure, before passing the station that failed it)."""
+REWORK_OUT = 2
+"""The unit left still in rework."""
+
+# pause causes and outage kinds
+PAUSE_CREW = 0
+PAUSE_DOWN = 1
+OUTAGE_FAILURE = 0
+OUTAGE_MAINTENANCE = 1
+
+# trip kinds
+TRIP_MOVE = 0
+TRIP_CHARGE = 1
+
+F = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.int64]
+
+
+class RunLog:
+    """Rows appended by the engine while it runs, each table one flat list of numbers.
+
+    A row is ``extend``-ed onto its table (no tuple per row stays alive for the garbage collector to
+    track); :meth:`Records.from_log` reshapes each table to its columns."""
+
+    __slots__ = ("ended", "jobs", "outages", "pauses", "reasons", "released", "stock", "trips", "visits")
+
+    def __init__(self) -> None:
+        self.released: list[float] = []
+        """(unit, item, hour)"""
+        self.ended: list[float] = []
+        """(unit, hour, outcome: FINISHED or SCRAPPED)"""
+        self.visits: list[float] = []
+        """(unit, station, job, arrived, space secured, left, outcome (-1: still there at the end), flags)"""
+        self.jobs: list[float] = []
+        """(job, station, server, start, end, units, crew a, crew b, hours paused for crew, paused down,
+        finished: 1, or 0 for a job under way at the end of the run)"""
+        self.pauses: list[float] = []
+        """(job, from, to, cause)"""
+        self.outages: list[float] = []
+        """(server, from, to, kind)"""
+        self.reasons: list[float] = []
+        """(station, wait reason, from, to): why its queue was not started, other than busy servers"""
+        self.trips: list[float] = []
+        """(amr, kind, requested, started, picked up, ended, from node, to node, metres driven)"""
+        self.stock: list[float] = []
+        """(material, hour, level after the change)"""
+
+
+WIDTHS = {
+    "released": 3,
+    "ended": 3,
+    "visits": 8,
+    "jobs": 11,
+    "pauses": 4,
+    "outages": 4,
+    "reasons": 4,
+    "trips": 9,
+    "stock": 3,
+}
+
+
+def _columns(flat: list[float], width: int) -> F:
+    return np.array(flat, dtype=np.float64).reshape(len(flat) // width, width)
+
+
+@dataclass(frozen=True)
+class Records:
+    """The records of a run as numpy columns (see :class:`RunLog` for the meaning of each table)."""
+
+    released: F
+    ended: F
+    visits: F
+    jobs: F
+    pauses: F
+    outages: F
+    reasons: F
+    trips: F
+    stock: F
+
+    @classmethod
+    def from_log(cls, log: RunLog) -> Records:
+        return cls(**{name: _columns(getattr(log, name), width) for name, width in WIDTHS.items()})
