@@ -292,18 +292,9 @@ def _replicate(
 
 def _merge_stage(scenario: str, stage: str, fields: dict[str, Any], header: str) -> str:
     """The scenario's YAML with ``stage``'s fields replaced, validated; its text."""
-    import yaml
+    from aifactory.scenario.loading import merge_stage_fields, scenario_yaml
 
-    from aifactory.scenario.loading import parse_yaml, read_scenario_text, scenario_from_data
-
-    text, label = read_scenario_text(scenario)
-    data = parse_yaml(text, label)
-    stages = data.get("stages") or {}
-    if stage not in stages:
-        raise FabInputError(f"--stage {stage!r}: {label} has no such stage; stages: {', '.join(stages)}")
-    stages[stage].update(fields)
-    scenario_from_data(data, label)  # the merged scenario must still validate
-    return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110)
+    return header + scenario_yaml(merge_stage_fields(scenario, stage, fields))
 
 
 def calibrate_command(

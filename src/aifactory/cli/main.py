@@ -242,13 +242,31 @@ def run(
     factory_days: Annotated[
         float, typer.Option("--factory-days", min=1, help="Days of programme demand run on each AI factory.")
     ] = 90.0,
+    plants: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--plant",
+            help="STAGE=PLANT: that rack-line stage's capacity, cycle time and yield from the plant twin "
+            "(repeatable), e.g. rack-houston=foxconn-houston.",
+        ),
+    ] = None,
+    plant_days: Annotated[float, typer.Option("--plant-days", help="Days each plant is simulated.")] = 120.0,
+    plant_replications: Annotated[
+        int,
+        typer.Option("--plant-replications", min=1, help="Replications of each plant (as written and full)."),
+    ] = 2,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")] = False,
 ) -> None:
     """The main job: the whole chain on a scenario; prints a summary, writes report.html and summary.json."""
     from aifactory.report.terminal import print_supply_summary
 
-    s = load_scenario(scenario, overrides)
     _check_out(out / "supply")
+    if plants:
+        s, plant_stages = _with_plants(scenario, overrides, plants, days=plant_days,
+                                       replications=plant_replications, seed=seed, workers=workers,
+                                       ray_address=ray_address, quiet=quiet)  # fmt: skip
+    else:
+        s, plant_stages = load_scenario(scenario, overrides), []
     mc, wall = _simulate(
         s,
         runs=runs,
@@ -269,6 +287,13 @@ def run(
     factories: dict[str, Any] = {}
     sections: list[tuple[str, str]] = []
     twins = []
+    if plant_stages:
+        from aifactory.report.plant import plant_stage_section
+
+        for ps in plant_stages:
+            sections.append(
+                (f"Rack line {ps.stage}: the plant twin {ps.plant.name}", plant_stage_section(ps))
+            )
     for factory_id in s.ai_factories:
         twin = run_factory_twin(s, factory_id, mc.result, days=factory_days, seed=seed)
         first = s.date(int(twin.origin_day)).isoformat()
@@ -276,9 +301,20 @@ def run(
         sections.append((f"AI factory: {factory_id}", factory_section_html(factory_id, twin, first)))
         write_replay_outputs(out / "factories" / factory_id, twin.result, twin.metrics)
         twins.append((factory_id, twin, first))
-    write_json(out / "summary.json", {"scenario": s.name, "supply": summary, "ai_factories": factories})
+    plants_json = {ps.stage: {"plant": ps.plant.name, "calibration": ps.calibration.to_json(),
+                              "scenario_had": ps.before, "now": ps.after} for ps in plant_stages}  # fmt: skip
+    write_json(out / "summary.json", {"scenario": s.name, "supply": summary, "ai_factories": factories}
+               | ({"plants": plants_json} if plants_json else {}))  # fmt: skip
     write_supply_report(out / "report.html", s, summary, series, sections)
     if not quiet:
+        for ps in plant_stages:
+            cal = ps.calibration
+            console.print(
+                f"[bold]{ps.stage}[/bold] from the plant twin [bold]{ps.plant.name}[/bold] "
+                "(not the scenario's "
+                f"estimates): capacity {cal.capacity_per_day:.1f} racks started a day, cycle time "
+                f"{cal.lead_time_days.mean:.1f} days ({cal.dist}), yield {cal.yield_:.2%}"
+            )
         print_supply_summary(console, summary)
         for factory_id, twin, first in twins:
             print_factory_summary(console, factory_id, twin, first)
@@ -286,6 +322,56 @@ def run(
             f"wrote [bold]{out / 'report.html'}[/bold], {out / 'summary.json'}, {out / 'supply'}/"
             + (f" and {out / 'factories'}/" if twins else "")
         )
+
+
+def _with_plants(
+    scenario: str,
+    overrides: list[str] | None,
+    assignments: list[str],
+    *,
+    days: float,
+    replications: int,
+    seed: int,
+    workers: int,
+    ray_address: str | None,
+    quiet: bool,
+) -> tuple[Scenario, list[Any]]:
+    """The scenario with the named stages calibrated from plants (``--plant STAGE=PLANT``)."""
+    from aifactory.cli.plant import check_window
+    from aifactory.parallel import make_mapper
+    from aifactory.plant.loading import load_plant
+    from aifactory.scenario.loading import apply_override, parse_yaml, scenario_from_data
+    from aifactory.twin.plants import PlantStageError, plants_in_scenario
+
+    pairs = []
+    for assignment in assignments:
+        stage, sep, plant = assignment.partition("=")
+        if not sep or not stage.strip() or not plant.strip():
+            raise BadInput(f"--plant {assignment!r}: expected STAGE=PLANT, e.g. rack-houston=foxconn-houston")
+        pairs.append((stage.strip(), load_plant(plant.strip())))
+    warmup = check_window(days, None)
+    text, label = read_scenario_text(scenario)
+    data = parse_yaml(text, label)
+    for assignment in overrides or []:
+        apply_override(data, assignment, f"{label}: --set")
+    scenario_from_data(data, label)  # the scenario as given must be valid before the plants run
+    mapper = make_mapper(workers, ray_address) if (workers > 1 or ray_address) else None
+    with progress_bar(err, "[bold]plant twins[/bold]", "runs", quiet=quiet) as progress:
+        task = progress.add_task("runs", total=2 * replications * len(pairs))
+        try:
+            stages = plants_in_scenario(
+                data,
+                pairs,
+                days=days,
+                warmup_days=warmup,
+                replications=replications,
+                seed=seed,
+                mapper=mapper,
+                on_done=lambda: progress.advance(task),
+            )
+        except PlantStageError as exc:
+            raise BadInput(str(exc)) from None
+    return scenario_from_data(data, label), stages
 
 
 # ------------------------------------------------------------------------------------------- entry

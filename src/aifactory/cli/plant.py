@@ -17,6 +17,7 @@ from rich.table import Table
 from aifactory.cli.progress import progress_bar
 
 if TYPE_CHECKING:
+    from aifactory.plant.calibration import PlantCalibration
     from aifactory.plant.model import Plant
     from aifactory.plant.replications import PlantOutcome
 
@@ -275,3 +276,139 @@ def print_plant_summary(console: Console, kpis: dict[str, Any]) -> None:
     )
     if runs > 1:
         console.print("± : half-width of the 95 % confidence interval over the replications")
+
+
+# ---------------------------------------------------------------------------------------- calibrate
+
+
+def run_calibration(
+    p: Plant,
+    *,
+    days: float,
+    warmup: float,
+    replications: int,
+    seed: int,
+    dist: str,
+    wip_limit: int | None,
+    workers: int,
+    ray_address: str | None,
+    quiet: bool,
+) -> tuple[PlantCalibration, list[PlantOutcome]]:
+    """The plant run as written and kept full, with a progress bar; the calibration and the first runs."""
+    from aifactory.parallel import make_mapper
+    from aifactory.plant.calibration import CalibrationError, calibration_study
+    from aifactory.sim.fitting import DISTRIBUTIONS
+
+    if dist not in DISTRIBUTIONS:
+        raise PlantInputError(f"--dist {dist!r}: unknown; valid: {', '.join(DISTRIBUTIONS)}")
+    mapper = make_mapper(workers, ray_address) if (workers > 1 or ray_address) else None
+    err = Console(stderr=True)
+    with progress_bar(
+        err, f"[bold]plant calibrate[/bold] {p.name}: {days:g} days", "runs", quiet=quiet
+    ) as bar:
+        task = bar.add_task("runs", total=2 * replications)
+        try:
+            cal, as_written, _ = calibration_study(
+                p, days=days, warmup_days=warmup, replications=replications, seed=seed, dist=dist,
+                wip_limit=wip_limit, mapper=mapper, on_done=lambda: bar.advance(task),
+            )  # fmt: skip
+        except CalibrationError as exc:
+            raise PlantInputError(str(exc)) from None
+    return cal, as_written
+
+
+@plant_app.command("calibrate")
+def calibrate_command(
+    plant: PlantArg,
+    scenario: Annotated[
+        str | None, typer.Option("--scenario", help="Also write this scenario with the stage calibrated.")
+    ] = None,
+    stage: Annotated[
+        str, typer.Option("--stage", help="The supply-twin stage the plant stands for.")
+    ] = "integrate",
+    days: Days = 180.0,
+    warmup_days: Warmup = None,
+    replications: Replications = 4,
+    seed: Seed = 0,
+    dist: Annotated[
+        str,
+        typer.Option("--dist", help="Form of the stage's cycle time: lognormal, triangular, normal, mean."),
+    ] = "lognormal",
+    capacity_mode: Annotated[
+        str,
+        typer.Option(
+            "--capacity-mode", help="scale (the curve's peak becomes the capacity), constant or keep."
+        ),
+    ] = "scale",
+    wip_limit: Annotated[
+        int | None, typer.Option("--wip-limit", min=1, help="Racks in progress when kept full [3 × its WIP].")
+    ] = None,
+    overrides: SetOption = None,
+    workers: Workers = 1,
+    ray_address: Ray = None,
+    out: Out = Path("out/plant-calibration"),
+    quiet: Quiet = False,
+) -> None:
+    """Calibrate a supply-twin rack-line stage from the plant: capacity, cycle-time distribution, yield.
+
+    Writes DIR/calibration.json, DIR/stage.yaml (a scenario snippet), DIR/calibration.html and, with
+    --scenario, DIR/scenario.yaml (valid for aifactory run)."""
+    import yaml
+
+    from aifactory.plant.calibration import CAPACITY_MODES
+    from aifactory.report.files import write_json
+    from aifactory.report.plant_calibration import write_plant_calibration_html
+    from aifactory.scenario.loading import merge_stage_fields, read_scenario_text, scenario_yaml
+
+    if capacity_mode not in CAPACITY_MODES:
+        raise PlantInputError(
+            f"--capacity-mode {capacity_mode!r}: unknown; valid: {', '.join(CAPACITY_MODES)}"
+        )
+    p = _load(plant, overrides)
+    warmup = check_window(days, warmup_days)
+    check_out(out)
+    current = None
+    if scenario is not None:  # a bad scenario or stage fails before the simulation
+        merge_stage_fields(scenario, stage, {})
+        from aifactory.scenario.loading import parse_yaml
+
+        text, label = read_scenario_text(scenario)
+        current = parse_yaml(text, label)["stages"][stage].get("capacity")
+    cal, as_written = run_calibration(p, days=days, warmup=warmup, replications=replications, seed=seed,
+                                      dist=dist, wip_limit=wip_limit, workers=workers,
+                                      ray_address=ray_address,
+                                      quiet=quiet)  # fmt: skip
+    fields = cal.stage_fields(capacity_mode, current)
+    header = (
+        f"# aifactory plant calibrate {p.name}: {days:g} days ({warmup:g} warm-up), seed {seed}, "
+        f"{replications} replication(s) as written and kept full ({cal.wip_limit} in progress)\n"
+        f"# capacity {cal.capacity_per_day:.2f} started a day; "
+        f"delivers {cal.throughput_per_day:.2f} a day as "
+        f"written; yield {cal.yield_:.4f}; lead time mean {cal.lead_time_days.mean:.2f} d\n"
+    )
+    snippet = header + yaml.safe_dump({"stages": {stage: fields}}, sort_keys=False, allow_unicode=True)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "calibration.json", cal.to_json() | {"stage": stage, "capacity_mode": capacity_mode,
+                                                          "seed": seed, "stage_fields": fields})  # fmt: skip
+    (out / "stage.yaml").write_text(snippet, encoding="utf-8")
+    write_plant_calibration_html(out / "calibration.html", cal, as_written, stage, snippet)
+    written = ["calibration.json", "stage.yaml", "calibration.html"]
+    if scenario is not None:
+        merged = merge_stage_fields(scenario, stage, fields)
+        (out / "scenario.yaml").write_text(header + scenario_yaml(merged), encoding="utf-8")
+        written.append("scenario.yaml")
+    if quiet:
+        return
+    console = Console()
+    s = cal.lead_time_days
+    console.print(
+        f"[bold]{p.name}[/bold] → stage [bold]{stage}[/bold]: "
+        f"capacity [bold]{cal.capacity_per_day:.2f}[/bold] racks started a day "
+        f"(kept at {cal.wip_limit} in progress); as written {cal.throughput_per_day:.2f} a "
+        f"day; yield {cal.yield_:.4f}"
+    )
+    console.print(
+        f"lead time {s.mean:.2f} d (p10 {s.quantiles['p10']:.2f}, p90 {s.quantiles['p90']:.2f}) over "
+        f"{s.count:,} racks; cycle_time_days = {fields['cycle_time_days']}"
+    )
+    console.print(f"wrote {', '.join(written)} in {out}/")

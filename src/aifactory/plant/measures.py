@@ -157,6 +157,12 @@ def lead_time_parts(j: Joined, units: Ints) -> dict[str, F]:
     return {c: np.bincount(unit, weights=v, minlength=n)[units].astype(np.float64) for c, v in part.items()}
 
 
+def finished_lead_times(j: Joined, warmup_hours: float) -> F:
+    """Lead times (hours) of the units of the product that finished after ``warmup_hours``."""
+    done = (j.unit_item == 0) & (j.unit_outcome == FINISHED) & (j.unit_end > warmup_hours)
+    return np.asarray(j.unit_end[done] - j.unit_release[done], dtype=np.float64)
+
+
 def run_measures(run: PlantRun, warmup_hours: float, joined: Joined | None = None) -> dict[str, Any]:
     """The measures of one run (plain numbers), measured from ``warmup_hours`` to the end."""
     j = joined if joined is not None else Joined(run)

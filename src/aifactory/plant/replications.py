@@ -14,12 +14,16 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from aifactory.plant.engine import PlantRun, PlantSim
-from aifactory.plant.measures import Joined, run_measures
+from aifactory.plant.measures import Joined, finished_lead_times, run_measures
 from aifactory.plant.model import Plant
 from aifactory.plant.timeline import Timeline, timeline
 from aifactory.sim.replications import interval, replication_seeds
 
+F = npt.NDArray[np.float64]
 Mapper = Callable[[Callable[["PlantJob"], "PlantOutcome"], list["PlantJob"]], Iterable["PlantOutcome"]]
 
 
@@ -46,6 +50,8 @@ class PlantOutcome:
     wall_seconds: float
     """Simulating and measuring, in the process that ran it."""
     timeline: Timeline
+    lead_times_hours: F
+    """Release to finish of every unit of the product that finished in the window (for calibration)."""
     run: PlantRun | None
 
 
@@ -56,8 +62,9 @@ def run_job(job: PlantJob) -> PlantOutcome:
     joined = Joined(run)
     measures = run_measures(run, job.warmup_days * 24.0, joined)
     series = timeline(run, job.bucket_hours, joined)
+    lead = finished_lead_times(joined, job.warmup_days * 24.0)
     wall = time.perf_counter() - started
-    return PlantOutcome(job.seed, measures, run.events, wall, series, run if job.keep_run else None)
+    return PlantOutcome(job.seed, measures, run.events, wall, series, lead, run if job.keep_run else None)
 
 
 def jobs_for(

@@ -4,75 +4,24 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import plotly.graph_objects as go
-from scipy import stats
 
 from aifactory.fab.calibration import Calibration
-from aifactory.report.charts import PALETTE, apply_layout
-
-
-def _law(value: float | dict[str, Any]) -> Any | None:
-    if not isinstance(value, dict):
-        return None
-    d = value["dist"]
-    if d == "lognormal":
-        return stats.lognorm(s=max(value["sigma"], 1e-12), scale=value["median"])
-    if d == "normal":
-        sd = max(value["sd"], 1e-12)
-        lo = value.get("low", -np.inf)
-        hi = value.get("high", np.inf)
-        return stats.truncnorm((lo - value["mean"]) / sd, (hi - value["mean"]) / sd, value["mean"], sd)
-    if d == "triangular" and value["high"] > value["low"]:
-        width = value["high"] - value["low"]
-        return stats.triang((value["mode"] - value["low"]) / width, loc=value["low"], scale=width)
-    return None
+from aifactory.report.fit_charts import fit_figure
 
 
 def calibration_figure(
     cal: Calibration, ct: npt.NDArray[np.float64], wafers: npt.NDArray[np.float64]
 ) -> go.Figure:
     """Wafer-weighted histogram of lot cycle times with the fitted density and the mean."""
-    fig = go.Figure()
-    fig.add_trace(
-        go.Histogram(
-            x=ct,
-            y=wafers,
-            histfunc="sum",
-            histnorm="probability density",
-            nbinsx=80,
-            name="lots (wafer-weighted)",
-            marker_color=PALETTE[0],
-            opacity=0.6,
-        )
-    )
-    law = _law(cal.distribution)
-    if law is not None:
-        lo, hi = float(min(ct.min(), law.ppf(0.001))), float(max(ct.max(), law.ppf(0.999)))
-        x = np.linspace(lo, hi, 400)
-        fig.add_trace(
-            go.Scatter(
-                x=x, y=law.pdf(x), mode="lines", name=f"{cal.distribution['dist']} (stage)",  # type: ignore[index]
-                line={"color": PALETTE[1], "width": 2.5},
-            )
-        )  # fmt: skip
-    fig.add_vline(
-        x=cal.cycle_time.mean,
-        line={"color": PALETTE[2], "dash": "dash"},
-        annotation_text=f"mean {cal.cycle_time.mean:.1f} d",
-    )
-    apply_layout(
-        fig,
+    return fit_figure(
+        ct, wafers, cal.distribution, cal.cycle_time.mean,
         title=f"Lot cycle times, {cal.dataset} ({cal.cycle_time.count:,} lots)",
-        xaxis_title="cycle time (days)",
-        yaxis_title="density",
-        hovermode="closest",
-        bargap=0.02,
-    )
-    return fig
+        x_title="cycle time (days)", sample="lots (wafer-weighted)",
+    )  # fmt: skip
 
 
 def write_calibration_html(

@@ -15,6 +15,7 @@ from aifactory.plant.replications import PlantOutcome
 from aifactory.report import plant_charts
 from aifactory.report.charts import figure_html
 from aifactory.report.html import CSS
+from aifactory.twin.plants import PlantStage
 
 LABELS = {
     "utilization": "util %",
@@ -239,3 +240,32 @@ def write_plant_report(
 def plant_section_html(plant: Plant, kpis: dict[str, Any], outcomes: Sequence[PlantOutcome]) -> str:
     """The plant as a section of another report (the page loads plotly.js)."""
     return _p(_site_line(plant), "meta") + "\n" + plant_body(plant, kpis, outcomes, level=3)
+
+
+def plant_stage_section(ps: PlantStage) -> str:
+    """A rack line calibrated from a plant twin, as a section of the run report."""
+    from aifactory.plant.replications import combine
+    from aifactory.report.plant_calibration import calibration_body
+
+    cal = ps.calibration
+    kpis = combine(ps.outcomes, plant=ps.plant.name, days=cal.days, warmup_days=cal.warmup_days, seed=0,
+                   wall_seconds=sum(o.wall_seconds for o in ps.outcomes))  # fmt: skip
+    before = ", ".join(f"{k}: {_short(v)}" for k, v in ps.before.items() if v is not None)
+    return (
+        _p(
+            "The supply twin ran this stage with the plant twin's figures instead of its estimates "
+            f"({before})."
+        )
+        + "\n"
+        + calibration_body(cal, ps.outcomes, ps.stage)
+        + "\n"
+        + plant_section_html(ps.plant, kpis, ps.outcomes)
+    )
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, list):
+        return f"a curve of {len(value)} points up to {max(float(p['per_day']) for p in value):g} a day"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items() if k != "note")
+    return str(value)

@@ -228,6 +228,25 @@ def scenario_from_data(data: dict[str, Any], label: str) -> Scenario:
         raise ScenarioError(format_validation_error(exc, label)) from exc
 
 
+def merge_stage_fields(ref: str, stage: str, fields: dict[str, Any], overrides: list[str] | None = None
+                       ) -> dict[str, Any]:  # fmt: skip
+    """The raw data of scenario ``ref`` (with ``overrides``) with ``stage``'s fields replaced, validated."""
+    text, label = read_scenario_text(ref)
+    data = parse_yaml(text, label)
+    for assignment in overrides or []:
+        apply_override(data, assignment, f"{label}: --set")
+    stages = data.get("stages") or {}
+    if stage not in stages:
+        raise ScenarioError(f"--stage {stage!r}: {label} has no such stage; stages: {', '.join(stages)}")
+    stages[stage].update(fields)
+    scenario_from_data(data, label)  # the merged scenario must still validate
+    return data
+
+
+def scenario_yaml(data: dict[str, Any]) -> str:
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110)
+
+
 def load_scenario(ref: str = DEFAULT_SCENARIO, overrides: list[str] | None = None) -> Scenario:
     """Load a bundled scenario or a YAML file, apply ``--set`` overrides, validate."""
     text, label = read_scenario_text(ref)
