@@ -19,8 +19,8 @@ import yaml
 
 from aifactory.plant.engine import PlantRun, simulate
 from aifactory.plant.loading import plant_from_data
-from aifactory.plant.log import FINISHED, SCRAPPED
-from aifactory.plant.measures import CATEGORIES, Joined, lead_time_parts, run_measures
+from aifactory.plant.log import FINISHED, PAUSE_CREW, PAUSE_DOWN, SCRAPPED
+from aifactory.plant.measures import CATEGORIES, Joined, lead_time_parts, run_measures  # Joined: re-exported
 from aifactory.plant.model import Plant
 
 FORMAT = "aifactory/plant-v1"
@@ -66,6 +66,48 @@ def write_plant(folder: Path, data: dict[str, Any], name: str = "plant.yaml") ->
     path = folder / name
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path
+
+
+# ---------------------------------------------------------------------------------------- records
+
+
+def job_table(run: PlantRun) -> dict[str, np.ndarray]:
+    """The jobs of a run as named columns, derived from ``run.records`` alone: job, station, server,
+    start, end, units (visits that name the job), paused_crew and paused_down (summed from the pauses),
+    finished (the job ended in the run). Rows sorted by job id."""
+    r = run.records
+    jobs = r.jobs
+    if jobs.shape[1] == 11:  # (job, station, server, start, end, units, a, b, paused crew, down, finished)
+        cols = {
+            "job": jobs[:, 0].astype(int),
+            "server": jobs[:, 2].astype(int),
+            "start": jobs[:, 3],
+            "end": jobs[:, 4],
+            "finished": jobs[:, 10] == 1,
+        }
+    else:  # (job, server, start, end, crew a, crew b); rows past `finished_jobs` were under way
+        finished = np.zeros(len(jobs), dtype=bool)
+        finished[: r.finished_jobs] = True
+        cols = {
+            "job": jobs[:, 0].astype(int),
+            "server": jobs[:, 1].astype(int),
+            "start": jobs[:, 2],
+            "end": jobs[:, 3],
+            "finished": finished,
+        }
+    order = np.argsort(cols["job"], kind="stable")
+    cols = {k: v[order] for k, v in cols.items()}
+    cols["station"] = np.asarray(run.index.server_station)[cols["server"]]
+    n = int(cols["job"].max()) + 1 if len(jobs) else 0
+    v_job = r.visits[:, 2].astype(int)
+    cols["units"] = np.bincount(v_job[v_job >= 0], minlength=n)[cols["job"]] if n else np.zeros(0, int)
+    p = r.pauses
+    p_job = p[:, 0].astype(int)
+    held = p[:, 2] - p[:, 1]
+    for name, cause in (("paused_crew", PAUSE_CREW), ("paused_down", PAUSE_DOWN)):
+        w = np.where(p[:, 3] == cause, held, 0.0)
+        cols[name] = np.bincount(p_job, weights=w, minlength=n)[cols["job"]] if n else np.zeros(0)
+    return cols
 
 
 # ------------------------------------------------------------------------------------------- runs
@@ -254,3 +296,59 @@ def assert_records_little(
     sojourn = (end[departed] - release[departed]).sum()
     assert area > 0
     assert abs(area - sojourn) / area <= tolerance, (area, sojourn)
+
+
+def simulate_cli(
+    capsys: Any,
+    folder: Path,
+    plant: dict[str, Any] | Path | str,
+    *,
+    days: float,
+    warmup_days: float,
+    replications: int = 1,
+    seed: int = 0,
+    records: bool = False,
+    little_tolerance: float | None = 0.03,
+    extra: tuple[str, ...] = (),
+    out_name: str = "out",
+) -> dict[str, Any]:
+    """``aifactory plant simulate`` in-process; the kpis.json it wrote, checked for the contract's shape
+    and for Little's law (in the kpis, and from the Parquet records when they are written)."""
+    from cli_invoke import invoke
+
+    path = write_plant(folder, plant) if isinstance(plant, dict) else plant
+    out = folder / out_name
+    code, stdout, stderr = invoke(
+        capsys,
+        "plant",
+        "simulate",
+        str(path),
+        "--days",
+        f"{days:g}",
+        "--warmup-days",
+        f"{warmup_days:g}",
+        "--replications",
+        str(replications),
+        "--seed",
+        str(seed),
+        "--out",
+        str(out),
+        "--no-html",
+        "--records" if records else "--no-records",
+        "-q",
+        *extra,
+    )
+    assert code == 0, stderr
+    assert "error" not in stderr.lower(), stderr
+    kpis = read_kpis(out)
+    assert kpis["days"] == days and kpis["warmup_days"] == warmup_days
+    assert kpis["replications"] == replications and kpis["seed"] == seed
+    assert kpis["events"] > 0 and kpis["wall_seconds"] >= 0
+    assert_all_intervals(measures_of(kpis))
+    if little_tolerance is not None:
+        assert abs(mean(kpis, "littles_law", "relative_difference")) <= little_tolerance, kpis["littles_law"]
+    if records:
+        product = plant.get("release", {}).get("item", "unit") if isinstance(plant, dict) else None
+        if product is not None:
+            assert_records_little(out, product, warmup_days, days, little_tolerance or 1.0)
+    return kpis

@@ -257,8 +257,6 @@ class PlantSim(Outages):
         server.state = RUN
         server.start = now
         server.resumed_at = now
-        server.paused_crew = 0.0
-        server.paused_down = 0.0
         work = st.time()
         if crew_a is not None:
             crew_a.busy += 1
@@ -317,21 +315,9 @@ class PlantSim(Outages):
         units = server.units
         crew_a = server.crew_a
         crew_b = server.crew_b
-        self._jobs(
-            (
-                server.job,
-                st.idx,
-                server.gidx,
-                server.start,
-                now,
-                len(units),
-                crew_a.idx if crew_a is not None else -1,
-                crew_b.idx if crew_b is not None else -1,
-                server.paused_crew,
-                server.paused_down,
-                1,
-            )
-        )
+        a = -1 if crew_a is None else crew_a.idx
+        b = -1 if crew_b is None else crew_b.idx
+        self._jobs((server.job, server.gidx, server.start, now, a, b))
         if crew_a is not None:
             crew_a.busy -= 1
             server.crew_a = None
@@ -505,27 +491,16 @@ class PlantSim(Outages):
     def close(self, hours: float) -> None:
         """Record what is still under way at the end of the run, as if it ended there."""
         log = self.log
+        log.finished_jobs = len(log.jobs) // 6
         for server in self.state.servers:
             st = server.station
             if server.state in (RUN, PAUSED):
                 if server.state == PAUSED:
                     self.close_pause(server)
                 crew_a, crew_b = server.crew_a, server.crew_b
-                log.jobs.extend(
-                    (
-                        server.job,
-                        st.idx,
-                        server.gidx,
-                        server.start,
-                        hours,
-                        len(server.units),
-                        crew_a.idx if crew_a else -1,
-                        crew_b.idx if crew_b else -1,
-                        server.paused_crew,
-                        server.paused_down,
-                        0,
-                    )
-                )
+                a = -1 if crew_a is None else crew_a.idx
+                b = -1 if crew_b is None else crew_b.idx
+                log.jobs.extend((server.job, server.gidx, server.start, hours, a, b))
             elif server.state == DONE:
                 for unit in server.units:
                     space = unit.space_at if unit.space_at >= server.end else hours

@@ -11,8 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import shortest_path
 
 from aifactory.plant.model import Plant
 
@@ -77,6 +75,9 @@ def floor_plan(plant: Plant) -> FloorPlan | None:
         length = max(length, 1e-9)  # a zero-length aisle is still an aisle (csgraph drops zeros)
         for pair in [(a, b)] if e.one_way else [(a, b), (b, a)]:
             shortest[pair] = min(shortest.get(pair, math.inf), length)
+    from scipy.sparse import csr_matrix  # imported here: only plants with aisles need it
+    from scipy.sparse.csgraph import shortest_path
+
     n = len(names)
     rows, cols = zip(*shortest, strict=True) if shortest else ((), ())
     graph = csr_matrix((list(shortest.values()), (list(rows), list(cols))), shape=(n, n))

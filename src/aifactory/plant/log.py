@@ -47,7 +47,18 @@ class RunLog:
     A row is ``extend``-ed onto its table (no tuple per row stays alive for the garbage collector to
     track); :meth:`Records.from_log` reshapes each table to its columns."""
 
-    __slots__ = ("ended", "jobs", "outages", "pauses", "reasons", "released", "stock", "trips", "visits")
+    __slots__ = (
+        "ended",
+        "finished_jobs",
+        "jobs",
+        "outages",
+        "pauses",
+        "reasons",
+        "released",
+        "stock",
+        "trips",
+        "visits",
+    )
 
     def __init__(self) -> None:
         self.released: list[float] = []
@@ -57,8 +68,9 @@ class RunLog:
         self.visits: list[float] = []
         """(unit, station, job, arrived, space secured, left, outcome (-1: still there at the end), flags)"""
         self.jobs: list[float] = []
-        """(job, station, server, start, end, units, crew a, crew b, hours paused for crew, paused down,
-        finished: 1, or 0 for a job under way at the end of the run)"""
+        """(job, server, start, end, crew a, crew b): a row when a job is processed, and one for each job
+        still under way at the end of the run, ending then (those come after ``finished_jobs`` rows)"""
+        self.finished_jobs = -1
         self.pauses: list[float] = []
         """(job, from, to, cause)"""
         self.outages: list[float] = []
@@ -75,7 +87,7 @@ WIDTHS = {
     "released": 3,
     "ended": 3,
     "visits": 8,
-    "jobs": 11,
+    "jobs": 6,
     "pauses": 4,
     "outages": 4,
     "reasons": 4,
@@ -101,7 +113,11 @@ class Records:
     reasons: F
     trips: F
     stock: F
+    finished_jobs: int
+    """Rows of ``jobs`` that ended in the run (the rest were under way at its end)."""
 
     @classmethod
     def from_log(cls, log: RunLog) -> Records:
-        return cls(**{name: _columns(getattr(log, name), width) for name, width in WIDTHS.items()})
+        tables = {name: _columns(getattr(log, name), width) for name, width in WIDTHS.items()}
+        finished = log.finished_jobs if log.finished_jobs >= 0 else len(tables["jobs"])
+        return cls(**tables, finished_jobs=finished)

@@ -31,7 +31,8 @@ import numpy.typing as npt
 
 from aifactory.plant.calendar import duty_hours
 from aifactory.plant.engine import PlantRun
-from aifactory.plant.intervals import Coverage, DisjointCoverage
+from aifactory.plant.intervals import Coverage
+from aifactory.plant.joined import Joined
 from aifactory.plant.log import (
     FAILED,
     FINISHED,
@@ -51,63 +52,6 @@ Ints = npt.NDArray[np.int64]
 
 CATEGORIES = ("processing", "server", "batch", "operator", "parts", "down", "blocked", "amr", "rework")
 """The parts of a lead time, in the order they are reported."""
-
-
-class Joined:
-    """A run's records joined up: units by id, jobs by id, visits with their jobs."""
-
-    def __init__(self, run: PlantRun) -> None:
-        r = run.records
-        self.run = run
-        self.hours = run.hours
-        n_units = len(r.released)
-        self.unit_item = np.full(n_units, -1, dtype=np.int64)
-        self.unit_release = np.full(n_units, np.nan)
-        uid = r.released[:, 0].astype(np.int64)
-        self.unit_item[uid] = r.released[:, 1].astype(np.int64)
-        self.unit_release[uid] = r.released[:, 2]
-        self.unit_end = np.full(n_units, np.nan)
-        self.unit_outcome = np.full(n_units, -1, dtype=np.int64)
-        if len(r.ended):
-            e = r.ended[:, 0].astype(np.int64)
-            self.unit_end[e] = r.ended[:, 1]
-            self.unit_outcome[e] = r.ended[:, 2].astype(np.int64)
-        jobs = r.jobs
-        n_jobs = int(jobs[:, 0].max()) + 1 if len(jobs) else 0
-        self.job_station = np.full(n_jobs, -1, dtype=np.int64)
-        self.job_start = np.full(n_jobs, np.nan)
-        self.job_end = np.full(n_jobs, np.nan)
-        self.job_paused_crew = np.zeros(n_jobs)
-        self.job_paused_down = np.zeros(n_jobs)
-        if n_jobs:
-            j = jobs[:, 0].astype(np.int64)
-            self.job_station[j] = jobs[:, 1].astype(np.int64)
-            self.job_start[j] = jobs[:, 3]
-            self.job_end[j] = jobs[:, 4]
-            self.job_paused_crew[j] = jobs[:, 8]
-            self.job_paused_down[j] = jobs[:, 9]
-        v = r.visits
-        self.v_unit = v[:, 0].astype(np.int64)
-        self.v_station = v[:, 1].astype(np.int64)
-        self.v_job = v[:, 2].astype(np.int64)
-        self.v_arrived = v[:, 3]
-        self.v_space = v[:, 4]
-        self.v_left = v[:, 5]
-        self.v_outcome = v[:, 6].astype(np.int64)
-        self.v_flags = v[:, 7].astype(np.int64)
-        started = self.v_job >= 0
-        safe = np.where(started, self.v_job, 0)
-        self.v_start = np.where(started, self.job_start[safe] if n_jobs else np.nan, self.v_left)
-        self.v_end = np.where(started, self.job_end[safe] if n_jobs else np.nan, self.v_left)
-        self.v_paused_crew = np.where(started, self.job_paused_crew[safe] if n_jobs else 0.0, 0.0)
-        self.v_paused_down = np.where(started, self.job_paused_down[safe] if n_jobs else 0.0, 0.0)
-
-    def reasons(self, station: int, reason: int) -> DisjointCoverage | None:
-        rs = self.run.records.reasons
-        keep = (rs[:, 0] == station) & (rs[:, 1] == reason)
-        if not keep.any():
-            return None
-        return DisjointCoverage(rs[keep, 2], rs[keep, 3])
 
 
 def lead_time_parts(j: Joined, units: Ints) -> dict[str, F]:
@@ -211,44 +155,32 @@ def run_measures(run: PlantRun, warmup_hours: float, joined: Joined | None = Non
 
 
 def _stations(j: Joined, w0: float, w1: float) -> dict[str, Any]:
-    r = j.run.records
     index = j.run.index
     span = w1 - w0
-    jobs, pauses, outages = r.jobs, r.pauses, r.outages
-    server_station = index.server_station
-    pause_station = j.job_station[pauses[:, 0].astype(np.int64)] if len(pauses) else np.zeros(0, np.int64)
-    outage_station = server_station[outages[:, 0].astype(np.int64)] if len(outages) else np.zeros(0, np.int64)
-    occupied_until = np.full(len(j.job_start), -np.inf)
-    occupied = j.v_job >= 0
-    np.maximum.at(occupied_until, j.v_job[occupied], j.v_left[occupied])
     out: dict[str, Any] = {}
     for st_idx, (name, servers) in enumerate(zip(index.stations, index.station_servers, strict=True)):
         c = servers * span
-        mj = jobs[:, 1] == st_idx
-        busy = Coverage(jobs[mj, 3], jobs[mj, 4]).between(w0, w1)
-        mp = pause_station == st_idx
-        paused = Coverage(pauses[mp, 1], pauses[mp, 2]).between(w0, w1)
-        paused_crew = Coverage(
-            pauses[mp & (pauses[:, 3] == PAUSE_CREW), 1], pauses[mp & (pauses[:, 3] == PAUSE_CREW), 2]
-        ).between(w0, w1)
-        mo = outage_station == st_idx
-        failed = Coverage(
-            outages[mo & (outages[:, 3] == OUTAGE_FAILURE), 1],
-            outages[mo & (outages[:, 3] == OUTAGE_FAILURE), 2],
-        ).between(w0, w1)
-        maint = Coverage(
-            outages[mo & (outages[:, 3] == OUTAGE_MAINTENANCE), 1],
-            outages[mo & (outages[:, 3] == OUTAGE_MAINTENANCE), 2],
-        ).between(w0, w1)
-        job_ids = jobs[mj & (jobs[:, 10] == 1), 0].astype(np.int64)
-        ends = j.job_end[job_ids]
-        until = np.maximum(occupied_until[job_ids], ends)
-        blocked = Coverage(ends, until).between(w0, w1)
-        mv = j.v_station == st_idx
-        started = mv & (j.v_job >= 0) & (j.v_start >= w0) & (j.v_start < w1)
-        waits = j.v_start[started] - j.v_arrived[started]
-        queue = Coverage(j.v_arrived[mv], j.v_start[mv]).between(w0, w1)
-        ended = mv & (j.v_left > w0) & (j.v_left <= w1)
+        jobs = j.station_jobs(st_idx)
+        busy = Coverage(j.job_start[jobs], j.job_end[jobs]).between(w0, w1)
+        p = j.pauses_by_station.rows(st_idx)
+        paused = Coverage(j.p_from[p], j.p_to[p]).between(w0, w1)
+        pc = p[j.p_cause[p] == PAUSE_CREW]
+        paused_crew = Coverage(j.p_from[pc], j.p_to[pc]).between(w0, w1)
+        o = j.outages_by_station.rows(st_idx)
+        of = o[j.o_kind[o] == OUTAGE_FAILURE]
+        om = o[j.o_kind[o] == OUTAGE_MAINTENANCE]
+        failed = Coverage(j.o_from[of], j.o_to[of]).between(w0, w1)
+        maint = Coverage(j.o_from[om], j.o_to[om]).between(w0, w1)
+        done = jobs[j.job_finished[jobs]]
+        ends = j.job_end[done]
+        blocked = Coverage(ends, np.maximum(j.job_occupied_until[done], ends)).between(w0, w1)
+        v = j.visits_by_station.rows(st_idx)
+        start, arrived = j.v_start[v], j.v_arrived[v]
+        started = (j.v_job[v] >= 0) & (start >= w0) & (start < w1)
+        waits = start[started] - arrived[started]
+        queue = Coverage(arrived, start).between(w0, w1)
+        left, outcome = j.v_left[v], j.v_outcome[v]
+        ended = (left > w0) & (left <= w1)
         out[name] = {
             "utilization": (busy - paused) / c,
             "wait_hours": float(waits.mean()) if len(waits) else 0.0,
@@ -258,26 +190,19 @@ def _stations(j: Joined, w0: float, w1: float) -> dict[str, Any]:
             "paused_for_operator": paused_crew / c,
             "queue": queue / span,
             "units_started": int(started.sum()),
-            "failed": int((ended & (j.v_outcome == FAILED)).sum()),
-            "scrapped": int((ended & (j.v_outcome == SCRAPPED)).sum()),
+            "failed": int((ended & (outcome == FAILED)).sum()),
+            "scrapped": int((ended & (outcome == SCRAPPED)).sum()),
         }
     return out
 
 
 def crew_held(j: Joined, crew: int) -> tuple[Coverage, Coverage]:
     """Coverage of the jobs that held a member of ``crew``, and of their pauses for want of crew."""
-    r = j.run.records
-    jobs, pauses = r.jobs, r.pauses
-    mj = (jobs[:, 6] == crew) | (jobs[:, 7] == crew)
-    held = Coverage(jobs[mj, 3], jobs[mj, 4])
-    mine = np.zeros(len(j.job_start), dtype=bool)
-    mine[jobs[mj, 0].astype(np.int64)] = True
-    if len(pauses):
-        mp = mine[pauses[:, 0].astype(np.int64)] & (pauses[:, 3] == PAUSE_CREW)
-        away = Coverage(pauses[mp, 1], pauses[mp, 2])
-    else:
-        away = Coverage(np.zeros(0), np.zeros(0))
-    return held, away
+    mine = (j.job_crew_a == crew) | (j.job_crew_b == crew)
+    ids = j.job_ids[mine[j.job_ids]]
+    held = Coverage(j.job_start[ids], j.job_end[ids])
+    mp = mine[j.p_job] & (j.p_cause == PAUSE_CREW) if len(j.p_job) else np.zeros(0, dtype=bool)
+    return held, Coverage(j.p_from[mp], j.p_to[mp])
 
 
 def _crews(j: Joined, w0: float, w1: float) -> dict[str, Any]:

@@ -122,12 +122,7 @@ class Outages:
 
     def close_pause(self, server: Server) -> None:
         now = self.kernel.now
-        held = now - server.pause_since
-        if held > 0:
-            if server.pause_cause == PAUSE_DOWN:
-                server.paused_down += held
-            else:
-                server.paused_crew += held
+        if now > server.pause_since:
             self.log.pauses.extend((server.job, server.pause_since, now, server.pause_cause))
         server.pause_since = now
 

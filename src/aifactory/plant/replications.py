@@ -18,7 +18,8 @@ import numpy as np
 import numpy.typing as npt
 
 from aifactory.plant.engine import PlantRun, PlantSim
-from aifactory.plant.measures import Joined, finished_lead_times, run_measures
+from aifactory.plant.joined import Joined
+from aifactory.plant.measures import finished_lead_times, run_measures
 from aifactory.plant.model import Plant
 from aifactory.plant.timeline import Timeline, timeline
 from aifactory.sim.replications import interval, replication_seeds

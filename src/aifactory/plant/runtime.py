@@ -91,8 +91,6 @@ class Server:
         "left",
         "pause_cause",
         "pause_since",
-        "paused_crew",
-        "paused_down",
         "pm_at",
         "pm_due",
         "resumed_at",
@@ -124,8 +122,6 @@ class Server:
         self.resumed_at = 0.0
         self.pause_since = 0.0
         self.pause_cause = 0
-        self.paused_crew = 0.0
-        self.paused_down = 0.0
         self.crew_a: Crew | None = None
         self.crew_b: Crew | None = None
 

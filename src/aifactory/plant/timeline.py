@@ -16,8 +16,9 @@ import numpy.typing as npt
 from aifactory.plant.calendar import duty_hours
 from aifactory.plant.engine import PlantRun
 from aifactory.plant.intervals import Coverage
+from aifactory.plant.joined import Joined
 from aifactory.plant.log import FINISHED, TRIP_MOVE
-from aifactory.plant.measures import Joined, crew_held
+from aifactory.plant.measures import crew_held
 
 F = npt.NDArray[np.float64]
 WEEK = 168.0
@@ -57,23 +58,18 @@ def timeline(run: PlantRun, bucket_hours: float = 24.0, joined: Joined | None = 
     r = run.records
     index = run.index
     j = joined if joined is not None else Joined(run)
-    jobs, pauses, outages = r.jobs, r.pauses, r.outages
-    pause_station = j.job_station[pauses[:, 0].astype(np.int64)] if len(pauses) else np.zeros(0, np.int64)
-    outage_station = (
-        index.server_station[outages[:, 0].astype(np.int64)] if len(outages) else np.zeros(0, np.int64)
-    )
     rows: list[F] = []
     names: list[str] = []
     kinds: list[str] = []
     active_rows: list[F] = []
     for s, (name, servers) in enumerate(zip(index.stations, index.station_servers, strict=True)):
         cap = servers * lengths
-        mj = jobs[:, 1] == s
-        busy = Coverage(jobs[mj, 3], jobs[mj, 4]).per_bucket(edges)
-        mp = pause_station == s
-        busy -= Coverage(pauses[mp, 1], pauses[mp, 2]).per_bucket(edges)
-        mo = outage_station == s
-        down = Coverage(outages[mo, 1], outages[mo, 2]).per_bucket(edges)
+        jobs = j.station_jobs(s)
+        busy = Coverage(j.job_start[jobs], j.job_end[jobs]).per_bucket(edges)
+        p = j.pauses_by_station.rows(s)
+        busy -= Coverage(j.p_from[p], j.p_to[p]).per_bucket(edges)
+        o = j.outages_by_station.rows(s)
+        down = Coverage(j.o_from[o], j.o_to[o]).per_bucket(edges)
         rows.append(busy / cap)
         active_rows.append((busy + down) / cap)
         names.append(name)

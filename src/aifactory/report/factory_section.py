@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from rich.console import Console
 from rich.table import Table
 
-from aifactory.report import charts
+from aifactory.report.plotting import figure_html
 from aifactory.twin.factory import FactoryTwin
 
 HOUR = 3600.0
@@ -162,7 +162,6 @@ def factory_section_html(factory_id: str, twin: FactoryTwin, start_date: str) ->
         f"idle while jobs waited {m['idle_while_waiting_gpu_hours']:,.0f}.{failures}</p>"
     )
     charts_html = "".join(
-        f'<div class="chart">{charts.figure_html(fig, 380)}</div>'
-        for fig in (capacity, shares, waits, idle, power)
+        f'<div class="chart">{figure_html(fig, 380)}</div>' for fig in (capacity, shares, waits, idle, power)
     )
     return text + charts_html

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
+if TYPE_CHECKING:  # loaded by the functions that need them: write_json is on every command's path
+    import pyarrow as pa
 
-from aifactory.supply.series import Series
+    from aifactory.supply.series import Series
 
 
 def _finite(value: Any) -> Any:
@@ -33,6 +33,8 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 
 def series_table(series: Series) -> pa.Table:
     """Long format: one row per (date, series) with mean/p10/p50/p90; stage heat-map measures too."""
+    import pyarrow as pa
+
     dates: list[Any] = []
     names: list[str] = []
     cols: dict[str, list[float]] = {"mean": [], "p10": [], "p50": [], "p90": []}
@@ -58,5 +60,7 @@ def series_table(series: Series) -> pa.Table:
 
 
 def write_series(path: Path, series: Series) -> None:
+    import pyarrow.parquet as pq
+
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(series_table(series), path)

@@ -10,7 +10,7 @@ import numpy.typing as npt
 import plotly.graph_objects as go
 from scipy import stats
 
-from aifactory.report.charts import PALETTE, apply_layout
+from aifactory.report.plotting import PALETTE, apply_layout
 
 
 def fitted_law(value: float | dict[str, Any]) -> Any | None:

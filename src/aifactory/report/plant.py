@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from plotly.offline import get_plotlyjs
 from pydantic import BaseModel
@@ -13,9 +13,11 @@ from pydantic import BaseModel
 from aifactory.plant.model import Plant
 from aifactory.plant.replications import PlantOutcome
 from aifactory.report import plant_charts
-from aifactory.report.charts import figure_html
-from aifactory.report.html import CSS
-from aifactory.twin.plants import PlantStage
+from aifactory.report.plotting import figure_html
+from aifactory.report.style import CSS
+
+if TYPE_CHECKING:
+    from aifactory.twin.plants import PlantStage
 
 LABELS = {
     "utilization": "util %",

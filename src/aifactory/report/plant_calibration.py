@@ -11,9 +11,9 @@ from plotly.offline import get_plotlyjs
 
 from aifactory.plant.calibration import PlantCalibration
 from aifactory.plant.replications import PlantOutcome
-from aifactory.report.charts import figure_html
 from aifactory.report.fit_charts import fit_figure
-from aifactory.report.html import CSS
+from aifactory.report.plotting import figure_html
+from aifactory.report.style import CSS
 
 
 def calibration_body(cal: PlantCalibration, as_written: Sequence[PlantOutcome], stage: str | None) -> str:

@@ -11,8 +11,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from aifactory.plant.engine import PlantRun
+from aifactory.plant.joined import Joined
 from aifactory.plant.log import FINISHED, OUTAGE_FAILURE, OUTCOMES, REWORK_IN, SCRAPPED, TRIP_MOVE
-from aifactory.plant.measures import CATEGORIES, Joined, lead_time_parts
+from aifactory.plant.measures import CATEGORIES, lead_time_parts
 from aifactory.plant.timeline import Timeline
 
 FILES = (
@@ -76,24 +77,24 @@ def visits_table(run: PlantRun, j: Joined) -> pa.Table:
     )
 
 
-def jobs_table(run: PlantRun) -> pa.Table:
-    jobs = run.records.jobs
+def jobs_table(run: PlantRun, j: Joined) -> pa.Table:
+    """One row per job (a unit or a batch on a server): the per-station event records."""
     index = run.index
-    return pa.table(
-        {
-            "job": pa.array(jobs[:, 0].astype(np.int64)),
-            "station": _names(index.stations, jobs[:, 1].astype(np.int64)),
-            "server": pa.array(jobs[:, 2].astype(np.int64)),
-            "start_h": pa.array(jobs[:, 3]),
-            "end_h": pa.array(jobs[:, 4]),
-            "units": pa.array(jobs[:, 5].astype(np.int64)),
-            "crew": _names(index.crews, jobs[:, 6].astype(np.int64)),
-            "helper": _names(index.crews, jobs[:, 7].astype(np.int64)),
-            "paused_for_operator_h": pa.array(jobs[:, 8]),
-            "paused_down_h": pa.array(jobs[:, 9]),
-            "finished": pa.array(jobs[:, 10] == 1),
-        }
-    )
+    ids = np.sort(j.job_ids)
+    units = np.bincount(j.v_job[j.v_job >= 0], minlength=len(j.job_start))
+    return pa.table({
+        "job": pa.array(ids),
+        "station": _names(index.stations, j.job_station[ids]),
+        "server": pa.array(j.job_server[ids]),
+        "start_h": pa.array(j.job_start[ids]),
+        "end_h": pa.array(j.job_end[ids]),
+        "units": pa.array(units[ids]),
+        "crew": _names(index.crews, j.job_crew_a[ids]),
+        "helper": _names(index.crews, j.job_crew_b[ids]),
+        "paused_for_operator_h": pa.array(j.job_paused_crew[ids]),
+        "paused_down_h": pa.array(j.job_paused_down[ids]),
+        "finished": pa.array(j.job_finished[ids]),
+    })  # fmt: skip
 
 
 def outages_table(run: PlantRun) -> pa.Table:
@@ -162,7 +163,7 @@ def write_records(out: Path, run: PlantRun, series: Timeline) -> list[str]:
     tables = {
         "units.parquet": units_table(run, j),
         "visits.parquet": visits_table(run, j),
-        "jobs.parquet": jobs_table(run),
+        "jobs.parquet": jobs_table(run, j),
         "outages.parquet": outages_table(run),
         "trips.parquet": trips_table(run),
         "timeline.parquet": timeline_table(series),

@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 DISTRIBUTIONS = ("lognormal", "triangular", "normal", "mean")
 QUANTILES = (0.05, 0.10, 0.50, 0.90, 0.95)
@@ -86,6 +85,8 @@ def fit_duration(
     values: FloatArray, weights: FloatArray, dist: str, note: str
 ) -> tuple[float | dict[str, Any], dict[str, float]]:
     """Fit ``dist`` to weighted durations: the scenario value and the fit's quantiles."""
+    from scipy import stats  # imported here: scipy.stats takes a second to load
+
     mean = float(np.average(values, weights=weights))
     qs = {f"p{round(q * 100)}": q for q in QUANTILES}
     if dist == "mean":

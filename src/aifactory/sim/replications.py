@@ -13,7 +13,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats
 
 
 def replication_seeds(seed: int, replications: int) -> list[int]:
@@ -30,8 +29,10 @@ def half_width(values: Sequence[float], confidence: float = 0.95) -> float:
     n = len(values)
     if n < 2:
         return 0.0
+    from scipy.special import stdtrit  # the t quantile; imported here: scipy takes a while to load
+
     sd = float(np.std(values, ddof=1))
-    return float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
+    return float(stdtrit(n - 1, 0.5 + confidence / 2)) * sd / math.sqrt(n)
 
 
 def interval(values: Sequence[float], confidence: float = 0.95) -> dict[str, float]:
