@@ -231,10 +231,37 @@ class PlantSim(Outages):
                         if crew.busy < crew.on_duty:
                             crew_b = crew
                             break
-            units = [queue.popleft()] if k == 1 else [queue.popleft() for _ in range(k)]
             if st.parts:
                 self._use_parts(st, k)
-            self._start(free.pop(), units, crew_a, crew_b)
+            # start the job on a free server
+            now = self.kernel.now
+            server = free.pop()
+            job = self.next_job
+            self.next_job = job + 1
+            if k == 1:
+                unit = queue.popleft()
+                unit.job = job
+                server.units = [unit]
+            else:
+                server.units = units = [queue.popleft() for _ in range(k)]
+                for unit in units:
+                    unit.job = job
+            server.job = job
+            server.state = RUN
+            server.start = now
+            server.resumed_at = now
+            work = st.time()
+            if crew_a is not None:
+                crew_a.busy += 1
+                server.crew_a = crew_a
+                if crew_b is not None:
+                    crew_b.busy += 1
+                    server.crew_b = crew_b
+                    work *= st.factor
+            server.left = work
+            ticket = server.ticket + 1
+            server.ticket = ticket
+            self._after(work, self._on_finish, (server, ticket))
             if st.blocked:
                 self._admit(st)
         if st.reason:
@@ -246,31 +273,6 @@ class PlantSim(Outages):
             stock.level -= quantity * k
             if stock.is_material:
                 self.log.stock.extend((stock.idx, now, stock.level))
-
-    def _start(self, server: Server, units: list[Unit], crew_a: Crew | None, crew_b: Crew | None) -> None:
-        now = self.kernel.now
-        st = server.station
-        job = self.next_job
-        self.next_job = job + 1
-        server.job = job
-        server.units = units
-        server.state = RUN
-        server.start = now
-        server.resumed_at = now
-        work = st.time()
-        if crew_a is not None:
-            crew_a.busy += 1
-            server.crew_a = crew_a
-            if crew_b is not None:
-                crew_b.busy += 1
-                server.crew_b = crew_b
-                work *= st.factor
-        server.left = work
-        ticket = server.ticket + 1
-        server.ticket = ticket
-        self._after(work, self._on_finish, (server, ticket))
-        for unit in units:
-            unit.job = job
 
     def _wait_for_batch(self, st: Station, head: Unit) -> None:
         if st.reason != WAIT_BATCH:
@@ -375,9 +377,13 @@ class PlantSim(Outages):
         if unit.item.fleet is not None and server.station.node >= 0 and nxt.node >= 0:
             nxt.reserved += 1
             self.transport.request(unit, server, nxt)
-        else:  # a move that takes no time
+        else:  # a move that takes no time (what _arrive does, inlined: the line's hottest path)
             self._leave(unit, server)
-            self._arrive(unit, nxt)
+            unit.arrived = self.kernel.now
+            unit.rework_in = unit.rework
+            nxt.queue.append(unit)
+            if nxt.free:
+                self._try_start(nxt)
 
     def _move(self, unit: Unit, server: Server, nxt: Station, *, start: bool) -> None:
         if unit.item.fleet is not None and server.station.node >= 0 and nxt.node >= 0:
@@ -402,9 +408,17 @@ class PlantSim(Outages):
             )
         )
         units = server.units
-        if len(units) == 1:
+        if len(units) == 1:  # what _server_free does, inlined for the common case
             server.units = []
-            self._server_free(server)
+            server.state = IDLE
+            if server.down == 0:
+                if server.pm_due:
+                    self.start_maintenance(server)
+                    return
+                st = server.station
+                st.free.append(server)
+                if st.queue:
+                    self._try_start(st)
         else:
             units.remove(unit)
             if not units:
