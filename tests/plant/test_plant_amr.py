@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from plant_builders import make_plant, mean, plant_data, simulate_checked, simulate_cli, station
+from plant_builders import mean, plant_data, simulate_checked, simulate_cli, station
 
 from aifactory.plant.engine import PlantRun
 from aifactory.plant.log import TRIP_MOVE
@@ -46,7 +46,7 @@ def check_trips(run: PlantRun, distance: float, load_h: float, unload_h: float) 
 
 @pytest.mark.parametrize(("load", "unload"), [(0.0, None), (3.0, None), (3.0, 1.0), (0.0, 2.5)])
 def test_amr_travel_is_distance_over_speed(load: float, unload: float | None) -> None:
-    run, m = simulate_checked(make_plant_from(amr_data(load, unload)), days=10, little_tolerance=0.01)
+    run, m = simulate_checked(make_plant_from(amr_data(load, unload)), days=10)
     load_h = load / 60
     unload_h = (unload if unload is not None else load) / 60
     check_trips(run, MANHATTAN, load_h, unload_h)
@@ -64,7 +64,7 @@ def test_amr_travel_is_distance_over_speed(load: float, unload: float | None) ->
 
 def test_amr_drives_the_aisle_length_when_given() -> None:
     data = amr_data(2.0, 1.0, edges=[{"from": "a", "to": "b", "distance_m": 250.0}])
-    run, _ = simulate_checked(make_plant_from(data), days=10, little_tolerance=0.01)
+    run, _ = simulate_checked(make_plant_from(data), days=10)
     check_trips(run, 250.0, 2 / 60, 1 / 60)
 
 
@@ -80,7 +80,7 @@ def test_amr_takes_the_shortest_path_over_the_aisles() -> None:
         ],
     )
     data["layout"]["nodes"]["hub"] = [30, 30]
-    run, _ = simulate_checked(make_plant_from(data), days=10, little_tolerance=0.01)
+    run, _ = simulate_checked(make_plant_from(data), days=10)
     check_trips(run, 90.0, 0.0, 0.0)
 
 
@@ -92,7 +92,7 @@ def test_station_positions_alone_put_a_plant_without_items_on_the_layout() -> No
         release={"item": "rack", "interarrival_hours": 1.0},
         robots={"amr": {"count": 1, "speed_m_s": SPEED}},
     )
-    run, _ = simulate_checked(make_plant_from(data), days=10, little_tolerance=0.01)
+    run, _ = simulate_checked(make_plant_from(data), days=10)
     check_trips(run, MANHATTAN, 0.0, 0.0)
 
 
@@ -103,7 +103,7 @@ def test_items_move_by_names_the_fleet() -> None:
         robots={"amr": {"count": 1, "speed_m_s": SPEED, "load_minutes": 1.0}},
         items={"rack": {"route": ["a", "b"], "move_by": "amr"}},
     )
-    run, _ = simulate_checked(make_plant_from(data), days=10, little_tolerance=0.01)
+    run, _ = simulate_checked(make_plant_from(data), days=10)
     check_trips(run, MANHATTAN, 1 / 60, 1 / 60)
 
 
@@ -115,7 +115,9 @@ def test_amr_travel_through_the_cli(capsys: pytest.CaptureFixture[str], tmp_path
     assert mean(kpis, "lead_time_hours") == pytest.approx(0.2 + trip, abs=1e-9)
     assert mean(kpis, "robots", "amr", "metres_per_move") == pytest.approx(2 * MANHATTAN, abs=1e-9)
     # one move an hour, each taking `trip`: the AMR's utilisation
-    assert mean(kpis, "robots", "amr", "utilization") == pytest.approx(trip, abs=trip / ((days - 1) * 24) + 1e-9)
+    assert mean(kpis, "robots", "amr", "utilization") == pytest.approx(
+        trip, abs=trip / ((days - 1) * 24) + 1e-9
+    )
 
 
 def make_plant_from(data: dict[str, Any]):  # type: ignore[no-untyped-def]

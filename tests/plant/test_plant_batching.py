@@ -24,7 +24,7 @@ def batch_plant(batch: int, gap: float, time: float, **fields: object):  # type:
     [(2, 0.5, 0.5), (4, 1.5, 3.0), (8, 1.0, 4.0), (8, 1.0, 8.0), (3, 2.0, 0.1)],
 )
 def test_mean_batch_wait_is_b_minus_1_a_over_2(batch: int, gap: float, time: float) -> None:
-    _, m = simulate_checked(batch_plant(batch, gap, time), days=20, little_tolerance=None)
+    _, m = simulate_checked(batch_plant(batch, gap, time), days=20)
     s = m["stations"]["oven"]
     assert s["wait_hours"] == pytest.approx((batch - 1) * gap / 2, abs=1e-9)
     assert m["stations"]["pre"]["wait_hours"] == pytest.approx(0.0, abs=1e-12)
@@ -34,7 +34,7 @@ def test_mean_batch_wait_is_b_minus_1_a_over_2(batch: int, gap: float, time: flo
 
 @pytest.mark.parametrize(("batch", "gap", "time"), [(2, 0.5, 0.5), (3, 2.0, 0.1), (8, 1.0, 0.75)])
 def test_every_job_takes_a_full_batch(batch: int, gap: float, time: float) -> None:
-    run, _ = simulate_checked(batch_plant(batch, gap, time), days=10, little_tolerance=None)
+    run, _ = simulate_checked(batch_plant(batch, gap, time), days=10)
     oven = run.index.stations.index("oven")
     jobs = job_table(run)
     mine = (jobs["station"] == oven) & jobs["finished"]
@@ -46,7 +46,7 @@ def test_every_job_takes_a_full_batch(batch: int, gap: float, time: float) -> No
 @pytest.mark.parametrize(("batch", "gap", "time"), [(2, 0.5, 0.5), (3, 2.0, 0.1), (8, 1.0, 0.75)])
 def test_batch_wait_is_reported_as_batch_when_the_server_is_free(batch: int, gap: float, time: float) -> None:
     """The server finishes within ``a`` of a batch's start: all the queue time is waiting for a batch."""
-    _, m = simulate_checked(batch_plant(batch, gap, time), days=20, little_tolerance=None)
+    _, m = simulate_checked(batch_plant(batch, gap, time), days=20)
     parts = m["lead_time_breakdown_hours"]
     assert parts["batch"] == pytest.approx((batch - 1) * gap / 2, abs=1e-9)
     assert parts["server"] == pytest.approx(0.0, abs=1e-9)
@@ -56,7 +56,7 @@ def test_batch_wait_is_reported_as_batch_when_the_server_is_free(batch: int, gap
 def test_batch_wait_is_batch_while_the_previous_batch_finishes(batch: int, gap: float, time: float) -> None:
     """The server is busy for part of the time the next batch forms, but free before it is complete: the
     units would start no sooner with any number of servers, so none of their wait is for a server."""
-    _, m = simulate_checked(batch_plant(batch, gap, time), days=20, little_tolerance=None)
+    _, m = simulate_checked(batch_plant(batch, gap, time), days=20)
     parts = m["lead_time_breakdown_hours"]
     assert parts["server"] == pytest.approx(0.0, abs=1e-9), parts
     assert parts["batch"] == pytest.approx((batch - 1) * gap / 2, abs=1e-9), parts
@@ -69,7 +69,7 @@ def test_batch_wait_hours_starts_a_short_batch() -> None:
         {"oven": station(0.25, batch=4, batch_min=4, batch_wait_hours=1.5)},
         release={"item": "rack", "interarrival_hours": 1.0},
     )
-    run, m = simulate_checked(plant, days=10, little_tolerance=None)
+    run, m = simulate_checked(plant, days=10)
     jobs = job_table(run)
     done = jobs["finished"]
     assert (jobs["units"][done] == 2).all()

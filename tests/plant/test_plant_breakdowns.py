@@ -16,7 +16,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from plant_builders import exponential, job_table, make_plant, mean, plant_data, simulate_checked, simulate_cli, station
+from plant_builders import (
+    exponential,
+    job_table,
+    make_plant,
+    mean,
+    plant_data,
+    simulate_checked,
+    simulate_cli,
+    station,
+)
 
 from aifactory.plant.log import OUTAGE_FAILURE
 
@@ -34,7 +43,7 @@ def test_availability_is_mtbf_over_mtbf_plus_mttr(mtbf: float, mttr: float, serv
         release={"item": "rack", "interarrival_hours": exponential(1.0)},
     )
     days, warmup = 1500.0, 10.0
-    run, m = simulate_checked(plant, days=days, seed=3, warmup_days=warmup, little_tolerance=0.01)
+    run, m = simulate_checked(plant, days=days, seed=3, warmup_days=warmup)
     hours = (days - warmup) * 24
     sd = availability_sd(mtbf, mttr, hours, servers)
     assert m["stations"]["m"]["availability"] == pytest.approx(mtbf / (mtbf + mttr), abs=4 * sd)
@@ -53,7 +62,7 @@ def test_a_failed_job_resumes_with_the_work_it_had_left() -> None:
         {"m": station(1.0, servers=2, mtbf_hours=10.0, mttr_hours=2.0)},
         release={"item": "rack", "interarrival_hours": exponential(1.0)},
     )
-    run, m = simulate_checked(plant, days=60, seed=5, little_tolerance=0.05)
+    run, m = simulate_checked(plant, days=60, seed=5)
     jobs = job_table(run)
     done = jobs["finished"]
     start, end, down = jobs["start"][done], jobs["end"][done], jobs["paused_down"][done]
@@ -72,10 +81,17 @@ def test_a_failed_job_resumes_with_the_work_it_had_left() -> None:
 
 def test_no_job_is_processed_during_an_outage() -> None:
     plant = make_plant(
-        {"m": station(exponential(0.5), servers=1, mtbf_hours=8.0, mttr_hours={"dist": "uniform", "low": 1, "high": 3})},
+        {
+            "m": station(
+                exponential(0.5),
+                servers=1,
+                mtbf_hours=8.0,
+                mttr_hours={"dist": "uniform", "low": 1, "high": 3},
+            )
+        },
         release={"item": "rack", "interarrival_hours": exponential(1.5)},
     )
-    run, _ = simulate_checked(plant, days=40, seed=2, little_tolerance=0.1)
+    run, _ = simulate_checked(plant, days=40, seed=2)
     jobs, pauses, outages = job_table(run), run.records.pauses, run.records.outages
     assert len(outages) > 50
     down = outages[:, 2] - outages[:, 1]
@@ -100,9 +116,7 @@ def test_availability_through_the_cli(capsys: pytest.CaptureFixture[str], tmp_pa
         release={"item": "rack", "interarrival_hours": exponential(1.0)},
     )
     days, warmup = 400.0, 10.0
-    kpis = simulate_cli(
-        capsys, tmp_path, data, days=days, warmup_days=warmup, replications=reps, little_tolerance=0.02
-    )
+    kpis = simulate_cli(capsys, tmp_path, data, days=days, warmup_days=warmup, replications=reps)
     sd = availability_sd(mtbf, mttr, (days - warmup) * 24, servers, reps)
     assert mean(kpis, "stations", "m", "availability") == pytest.approx(mtbf / (mtbf + mttr), abs=4 * sd)
     assert mean(kpis, "stations", "prep", "availability") == 1.0

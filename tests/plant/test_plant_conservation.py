@@ -12,8 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 from plant_builders import (
     assert_conserved,
-    job_table,
     exponential,
+    job_table,
     make_plant,
     mean,
     plant_data,
@@ -58,7 +58,7 @@ def test_units_are_conserved_per_item(seed: int) -> None:
     from aifactory.plant.loading import plant_from_data
 
     plant = plant_from_data(kitted_data(), "kitted")
-    run, m = simulate_checked(plant, days=60, seed=seed, little_tolerance=0.1)
+    run, m = simulate_checked(plant, days=60, seed=seed)
     counts = assert_conserved(run)
     for item in ("rack", "tray"):
         c = counts[item]
@@ -97,7 +97,7 @@ def test_units_waiting_at_the_door_are_in_the_plant() -> None:
         {"slow": station(2.0, buffer=1), "next": station(0.1)},
         release={"item": "rack", "interarrival_hours": 0.5, "limit": 40},
     )
-    run, m = simulate_checked(plant, days=2, little_tolerance=None)
+    run, m = simulate_checked(plant, days=2)
     counts = assert_conserved(run)["rack"]
     assert counts["released"] == 40
     assert counts["finished"] == pytest.approx(48 / 2 - 1, abs=1)
@@ -118,7 +118,7 @@ def test_conwip_keeps_the_plant_full_and_conserves_units() -> None:
 
 def test_conservation_through_the_cli(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     data = kitted_data()
-    kpis = simulate_cli(capsys, tmp_path, data, days=40, warmup_days=0, records=True, little_tolerance=0.1)
+    kpis = simulate_cli(capsys, tmp_path, data, days=40, warmup_days=0, records=True)
     units = pq.read_table(tmp_path / "out" / "units.parquet").to_pydict()
     by = Counter(zip(units["item"], units["outcome"], strict=True))
     for item in ("rack", "tray"):

@@ -4,9 +4,10 @@ Tolerances. A mean wait of an M/M/c queue is strongly autocorrelated, so its var
 replications themselves: the test asserts the closed form lies in a 99.9 % Student-t interval around the
 mean of R independent replications (a correct engine fails this one time in a thousand, and the seeds
 are fixed, so the outcome is deterministic), and that the interval is narrow enough for the test to mean
-something (a 99.9 % half-width within 15 % of the closed form). Utilisation is the work that arrived in the window over c·T: with Poisson arrivals the work
-is compound Poisson, Var = λ·T·E[S²], so its standard deviation is sqrt(λ·T·E[S²]) / (c·T); the test
-allows four of those (plus one job per server of edge effect).
+something (a 99.9 % half-width within 15 % of the closed form). Utilisation is the work that arrived in
+the window over c·T: with Poisson arrivals the work is compound Poisson, Var = λ·T·E[S²], so its
+standard deviation is sqrt(λ·T·E[S²]) / (c·T); the test allows four of those (plus one job per server of
+edge effect).
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def test_mmc_wait_matches_erlang_c(c: int, lam: float, es: float) -> None:
     days, warmup = 1500.0, 20.0
     waits, waited, queues, leads = [], [], [], []
     for seed in range(8):
-        run, m = simulate_checked(plant, days=days, seed=seed, warmup_days=warmup, little_tolerance=0.01)
+        run, m = simulate_checked(plant, days=days, seed=seed, warmup_days=warmup)
         s = m["stations"]["test"]
         waits.append(s["wait_hours"])
         queues.append(s["queue"])
@@ -95,7 +96,7 @@ def test_utilisation_is_lambda_es_over_c(c: int, lam: float, service: Any, es: f
         release={"item": "rack", "interarrival_hours": exponential(1 / lam)},
     )
     days, warmup = 600.0, 10.0
-    _, m = simulate_checked(plant, days=days, seed=11, warmup_days=warmup, little_tolerance=0.02)
+    _, m = simulate_checked(plant, days=days, seed=11, warmup_days=warmup)
     hours = (days - warmup) * 24
     sd = math.sqrt(lam * hours * es2) / (c * hours)
     edge = es / hours  # a job per server cut by each end of the window
@@ -169,7 +170,9 @@ def test_contract_mm3_through_the_cli_matches_erlang_c(
     widen = stats.t.ppf(0.9995, reps - 1) / stats.t.ppf(0.975, reps - 1)
     assert abs(s["wait_hours"]["mean"] - wq) <= widen * s["wait_hours"]["ci95"], (s["wait_hours"], wq)
     assert s["wait_hours"]["ci95"] <= 0.15 * wq
-    assert mean(kpis, "lead_time_hours") == pytest.approx(wq + 2.5, abs=widen * kpis["lead_time_hours"]["ci95"])
+    assert mean(kpis, "lead_time_hours") == pytest.approx(
+        wq + 2.5, abs=widen * kpis["lead_time_hours"]["ci95"]
+    )
     assert s["availability"] == {"mean": 1.0, "ci95": 0.0}
     assert kpis["scrapped"] == {"mean": 0.0, "ci95": 0.0}
     assert mean(kpis, "throughput_per_day") == pytest.approx(24.0, abs=4 * 24 / math.sqrt(hours * reps))

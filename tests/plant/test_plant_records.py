@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from plant_builders import job_table, make_plant, station
+from plant_builders import job_table, make_plant, simulate_checked, station
 
-from aifactory.plant.engine import simulate
 from aifactory.plant.measures import run_measures
 
 
 def two_units(hours: float):  # type: ignore[no-untyped-def]
     """One station of 10 h; units released at hours 0 and 1 (the second waits 0 → 10 h)."""
     plant = make_plant({"s": station(10.0)}, release={"item": "rack", "interarrival_hours": 1.0, "limit": 2})
-    return simulate(plant, days=hours / 24, seed=0)
+    return simulate_checked(plant, days=hours / 24, seed=0)[0]
 
 
 def test_a_unit_waiting_at_the_end_has_an_open_visit() -> None:
@@ -54,7 +53,7 @@ def test_every_unit_in_the_plant_at_the_end_is_somewhere() -> None:
         {"a": station(0.7, buffer=2), "b": station(1.3, servers=1, buffer=1)},
         release={"item": "rack", "interarrival_hours": 0.5, "limit": 30},
     )
-    run = simulate(plant, days=0.5, seed=0)
+    run, _ = simulate_checked(plant, days=0.5, seed=0)
     released = set(run.records.released[:, 0].astype(int))
     ended = set(run.records.ended[:, 0].astype(int))
     v = run.records.visits

@@ -11,7 +11,15 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from plant_builders import exponential, make_plant, plant_data, read_kpis, simulate_checked, simulate_cli, station
+from plant_builders import (
+    exponential,
+    make_plant,
+    plant_data,
+    read_kpis,
+    simulate_checked,
+    simulate_cli,
+    station,
+)
 
 from aifactory.plant.loading import load_plant
 from aifactory.plant.log import WIDTHS
@@ -23,7 +31,9 @@ def busy_data() -> dict[str, Any]:
     return plant_data(
         {
             "build": station(exponential(0.8), servers=2, operator="tech"),
-            "test": station({"dist": "uniform", "low": 0.2, "high": 0.9}, yield_=0.8, rework="fix", retries=2),
+            "test": station(
+                {"dist": "uniform", "low": 0.2, "high": 0.9}, yield_=0.8, rework="fix", retries=2
+            ),
             "fix": station(exponential(0.5)),
             "oven": station(2.0, batch=4, batch_min=2, batch_wait_hours=1.0, mtbf_hours=40.0, mttr_hours=3.0),
         },
@@ -38,7 +48,10 @@ def same_table(a: Path, b: Path) -> bool:
     if ta.schema != tb.schema:
         return False
     for name in ta.column_names:
-        ca, cb = ta.column(name).to_numpy(zero_copy_only=False), tb.column(name).to_numpy(zero_copy_only=False)
+        ca, cb = (
+            ta.column(name).to_numpy(zero_copy_only=False),
+            tb.column(name).to_numpy(zero_copy_only=False),
+        )
         if ca.dtype.kind == "f":
             if not np.array_equal(ca, cb, equal_nan=True):
                 return False
@@ -55,9 +68,9 @@ def test_same_seed_same_records_other_seed_other_records() -> None:
     from aifactory.plant.loading import plant_from_data
 
     plant = plant_from_data(busy_data(), "busy")
-    a, ma = simulate_checked(plant, days=30, seed=5, little_tolerance=0.1)
-    b, mb = simulate_checked(plant, days=30, seed=5, little_tolerance=0.1)
-    c, mc = simulate_checked(plant, days=30, seed=6, little_tolerance=0.1)
+    a, ma = simulate_checked(plant, days=30, seed=5)
+    b, mb = simulate_checked(plant, days=30, seed=5)
+    c, mc = simulate_checked(plant, days=30, seed=6)
     for table in WIDTHS:
         assert np.array_equal(getattr(a.records, table), getattr(b.records, table), equal_nan=True), table
     assert a.events == b.events
@@ -86,7 +99,7 @@ def test_a_station_draws_the_same_numbers_whatever_the_other_stations() -> None:
 
 
 def test_same_seed_same_kpis_through_the_cli(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    kw: dict[str, Any] = {"days": 60, "warmup_days": 5, "replications": 3, "little_tolerance": 0.1}
+    kw: dict[str, Any] = {"days": 60, "warmup_days": 5, "replications": 3}
     first = simulate_cli(capsys, tmp_path, busy_data(), seed=42, records=True, out_name="a", **kw)
     again = simulate_cli(capsys, tmp_path, busy_data(), seed=42, records=True, out_name="b", **kw)
     other = simulate_cli(capsys, tmp_path, busy_data(), seed=43, out_name="c", **kw)
@@ -100,9 +113,11 @@ def test_same_seed_same_kpis_through_the_cli(capsys: pytest.CaptureFixture[str],
 
 
 def test_workers_give_the_serial_result(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    kw: dict[str, Any] = {"days": 40, "warmup_days": 5, "replications": 4, "seed": 9, "little_tolerance": 0.1}
+    kw: dict[str, Any] = {"days": 40, "warmup_days": 5, "replications": 4, "seed": 9}
     serial = simulate_cli(capsys, tmp_path, busy_data(), out_name="serial", **kw)
-    parallel = simulate_cli(capsys, tmp_path, busy_data(), out_name="parallel", extra=("--workers", "2"), **kw)
+    parallel = simulate_cli(
+        capsys, tmp_path, busy_data(), out_name="parallel", extra=("--workers", "2"), **kw
+    )
     assert strip_wall(serial) == strip_wall(parallel)
     assert read_kpis(tmp_path / "serial")["events"] == parallel["events"]
 
@@ -112,7 +127,7 @@ def test_the_bundled_plants_are_reproducible() -> None:
 
     for name in bundled_plants():
         plant = load_plant(name)
-        a, ma = simulate_checked(plant, days=6, seed=1, little_tolerance=None)
-        b, mb = simulate_checked(plant, days=6, seed=1, little_tolerance=None)
+        a, ma = simulate_checked(plant, days=6, seed=1)
+        b, mb = simulate_checked(plant, days=6, seed=1)
         assert a.events == b.events > 0
         assert json.dumps(ma, sort_keys=True) == json.dumps(mb, sort_keys=True), name

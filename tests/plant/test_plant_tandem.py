@@ -28,7 +28,7 @@ def test_lead_time_is_the_sum_of_times_when_nothing_waits(
     stations = {f"s{i}": station(t, servers=c) for i, (t, c) in enumerate(zip(times, servers, strict=True))}
     plant = make_plant(stations, release={"item": "rack", "interarrival_hours": gap})
     days = 20.0
-    run, m = simulate_checked(plant, days=days, little_tolerance=None)
+    run, m = simulate_checked(plant, days=days)
     j = run.records
     ended = j.ended[j.ended[:, 2] == FINISHED]
     release = dict(zip(j.released[:, 0], j.released[:, 2], strict=True))
@@ -55,7 +55,7 @@ def test_conwip_throughput_is_the_bottleneck_rate(wip_limit: int) -> None:
         release={"item": "rack", "wip_limit": wip_limit},
     )
     days, warmup = 30.0, 3.0
-    _, m = simulate_checked(plant, days=days, warmup_days=warmup, little_tolerance=0.02)
+    _, m = simulate_checked(plant, days=days, warmup_days=warmup)
     rate = min(wip_limit / 3.5, 0.5)  # units an hour
     window = days - warmup
     assert m["throughput_per_day"] == pytest.approx(24 * rate, abs=wip_limit / window)
@@ -73,7 +73,7 @@ def test_finite_buffer_blocks_upstream_but_not_the_bottleneck() -> None:
         release={"item": "rack", "wip_limit": 10},
     )
     days, warmup = 20.0, 2.0
-    _, m = simulate_checked(plant, days=days, warmup_days=warmup, little_tolerance=0.02)
+    _, m = simulate_checked(plant, days=days, warmup_days=warmup)
     tol = 2 / ((days - warmup) * 24)
     assert m["throughput_per_day"] == pytest.approx(12.0, abs=10 / (days - warmup))
     assert m["stations"]["a"]["utilization"] == pytest.approx(0.5, abs=tol)

@@ -21,7 +21,7 @@ def test_scrap_is_one_minus_yield_times_starts(yield_: float) -> None:
         {"build": station(0.3), "test": station(0.4, servers=2, yield_=yield_)},
         release={"item": "rack", "interarrival_hours": exponential(1.0)},
     )
-    run, m = simulate_checked(plant, days=400, seed=4)
+    _, m = simulate_checked(plant, days=400, seed=4)
     starts = m["stations"]["test"]["units_started"]
     assert starts > 9000
     p = 1 - yield_
@@ -50,7 +50,9 @@ def test_with_one_retry_a_unit_is_scrapped_when_it_fails_twice() -> None:
     assert m["scrapped"] == pytest.approx(p * released, abs=binomial_tolerance(released, p, edge=2))
     # every test fails with 1 − y; the first failure goes to rework ("failed"), the second is scrap
     fails = s["failed"] + s["scrapped"]
-    assert fails == pytest.approx((1 - y) * s["units_started"], abs=binomial_tolerance(s["units_started"], 1 - y, 2))
+    assert fails == pytest.approx(
+        (1 - y) * s["units_started"], abs=binomial_tolerance(s["units_started"], 1 - y, 2)
+    )
     assert s["failed"] == pytest.approx((1 - y) * released, abs=binomial_tolerance(released, 1 - y, 2))
     assert s["units_started"] == pytest.approx((2 - y) * released, abs=binomial_tolerance(released, 1 - y, 2))
     assert m["stations"]["fix"]["units_started"] == pytest.approx(s["failed"], abs=2)
@@ -78,7 +80,9 @@ def test_a_rework_station_with_a_yield_scraps_its_failures() -> None:
     )
     _, m = simulate_checked(plant, days=300, seed=2)
     fix = m["stations"]["fix"]
-    assert fix["scrapped"] == pytest.approx(0.5 * fix["units_started"], abs=binomial_tolerance(fix["units_started"], 0.5, 2))
+    assert fix["scrapped"] == pytest.approx(
+        0.5 * fix["units_started"], abs=binomial_tolerance(fix["units_started"], 0.5, 2)
+    )
     assert m["stations"]["test"]["scrapped"] == 0
     assert m["scrapped"] == fix["scrapped"]
 

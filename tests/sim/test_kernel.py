@@ -184,7 +184,8 @@ def test_interleaved_kernels_give_the_same_sequence_as_alone() -> None:
 
         k.at(0.0, tick, 6)
 
-    alone_k, alone = Kernel(), []
+    alone_k = Kernel()
+    alone: list[float] = []
     program(alone_k, alone)
     alone_k.run(until=50.0)
     k1, k2 = Kernel(), Kernel()

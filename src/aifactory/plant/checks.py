@@ -298,11 +298,12 @@ def _floor_errors(p: Plant) -> list[str]:
 
 def amr_fleet_of(p: Plant, item: str) -> str | None:
     """The AMR fleet that moves units of ``item``: its ``move_by``; for the product of a plant without
-    ``items``, the plant's only AMR fleet when there is a layout."""
+    ``items``, the plant's only AMR fleet when there is a floor (a layout, or stations with positions)."""
     if item in p.items:
         return p.items[item].move_by
     amrs = [n for n, f in p.robots.items() if f.kind == "amr"]
-    return amrs[0] if len(amrs) == 1 and p.layout is not None else None
+    on_floor = p.layout is not None or any(st.position is not None for st in p.stations.values())
+    return amrs[0] if len(amrs) == 1 and on_floor else None
 
 
 def moves_of(p: Plant, item: str) -> list[tuple[str, str]]:

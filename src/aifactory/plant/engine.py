@@ -192,7 +192,7 @@ class PlantSim(Outages):
         unit.arrived = self.kernel.now
         unit.rework_in = unit.rework
         st.queue.append(unit)
-        if start and st.free:
+        if start and (st.free or st.batch_min > 1):  # a batch station notes a batch forming, too
             self._try_start(st)
 
     def _try_start(self, st: Station) -> None:
@@ -264,7 +264,14 @@ class PlantSim(Outages):
             self._after(work, self._on_finish, (server, ticket))
             if st.blocked:
                 self._admit(st)
-        if st.reason:
+        if (
+            queue
+            and st.batch_min > 1
+            and len(queue) < st.batch_min
+            and self.kernel.now < queue[0].arrived + st.batch_wait
+        ):
+            self._wait_for_batch(st, queue[0])  # too few for a batch, whether or not a server is free
+        elif st.reason:
             self._set_reason(st, WAIT_NONE)
 
     def _use_parts(self, st: Station, k: int) -> None:
@@ -382,7 +389,7 @@ class PlantSim(Outages):
             unit.arrived = self.kernel.now
             unit.rework_in = unit.rework
             nxt.queue.append(unit)
-            if nxt.free:
+            if nxt.free or nxt.batch_min > 1:
                 self._try_start(nxt)
 
     def _move(self, unit: Unit, server: Server, nxt: Station, *, start: bool) -> None:
@@ -511,6 +518,9 @@ class PlantSim(Outages):
             if server.state in (RUN, PAUSED):
                 if server.state == PAUSED:
                     self.close_pause(server)
+                for unit in server.units:  # in process at the end: a visit still under way
+                    flags = (REWORK_IN if unit.rework_in else 0) | (REWORK_OUT if unit.rework else 0)
+                    log.visits.extend((unit.uid, st.idx, unit.job, unit.arrived, hours, hours, -1, flags))
                 crew_a, crew_b = server.crew_a, server.crew_b
                 a = -1 if crew_a is None else crew_a.idx
                 b = -1 if crew_b is None else crew_b.idx

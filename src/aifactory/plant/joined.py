@@ -12,7 +12,7 @@ import numpy.typing as npt
 
 from aifactory.plant.engine import PlantRun
 from aifactory.plant.intervals import DisjointCoverage
-from aifactory.plant.log import PAUSE_CREW, PAUSE_DOWN
+from aifactory.plant.log import PAUSE_CREW
 
 F = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
@@ -79,7 +79,7 @@ class Joined:
         self.p_station = self.job_station[self.p_job] if len(p) else np.zeros(0, dtype=np.int64)
         held = self.p_to - self.p_from
         crew_held = np.where(self.p_cause == PAUSE_CREW, held, 0.0)
-        down_held = np.where(self.p_cause == PAUSE_DOWN, held, 0.0)
+        down_held = np.where(self.p_cause != PAUSE_CREW, held, 0.0)
         self.job_paused_crew = np.bincount(self.p_job, weights=crew_held, minlength=n_jobs)[:n_jobs]
         self.job_paused_down = np.bincount(self.p_job, weights=down_held, minlength=n_jobs)[:n_jobs]
         # outages: (server, from, to, kind)

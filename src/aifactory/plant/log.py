@@ -29,7 +29,11 @@ REWORK_OUT = 2
 
 # pause causes and outage kinds
 PAUSE_CREW = 0
+"""Its operator is away (off shift, on a break)."""
 PAUSE_DOWN = 1
+"""Its server is down (a failure, a maintenance) and its crew with it."""
+PAUSE_DOWN_NO_CREW = 2
+"""Its server is down and its operator away too: down for the unit, not busy for the operator."""
 OUTAGE_FAILURE = 0
 OUTAGE_MAINTENANCE = 1
 

@@ -39,6 +39,7 @@ from aifactory.plant.log import (
     OUTAGE_FAILURE,
     OUTAGE_MAINTENANCE,
     PAUSE_CREW,
+    PAUSE_DOWN_NO_CREW,
     REWORK_IN,
     REWORK_OUT,
     SCRAPPED,
@@ -201,7 +202,8 @@ def crew_held(j: Joined, crew: int) -> tuple[Coverage, Coverage]:
     mine = (j.job_crew_a == crew) | (j.job_crew_b == crew)
     ids = j.job_ids[mine[j.job_ids]]
     held = Coverage(j.job_start[ids], j.job_end[ids])
-    mp = mine[j.p_job] & (j.p_cause == PAUSE_CREW) if len(j.p_job) else np.zeros(0, dtype=bool)
+    away = (j.p_cause == PAUSE_CREW) | (j.p_cause == PAUSE_DOWN_NO_CREW)
+    mp = mine[j.p_job] & away if len(j.p_job) else np.zeros(0, dtype=bool)
     return held, Coverage(j.p_from[mp], j.p_to[mp])
 
 

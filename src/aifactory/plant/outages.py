@@ -16,7 +16,14 @@
 from __future__ import annotations
 
 from aifactory.plant.distributions import Exponential, Sampler, sampler
-from aifactory.plant.log import OUTAGE_FAILURE, OUTAGE_MAINTENANCE, PAUSE_CREW, PAUSE_DOWN, RunLog
+from aifactory.plant.log import (
+    OUTAGE_FAILURE,
+    OUTAGE_MAINTENANCE,
+    PAUSE_CREW,
+    PAUSE_DOWN,
+    PAUSE_DOWN_NO_CREW,
+    RunLog,
+)
 from aifactory.plant.runtime import IDLE, NO_CREW, PAUSED, RUN, Crew, PlantState, Server, Station, Stock
 from aifactory.sim.kernel import URGENT, Kernel
 
@@ -94,9 +101,13 @@ class Outages:
     # ------------------------------------------------------------------------------ job progress
 
     def update(self, server: Server) -> None:
-        """Stop or resume ``server``'s job to match whether it is up and has its crew."""
+        """Stop or resume ``server``'s job to match whether it is up and has its crew.
+
+        The pause is recorded with its cause: operator away, server down, or both (down for the unit's
+        lead time; not busy for the operator)."""
         st = server.station
-        ok = server.down == 0 and (st.needs == NO_CREW or server.crew_a is not None)
+        crewed = st.needs == NO_CREW or server.crew_a is not None
+        ok = server.down == 0 and crewed
         state = server.state
         if state == RUN:
             if not ok:
@@ -105,7 +116,9 @@ class Outages:
                 server.ticket += 1
                 server.state = PAUSED
                 server.pause_since = now
-                server.pause_cause = PAUSE_DOWN if server.down else PAUSE_CREW
+                server.pause_cause = (
+                    PAUSE_DOWN if crewed else PAUSE_DOWN_NO_CREW if server.down else PAUSE_CREW
+                )
         elif state == PAUSED:
             if ok:
                 self.close_pause(server)
@@ -114,7 +127,7 @@ class Outages:
                 server.ticket += 1
                 self.kernel.after(server.left, self._finish, (server, server.ticket))
             else:
-                cause = PAUSE_DOWN if server.down else PAUSE_CREW
+                cause = PAUSE_DOWN if crewed else PAUSE_DOWN_NO_CREW if server.down else PAUSE_CREW
                 if cause != server.pause_cause:
                     self.close_pause(server)
                     server.pause_cause = cause
@@ -129,9 +142,7 @@ class Outages:
     def server_ready(self, server: Server) -> None:
         """``server`` may be back in service (an outage ended): resume, maintain or take work."""
         if server.state in (RUN, PAUSED):
-            if server.down == 0 and server in server.station.crew_wait:
-                self._recrew(server)
-            else:
+            if not (server.down == 0 and server in server.station.crew_wait and self._recrew(server)):
                 self.update(server)
         elif server.state == IDLE and server.down == 0:
             if server.pm_due:
