@@ -57,19 +57,39 @@ def _engine(days: float, seed: int, repeats: int) -> dict[str, Any]:
         started = time.perf_counter()
         m = run_measures(run, min(30.0, days / 4) * 24.0)
         measures.append(time.perf_counter() - started)
-        result = {"events": run.events, "throughput_per_day": m["throughput_per_day"],
-                  "lead_time_hours": m["lead_time_hours"]}  # fmt: skip
+        result = {
+            "events": run.events,
+            "throughput_per_day": m["throughput_per_day"],
+            "lead_time_hours": m["lead_time_hours"],
+        }
         del run
     best = min(s + m for s, m in zip(sims, measures, strict=True))
-    return result | {"simulate_seconds": sims, "measure_seconds": measures, "best_seconds": best,
-                     "best_simulate_seconds": min(sims)}  # fmt: skip
+    return result | {
+        "simulate_seconds": sims,
+        "measure_seconds": measures,
+        "best_seconds": best,
+        "best_simulate_seconds": min(sims),
+    }
 
 
 def _command(days: float, seed: int) -> dict[str, Any]:
     exe = Path(sys.executable).with_name("aifactory")
     with tempfile.TemporaryDirectory() as tmp:
-        argv = [str(exe), "plant", "simulate", PLANT, "--days", f"{days:g}", "--replications", "1", "--seed",
-                str(seed), "--out", tmp, "--quiet"]  # fmt: skip
+        argv = [
+            str(exe),
+            "plant",
+            "simulate",
+            PLANT,
+            "--days",
+            f"{days:g}",
+            "--replications",
+            "1",
+            "--seed",
+            str(seed),
+            "--out",
+            tmp,
+            "--quiet",
+        ]
         started = time.perf_counter()
         subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
         wall = time.perf_counter() - started
@@ -87,8 +107,12 @@ def _simpy(days: float, seed: int) -> dict[str, Any]:
     result = simulate_simpy(plant, days=days, seed=seed)
     wall = time.perf_counter() - started
     m = result.measures(min(30.0, days / 4) * 24.0)
-    return {"wall_seconds": wall, "events": result.events, "throughput_per_day": m["throughput_per_day"],
-            "lead_time_hours": m["lead_time_hours"]}  # fmt: skip
+    return {
+        "wall_seconds": wall,
+        "events": result.events,
+        "throughput_per_day": m["throughput_per_day"],
+        "lead_time_hours": m["lead_time_hours"],
+    }
 
 
 def _replications(days: float, replications: int, seed: int) -> dict[str, Any]:
@@ -100,14 +124,26 @@ def _replications(days: float, replications: int, seed: int) -> dict[str, Any]:
     out: dict[str, Any] = {"replications": replications, "days": days}
     docs = {}
     for workers in (1, 2):
-        jobs = jobs_for(plant, days=days, warmup_days=min(30.0, days / 4), replications=replications, seed=seed,
-                        keep_first=False)  # fmt: skip
+        jobs = jobs_for(
+            plant,
+            days=days,
+            warmup_days=min(30.0, days / 4),
+            replications=replications,
+            seed=seed,
+            keep_first=False,
+        )
         started = time.perf_counter()
         outcomes = run_replications(jobs, make_mapper(workers) if workers > 1 else None)
         wall = time.perf_counter() - started
         out[f"workers_{workers}_seconds"] = wall
-        doc = combine(outcomes, plant=plant.name, days=days, warmup_days=min(30.0, days / 4), seed=seed,
-                      wall_seconds=0.0)  # fmt: skip
+        doc = combine(
+            outcomes,
+            plant=plant.name,
+            days=days,
+            warmup_days=min(30.0, days / 4),
+            seed=seed,
+            wall_seconds=0.0,
+        )
         docs[workers] = json.dumps(doc, sort_keys=True)
     out["ratio"] = out["workers_2_seconds"] / out["workers_1_seconds"]
     out["identical"] = docs[1] == docs[2]
@@ -129,8 +165,14 @@ def run(*, quick: bool, seed: int = 1, simpy: bool = True) -> dict[str, Any]:
     engine = _engine(days, seed, 3)
     print(f"[plant] {PLANT}: the whole command …", file=sys.stderr, flush=True)
     command = _command(days, seed)
-    result: dict[str, Any] = {"plant": PLANT, "days": days, "seed": seed, "reference": ref, "engine": engine,
-                              "command": command}  # fmt: skip
+    result: dict[str, Any] = {
+        "plant": PLANT,
+        "days": days,
+        "seed": seed,
+        "reference": ref,
+        "engine": engine,
+        "command": command,
+    }
     if simpy:
         print(f"[plant] {PLANT}: the SimPy model, {days:g} days …", file=sys.stderr, flush=True)
         sp = _simpy(days, seed)
@@ -166,7 +208,8 @@ def report(res: dict[str, Any]) -> str:
         "|---|---|---|",
         f"| engine, {res['days']:g} days, simulate + measures (best of 3) | {e['best_seconds']:.2f} | "
         f"{e['best_seconds'] / r:.2f} R |",
-        f"| engine, simulate only | {e['best_simulate_seconds']:.2f} | {e['best_simulate_seconds'] / r:.2f} R |",
+        f"| engine, simulate only | {e['best_simulate_seconds']:.2f} | "
+        f"{e['best_simulate_seconds'] / r:.2f} R |",
         f"| `aifactory plant simulate` as a process | {res['command']['wall_seconds']:.2f} | "
         f"{res['command']['wall_seconds'] / r:.2f} R |",
     ]
@@ -175,23 +218,33 @@ def report(res: dict[str, Any]) -> str:
         lines += [
             f"| SimPy model, same year | {s['wall_seconds']:.2f} | {s['wall_seconds'] / r:.2f} R |",
             "",
-            f"Events: engine {e['events']:,}, SimPy {s['events']:,}. Same year {res['same_year_ratio']:.1f}× "
-            f"faster; per event {res['per_event_ratio']:.1f}×. Agreement (engine − SimPy) / SimPy: throughput "
-            f"{res['agreement']['throughput_per_day']:+.2%}, lead time {res['agreement']['lead_time_hours']:+.2%}.",
+            f"Events: engine {e['events']:,}, SimPy {s['events']:,}. "
+            f"Same year {res['same_year_ratio']:.1f}× faster; per event {res['per_event_ratio']:.1f}×. "
+            "Agreement (engine − SimPy) / SimPy: throughput "
+            f"{res['agreement']['throughput_per_day']:+.2%}, "
+            f"lead time {res['agreement']['lead_time_hours']:+.2%}.",
         ]
     rep = res["replications"]
     lines += [
         "",
-        f"{rep['replications']} replications: serial {in_r(rep['workers_1_seconds'], r)}, two workers "
-        f"{in_r(rep['workers_2_seconds'], r)} (ratio {rep['ratio']:.2f}); identical kpis: {rep['identical']}.",
+        f"{rep['replications']} replications: serial {in_r(rep['workers_1_seconds'], r)}, "
+        f"two workers {in_r(rep['workers_2_seconds'], r)} (ratio {rep['ratio']:.2f}); "
+        f"identical kpis: {rep['identical']}.",
         "",
         "checks: " + ", ".join(f"{k} {'met' if v else 'NOT met'}" for k, v in res["checks"].items()),
     ]
     return "\n".join(lines)
 
 
-def main(*, quick: bool = False, info: dict[str, Any] | None = None, command: str = "", seed: int = 1,
-         out: Path = DEFAULT_OUT, simpy: bool = True) -> dict[str, Any]:  # fmt: skip
+def main(
+    *,
+    quick: bool = False,
+    info: dict[str, Any] | None = None,
+    command: str = "",
+    seed: int = 1,
+    out: Path = DEFAULT_OUT,
+    simpy: bool = True,
+) -> dict[str, Any]:
     res = run(quick=quick, seed=seed, simpy=simpy)
     res["machine"] = info or {}
     res["command"] = res["command"] | {"benchmark": command or shlex_join(sys.argv)}

@@ -30,6 +30,7 @@ The core is pure: the plant, the seed and the horizon are arguments; the result 
 from __future__ import annotations
 
 import gc
+from collections import deque
 from dataclasses import dataclass
 
 from aifactory.plant.distributions import sampler
@@ -208,9 +209,7 @@ class PlantSim(Outages):
                     self._wait_for_batch(st, queue[0])
                     return
             if st.parts:
-                for stock, quantity in st.parts:
-                    if stock.level < quantity * k:
-                        k = stock.level // quantity
+                k = _with_parts(st, queue, k)
                 if k == 0:
                     if st.reason != WAIT_PARTS:
                         self._set_reason(st, WAIT_PARTS)
@@ -231,8 +230,6 @@ class PlantSim(Outages):
                         if crew.busy < crew.on_duty:
                             crew_b = crew
                             break
-            if st.parts:
-                self._use_parts(st, k)
             # start the job on a free server
             now = self.kernel.now
             server = free.pop()
@@ -243,9 +240,11 @@ class PlantSim(Outages):
                 unit.job = job
                 server.units = [unit]
             else:
-                server.units = units = [queue.popleft() for _ in range(k)]
-                for unit in units:
+                server.units = [queue.popleft() for _ in range(k)]
+                for unit in server.units:
                     unit.job = job
+            if st.parts:
+                self._use_parts(st, server.units)
             server.job = job
             server.state = RUN
             server.start = now
@@ -274,12 +273,16 @@ class PlantSim(Outages):
         elif st.reason:
             self._set_reason(st, WAIT_NONE)
 
-    def _use_parts(self, st: Station, k: int) -> None:
+    def _use_parts(self, st: Station, units: list[Unit]) -> None:
+        """Take the parts the bills of materials of ``units`` use here from stock."""
         now = self.kernel.now
-        for stock, quantity in st.parts:
-            stock.level -= quantity * k
-            if stock.is_material:
-                self.log.stock.extend((stock.idx, now, stock.level))
+        for unit in units:
+            bom = None if unit.rework_in else unit.item.parts_at.get(st.idx)
+            if bom is not None:
+                for stock, quantity in bom:
+                    stock.level -= quantity
+                    if stock.is_material:
+                        self.log.stock.extend((stock.idx, now, stock.level))
 
     def _wait_for_batch(self, st: Station, head: Unit) -> None:
         if st.reason != WAIT_BATCH:
@@ -327,18 +330,20 @@ class PlantSim(Outages):
         a = -1 if crew_a is None else crew_a.idx
         b = -1 if crew_b is None else crew_b.idx
         self._jobs((server.job, server.gidx, server.start, now, a, b))
-        if crew_a is not None:
-            crew_a.busy -= 1
+        if crew_a is not None:  # the crew stays busy while the units are sent on
             server.crew_a = None
-            if crew_b is not None:
-                crew_b.busy -= 1
-                server.crew_b = None
+            server.crew_b = None
         if len(units) == 1:
             self._outcome(units[0], server, st)
         else:
             for unit in list(units):
                 self._outcome(unit, server, st)
-        if crew_a is not None:
+        if crew_a is not None:  # then takes the next job here, else goes where it is needed
+            crew_a.busy -= 1
+            if crew_b is not None:
+                crew_b.busy -= 1
+            if st.queue and st.free:
+                self._try_start(st)
             if crew_a.busy < crew_a.on_duty:
                 self._dispatch(crew_a)
             if crew_b is not None and crew_b.busy < crew_b.on_duty:
@@ -439,8 +444,12 @@ class PlantSim(Outages):
         self.log.ended.extend((unit.uid, now, SCRAPPED))
         if unit.item.is_product:
             self._product_left()
-        else:  # re-kitted: a replacement starts the route
-            self._enter(self._new_unit(unit.item), unit.item.route[0])
+        else:  # re-kitted: a replacement (with its own made parts) starts the route
+            item = unit.item
+            part = self._new_unit(item)
+            if item.kit and item.kit_after is None:
+                self._kit(part)
+            self._enter(part, item.route[0])
 
     def _finished(self, unit: Unit, server: Server) -> None:
         now = self.kernel.now
@@ -454,12 +463,8 @@ class PlantSim(Outages):
             return
         stock.level += 1
         for st in stock.consumers:
-            if st.queue and st.free:
-                for part, quantity in st.parts:
-                    if part.level < quantity:
-                        break
-                else:
-                    self._try_start(st)
+            if st.queue and st.free and _with_parts(st, st.queue, 1):
+                self._try_start(st)
 
     def _server_free(self, server: Server) -> None:
         server.state = IDLE
@@ -538,6 +543,23 @@ class PlantSim(Outages):
                 self._set_reason(st, WAIT_NONE)
         self.close_outages(hours)
         self.transport.close(hours)
+
+
+def _with_parts(st: Station, queue: deque[Unit], k: int) -> int:
+    """How many of the first ``k`` units waiting at ``st`` can start with the parts on hand (each takes
+    what its item's bill of materials uses here; a unit back from rework takes nothing new)."""
+    need: dict[int, int] = {}
+    for i in range(k):
+        unit = queue[i]
+        bom = None if unit.rework_in else unit.item.parts_at.get(st.idx)
+        if bom is None:
+            continue
+        for stock, quantity in bom:
+            if stock.level < need.get(stock.idx, 0) + quantity:
+                return i
+        for stock, quantity in bom:
+            need[stock.idx] = need.get(stock.idx, 0) + quantity
+    return k
 
 
 def simulate(plant: Plant, *, days: float, seed: int = 0) -> PlantRun:

@@ -6,7 +6,8 @@
   repair with the work it had left; its crew stays with it.
 * **Maintenance** falls due every ``every_hours`` on a fixed calendar; a server with a job (or units
   waiting to leave it) finishes first, then goes down for ``duration_hours``.
-* **Shift changes**: when fewer operators of a pool are on duty than are busy, with ``at_shift_end:
+* **Shift changes** come after the other events of their instant (a job due exactly at a shift's end
+  is finished): when fewer operators of a pool are on duty than are busy, with ``at_shift_end:
   pause`` the jobs started last lose their operator and pause, keeping their server, until an operator
   of a pool they can use is free; with ``finish`` the operators finish the job in hand and then leave
   (nobody new starts until the pool is back under its on-duty count).
@@ -25,7 +26,7 @@ from aifactory.plant.log import (
     RunLog,
 )
 from aifactory.plant.runtime import IDLE, NO_CREW, PAUSED, RUN, Crew, PlantState, Server, Station, Stock
-from aifactory.sim.kernel import URGENT, Kernel
+from aifactory.sim.kernel import LATE, URGENT, Kernel
 
 WEEK_HOURS = 168.0
 
@@ -86,7 +87,7 @@ class Outages:
             if steps is None:
                 continue
             for i, (hour, _) in enumerate(steps):
-                self.kernel.at(hour if hour > 0 else WEEK_HOURS, self._duty, (crew, i), URGENT)
+                self.kernel.at(hour if hour > 0 else WEEK_HOURS, self._duty, (crew, i), LATE)
         for stock in self.state.stocks:
             material = plant.materials.get(stock.name) if stock.is_material else None
             if material is not None and material.deliveries is not None:
@@ -112,7 +113,7 @@ class Outages:
         if state == RUN:
             if not ok:
                 now = self.kernel.now
-                server.left -= now - server.resumed_at
+                server.left = max(server.left - (now - server.resumed_at), 0.0)
                 server.ticket += 1
                 server.state = PAUSED
                 server.pause_since = now
@@ -201,7 +202,7 @@ class Outages:
         crew, i = arg
         steps = self.state.duty[crew.idx]
         assert steps is not None
-        self.kernel.after(WEEK_HOURS, self._duty, arg, URGENT)
+        self.kernel.after(WEEK_HOURS, self._duty, arg, LATE)
         before = crew.on_duty
         crew.on_duty = steps[i][1]
         if crew.busy > crew.on_duty and crew.pause_at_end:

@@ -187,6 +187,7 @@ class Station:
         self.crew_b: tuple[Crew, ...] = ()
         self.factor = 1.0
         self.parts: tuple[tuple[Stock, int], ...] = ()
+        """Every part some item takes here (what the items take: ``ItemFlow.parts_at``)."""
         self.node = -1
         self.reason = WAIT_NONE
         self.reason_since = 0.0
@@ -195,7 +196,7 @@ class Station:
 class ItemFlow:
     """What a unit of an item does: its route, the parts it is kitted with, its stock, its AMRs."""
 
-    __slots__ = ("fleet", "idx", "is_product", "kit", "kit_after", "name", "route", "stock")
+    __slots__ = ("fleet", "idx", "is_product", "kit", "kit_after", "name", "parts_at", "route", "stock")
 
     def __init__(self, idx: int, name: str, *, is_product: bool) -> None:
         self.idx = idx
@@ -205,6 +206,8 @@ class ItemFlow:
         self.kit: tuple[tuple[ItemFlow, int], ...] = ()
         """Made parts released for each unit (its bill of materials' sub-assemblies)."""
         self.kit_after: Station | None = None
+        self.parts_at: dict[int, tuple[tuple[Stock, int], ...]] = {}
+        """Its bill of materials by the station (index) where a unit takes the parts."""
         self.stock: Stock | None = None
         """Where finished units of a sub-assembly go (None for the product, which leaves)."""
         self.fleet: Fleet | None = None
@@ -407,12 +410,15 @@ def _build_items(state: PlantState, by_name: dict[str, Station], node_index: dic
         fleet = amr_fleet_of(plant, flow.name)
         flow.fleet = fleets[fleet] if fleet is not None else None
         kit: list[tuple[ItemFlow, int]] = []
+        bom: dict[int, list[tuple[Stock, int]]] = {}
         for part in plant.bom(flow.name):
             if part.item in flow_by_name:
                 kit.append((flow_by_name[part.item], part.quantity))
             at = part.at if part.at is not None else route[0]
             parts_at.setdefault(at, []).append((stock_by_name[part.item], part.quantity))
+            bom.setdefault(by_name[at].idx, []).append((stock_by_name[part.item], part.quantity))
         flow.kit = tuple(kit)
+        flow.parts_at = {station: tuple(lines) for station, lines in bom.items()}
     for station_name, parts in parts_at.items():
         st = by_name[station_name]
         st.parts = tuple(parts)

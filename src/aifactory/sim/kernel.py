@@ -58,7 +58,9 @@ class Kernel:
         heapq.heappush(self.heap, (time, priority, self._count(), handler, arg))
 
     def after(self, delay: float, handler: Handler, arg: Any = None, priority: int = NORMAL) -> None:
-        """Call ``handler(arg)`` ``delay`` after now (``delay`` >= 0; the models' hot path)."""
+        """Call ``handler(arg)`` ``delay`` after now (``delay`` >= 0)."""
+        if delay < 0:
+            raise ValueError(f"cannot schedule {delay:g} after now: a delay is >= 0")
         heapq.heappush(self.heap, (self.now + delay, priority, self._count(), handler, arg))
 
     def peek(self) -> float:
