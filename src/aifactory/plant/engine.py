@@ -42,6 +42,7 @@ from aifactory.plant.runtime import (
     ASSISTED,
     DONE,
     IDLE,
+    NO_LIMIT,
     PAUSED,
     RUN,
     WAIT_BATCH,
@@ -56,7 +57,10 @@ from aifactory.plant.runtime import (
     build_state,
 )
 from aifactory.plant.transport import Transport
-from aifactory.sim.kernel import Kernel
+from aifactory.sim.kernel import LATE, Kernel
+
+FLUSH_HOURS = 24.0
+"""How often the run's log is turned into numpy chunks (see :class:`~aifactory.plant.log.RunLog`)."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,7 @@ class PlantSim(Outages):
         only many short-lived objects it would otherwise scan again and again) and resumed after."""
         self.kernel.at(self.state.plant.release.first_hours, self._release)
         self.start_outages()
+        self.kernel.at(FLUSH_HOURS, self._flush, None, LATE)
         collecting = gc.isenabled()
         gc.disable()
         try:
@@ -130,6 +135,10 @@ class PlantSim(Outages):
             Records.from_log(self.log),
             PlantIndex.from_state(self.state),
         )
+
+    def _flush(self, _: object = None) -> None:
+        self.log.flush()
+        self.kernel.after(FLUSH_HOURS, self._flush, None, LATE)
 
     # -------------------------------------------------------------------------------------- release
 
@@ -170,15 +179,26 @@ class PlantSim(Outages):
         return unit
 
     def _kit(self, unit: Unit) -> None:
-        """Release the made parts of ``unit`` into their routes."""
+        """Release the made parts of ``unit`` into their routes.
+
+        Parts without parts of their own, for a first station with room for all, join its buffer
+        together and the station starts what it can once: the same as entering one by one."""
         unit.kitted = True
+        now = self.kernel.now
         for item, quantity in unit.item.kit:
             first = item.route[0]
+            together = not item.kit and first.cap == NO_LIMIT and not first.blocked
             for _ in range(quantity):
                 part = self._new_unit(item)
                 if item.kit and item.kit_after is None:
                     self._kit(part)
-                self._enter(part, first)
+                if together:
+                    part.arrived = now
+                    first.queue.append(part)
+                else:
+                    self._enter(part, first)
+            if together and (first.free or first.batch_min > 1):
+                self._try_start(first)
 
     def _enter(self, unit: Unit, st: Station) -> None:
         """A unit from outside (a release, a kit): into the buffer, or waiting at the door."""
@@ -517,7 +537,7 @@ class PlantSim(Outages):
     def close(self, hours: float) -> None:
         """Record what is still under way at the end of the run, as if it ended there."""
         log = self.log
-        log.finished_jobs = len(log.jobs) // 6
+        log.finished_jobs = log.rows("jobs")
         for server in self.state.servers:
             st = server.station
             if server.state in (RUN, PAUSED):
@@ -548,6 +568,14 @@ class PlantSim(Outages):
 def _with_parts(st: Station, queue: deque[Unit], k: int) -> int:
     """How many of the first ``k`` units waiting at ``st`` can start with the parts on hand (each takes
     what its item's bill of materials uses here; a unit back from rework takes nothing new)."""
+    if k == 1:
+        unit = queue[0]
+        bom = None if unit.rework_in else unit.item.parts_at.get(st.idx)
+        if bom is not None:
+            for stock, quantity in bom:
+                if stock.level < quantity:
+                    return 0
+        return 1
     need: dict[int, int] = {}
     for i in range(k):
         unit = queue[i]
