@@ -29,7 +29,9 @@ The core is pure: the plant, the seed and the horizon are arguments; the result 
 
 from __future__ import annotations
 
+import functools
 import gc
+import heapq
 from collections import deque
 from dataclasses import dataclass
 
@@ -57,7 +59,7 @@ from aifactory.plant.runtime import (
     build_state,
 )
 from aifactory.plant.transport import Transport
-from aifactory.sim.kernel import LATE, Kernel
+from aifactory.sim.kernel import LATE, NORMAL, Kernel
 
 FLUSH_HOURS = 24.0
 """How often the run's log is turned into numpy chunks (see :class:`~aifactory.plant.log.RunLog`)."""
@@ -105,6 +107,8 @@ class PlantSim(Outages):
             self.continuous = True  # CONWIP only: a new unit for each that leaves
         # bound once: the hot paths below call these hundreds of thousands of times
         self._after = self.kernel.after
+        self._push = functools.partial(heapq.heappush, self.kernel.heap)  # Kernel.after, without a frame
+        self._sequence = self.kernel.sequence
         self._on_finish = self._finish
         self._visits = self.log.visits.extend
         self._jobs = self.log.jobs.extend
@@ -280,7 +284,7 @@ class PlantSim(Outages):
             server.left = work
             ticket = server.ticket + 1
             server.ticket = ticket
-            self._after(work, self._on_finish, (server, ticket))
+            self._push((now + work, NORMAL, self._sequence(), self._on_finish, (server, ticket)))
             if st.blocked:
                 self._admit(st)
         if (
@@ -483,8 +487,17 @@ class PlantSim(Outages):
             return
         stock.level += 1
         for st in stock.consumers:
-            if st.queue and st.free and _with_parts(st, st.queue, 1):
-                self._try_start(st)
+            if st.queue and st.free:
+                head = st.queue[0]
+                bom = None if head.rework_in else head.item.parts_at.get(st.idx)
+                if bom is not None:
+                    for part, quantity in bom:
+                        if part.level < quantity:
+                            break
+                    else:
+                        self._try_start(st)
+                else:
+                    self._try_start(st)
 
     def _server_free(self, server: Server) -> None:
         server.state = IDLE
