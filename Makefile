@@ -12,9 +12,15 @@ ifneq ($(wildcard ../shared/data),)
 export AIFACTORY_DATA_DIR ?= $(abspath ../shared/data)
 endif
 
+# The plant engine's modules, compiled with mypyc beside their sources (python -m aifactory.compiled):
+# the same code, about 1.5 times as fast. Rebuilt when a source changes; a stale build is never used
+# (aifactory.compiled); if mypyc cannot build it, the engine runs as pure Python.
+COMPILED_SOURCES := $(addprefix src/aifactory/,sim/kernel.py plant/runtime.py plant/engine.py plant/outages.py plant/transport.py)
+COMPILED := src/aifactory/_compiled_sources.json
+
 .PHONY: install browser run test lint typecheck contracts unit bench docs-check clean
 
-install: $(STAMP) browser
+install: $(STAMP) $(COMPILED) browser
 
 # The dashboard's tests drive Debian's Chromium (/usr/bin/chromium) through Playwright; Playwright's own
 # browser download does not work offline. Installed only when missing; AIFACTORY_SKIP_BROWSER=1 skips it.
@@ -31,7 +37,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,ray]'
 	touch $(STAMP)
 
-run: $(STAMP)
+$(COMPILED): $(STAMP) $(COMPILED_SOURCES)
+	@$(BIN)/python -m aifactory.compiled > $(VENV)/compile.log 2>&1 \
+		|| echo "warning: the plant engine was not compiled (see $(VENV)/compile.log); it runs as pure Python"
+
+run: $(STAMP) $(COMPILED)
 	$(BIN)/aifactory run --out $(OUT)
 
 lint: $(STAMP)
@@ -44,13 +54,14 @@ typecheck: $(STAMP)
 contracts: $(STAMP)
 	$(BIN)/lint-imports
 
-unit: $(STAMP) browser
+unit: $(STAMP) $(COMPILED) browser
 	$(BIN)/pytest -n 2
 
 test: lint typecheck contracts unit
 
-bench: $(STAMP)
+bench: $(STAMP) $(COMPILED)
 	$(BIN)/python -m benchmarks.run
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache .hypothesis src/build $(COMPILED) src/*__mypyc*
+	find src -name '*.so' -delete

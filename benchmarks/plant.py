@@ -42,6 +42,7 @@ GOAL_AGREEMENT = 0.01
 
 
 def _engine(days: float, seed: int, repeats: int) -> dict[str, Any]:
+    from aifactory.compiled import engine_build
     from aifactory.plant.engine import PlantSim
     from aifactory.plant.loading import load_plant
     from aifactory.plant.measures import run_measures
@@ -61,6 +62,7 @@ def _engine(days: float, seed: int, repeats: int) -> dict[str, Any]:
             "events": run.events,
             "throughput_per_day": m["throughput_per_day"],
             "lead_time_hours": m["lead_time_hours"],
+            "build": engine_build(),
         }
         del run
     best = min(s + m for s, m in zip(sims, measures, strict=True))
@@ -70,6 +72,20 @@ def _engine(days: float, seed: int, repeats: int) -> dict[str, Any]:
         "best_seconds": best,
         "best_simulate_seconds": min(sims),
     }
+
+
+def _engine_pure(days: float, seed: int, repeats: int) -> dict[str, Any]:
+    """:func:`_engine` in a child process that imports the engine's sources (AIFACTORY_PURE_PYTHON=1)."""
+    code = (
+        "import json, sys; from benchmarks.plant import _engine; "
+        f"print(json.dumps(_engine({days!r}, {seed!r}, {repeats!r})))"
+    )
+    env = dict(os.environ, AIFACTORY_PURE_PYTHON="1")
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    )
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
 
 
 def _command(days: float, seed: int) -> dict[str, Any]:
@@ -163,6 +179,8 @@ def run(*, quick: bool, seed: int = 1, simpy: bool = True) -> dict[str, Any]:
     r = ref["R_seconds"]
     print(f"[plant] {PLANT}: the engine, {days:g} days, best of 3 …", file=sys.stderr, flush=True)
     engine = _engine(days, seed, 3)
+    print(f"[plant] {PLANT}: the engine's pure-Python sources, best of 3 …", file=sys.stderr, flush=True)
+    pure = _engine_pure(days, seed, 3)
     print(f"[plant] {PLANT}: the whole command …", file=sys.stderr, flush=True)
     command = _command(days, seed)
     result: dict[str, Any] = {
@@ -171,6 +189,7 @@ def run(*, quick: bool, seed: int = 1, simpy: bool = True) -> dict[str, Any]:
         "seed": seed,
         "reference": ref,
         "engine": engine,
+        "engine_pure_python": pure,
         "command": command,
     }
     if simpy:
@@ -202,7 +221,7 @@ def report(res: dict[str, Any]) -> str:
     r = res["reference"]["R_seconds"]
     e = res["engine"]
     lines = [
-        f"R = {r:.2f} s ({res['reference']['what']})",
+        f"R = {r:.2f} s ({res['reference']['what']}); the engine: {e['build']}",
         "",
         "| measure | seconds | in R |",
         "|---|---|---|",
@@ -210,6 +229,8 @@ def report(res: dict[str, Any]) -> str:
         f"{e['best_seconds'] / r:.2f} R |",
         f"| engine, simulate only | {e['best_simulate_seconds']:.2f} | "
         f"{e['best_simulate_seconds'] / r:.2f} R |",
+        f"| engine from its pure-Python sources, simulate + measures | {res['engine_pure_python']['best_seconds']:.2f} | "
+        f"{res['engine_pure_python']['best_seconds'] / r:.2f} R |",
         f"| `aifactory plant simulate` as a process | {res['command']['wall_seconds']:.2f} | "
         f"{res['command']['wall_seconds'] / r:.2f} R |",
     ]

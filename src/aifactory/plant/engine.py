@@ -33,13 +33,13 @@ import functools
 import gc
 import heapq
 from collections import deque
-from dataclasses import dataclass
 
 from aifactory.plant.distributions import sampler
 from aifactory.plant.index import PlantIndex
 from aifactory.plant.log import FAILED, FINISHED, MOVED_ON, REWORK_IN, REWORK_OUT, SCRAPPED, Records, RunLog
 from aifactory.plant.model import Plant
 from aifactory.plant.outages import Outages
+from aifactory.plant.result import PlantRun
 from aifactory.plant.runtime import (
     ASSISTED,
     DONE,
@@ -63,18 +63,6 @@ from aifactory.sim.kernel import LATE, NORMAL, Kernel
 
 FLUSH_HOURS = 24.0
 """How often the run's log is turned into numpy chunks (see :class:`~aifactory.plant.log.RunLog`)."""
-
-
-@dataclass(frozen=True)
-class PlantRun:
-    """The outcome of one run: its records and what is needed to read them."""
-
-    plant: Plant
-    seed: int
-    hours: float
-    events: int
-    records: Records
-    index: PlantIndex
 
 
 class PlantSim(Outages):

@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from aifactory.plant.engine import PlantRun
 from aifactory.plant.intervals import DisjointCoverage
 from aifactory.plant.log import PAUSE_CREW
+from aifactory.plant.result import PlantRun
 
 F = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]

@@ -30,7 +30,6 @@ import numpy as np
 import numpy.typing as npt
 
 from aifactory.plant.calendar import duty_hours
-from aifactory.plant.engine import PlantRun
 from aifactory.plant.intervals import Coverage
 from aifactory.plant.joined import Joined
 from aifactory.plant.log import (
@@ -46,6 +45,7 @@ from aifactory.plant.log import (
     TRIP_CHARGE,
     TRIP_MOVE,
 )
+from aifactory.plant.result import PlantRun
 from aifactory.plant.runtime import WAIT_BATCH, WAIT_CREW, WAIT_PARTS
 
 F = npt.NDArray[np.float64]

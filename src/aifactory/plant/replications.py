@@ -17,10 +17,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from aifactory.plant.engine import PlantRun, PlantSim
+from aifactory.plant.engine import PlantSim
 from aifactory.plant.joined import Joined
 from aifactory.plant.measures import finished_lead_times, run_measures
 from aifactory.plant.model import Plant
+from aifactory.plant.result import PlantRun
 from aifactory.plant.timeline import Timeline, timeline
 from aifactory.sim.replications import interval, replication_seeds
 

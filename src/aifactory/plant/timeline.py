@@ -14,11 +14,11 @@ import numpy as np
 import numpy.typing as npt
 
 from aifactory.plant.calendar import duty_hours
-from aifactory.plant.engine import PlantRun
 from aifactory.plant.intervals import Coverage
 from aifactory.plant.joined import Joined
 from aifactory.plant.log import FINISHED, TRIP_MOVE
 from aifactory.plant.measures import crew_held
+from aifactory.plant.result import PlantRun
 
 F = npt.NDArray[np.float64]
 WEEK = 168.0

@@ -11,11 +11,11 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from aifactory.plant.engine import PlantRun
 from aifactory.plant.joined import Joined
 from aifactory.plant.log import FINISHED
 from aifactory.plant.measures import CATEGORIES
 from aifactory.plant.model import Plant
+from aifactory.plant.result import PlantRun
 from aifactory.plant.timeline import Timeline
 from aifactory.report.plotting import PALETTE, apply_layout
 

@@ -10,10 +10,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from aifactory.plant.engine import PlantRun
 from aifactory.plant.joined import Joined
 from aifactory.plant.log import FINISHED, OUTAGE_FAILURE, OUTCOMES, REWORK_IN, SCRAPPED, TRIP_MOVE
 from aifactory.plant.measures import CATEGORIES, lead_time_parts
+from aifactory.plant.result import PlantRun
 from aifactory.plant.timeline import Timeline
 
 FILES = (
