@@ -229,8 +229,8 @@ def report(res: dict[str, Any]) -> str:
         f"{e['best_seconds'] / r:.2f} R |",
         f"| engine, simulate only | {e['best_simulate_seconds']:.2f} | "
         f"{e['best_simulate_seconds'] / r:.2f} R |",
-        f"| engine from its pure-Python sources, simulate + measures | {res['engine_pure_python']['best_seconds']:.2f} | "
-        f"{res['engine_pure_python']['best_seconds'] / r:.2f} R |",
+        "| engine from its pure-Python sources, simulate + measures | "
+        f"{res['engine_pure_python']['best_seconds']:.2f} | {res['engine_pure_python']['best_seconds'] / r:.2f} R |",
         f"| `aifactory plant simulate` as a process | {res['command']['wall_seconds']:.2f} | "
         f"{res['command']['wall_seconds'] / r:.2f} R |",
     ]
