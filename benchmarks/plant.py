@@ -220,6 +220,7 @@ def run(*, quick: bool, seed: int = 1, simpy: bool = True) -> dict[str, Any]:
 def report(res: dict[str, Any]) -> str:
     r = res["reference"]["R_seconds"]
     e = res["engine"]
+    pure = res["engine_pure_python"]
     lines = [
         f"R = {r:.2f} s ({res['reference']['what']}); the engine: {e['build']}",
         "",
@@ -230,7 +231,7 @@ def report(res: dict[str, Any]) -> str:
         f"| engine, simulate only | {e['best_simulate_seconds']:.2f} | "
         f"{e['best_simulate_seconds'] / r:.2f} R |",
         "| engine from its pure-Python sources, simulate + measures | "
-        f"{res['engine_pure_python']['best_seconds']:.2f} | {res['engine_pure_python']['best_seconds'] / r:.2f} R |",
+        f"{pure['best_seconds']:.2f} | {pure['best_seconds'] / r:.2f} R |",
         f"| `aifactory plant simulate` as a process | {res['command']['wall_seconds']:.2f} | "
         f"{res['command']['wall_seconds'] / r:.2f} R |",
     ]
