@@ -208,14 +208,18 @@ def simulate_command(
     write_json(out / "kpis.json", kpis)
     written = ["kpis.json"]
     first = outcomes[0]
-    if records and first.run is not None:
-        from aifactory.report.plant_files import write_records
+    if first.run is not None and (records or html):
+        from aifactory.plant.joined import Joined
 
-        written += write_records(out, first.run, first.timeline)
-    if html and first.run is not None:
-        from aifactory.report.plant import write_plant_report
+        joined = Joined(first.run)
+        if records:
+            from aifactory.report.plant_files import write_records
 
-        write_plant_report(out / "report.html", p, kpis, outcomes)
+            written += write_records(out, first.run, first.timeline, joined)
+        if html:
+            from aifactory.report.plant import write_plant_report
+
+            write_plant_report(out / "report.html", p, kpis, outcomes, joined)
         written.append("report.html")
     if not quiet:
         print_plant_summary(Console(), kpis)

@@ -31,7 +31,7 @@ import numpy.typing as npt
 
 from aifactory.plant.calendar import duty_hours
 from aifactory.plant.intervals import Coverage
-from aifactory.plant.joined import Joined
+from aifactory.plant.joined import Groups, Joined
 from aifactory.plant.log import (
     FAILED,
     FINISHED,
@@ -61,7 +61,8 @@ def lead_time_parts(j: Joined, units: Ints) -> dict[str, F]:
     sel = np.zeros(n, dtype=bool)
     sel[units] = True
     keep = sel[j.v_unit] & (j.v_outcome >= 0)
-    order = np.lexsort((j.v_arrived[keep], j.v_unit[keep]))
+    # a unit's visits are logged as it leaves each station, so in the order it made them
+    order = np.argsort(j.v_unit[keep], kind="stable")
     idx = np.flatnonzero(keep)[order]
     unit = j.v_unit[idx]
     arrived, start, end = j.v_arrived[idx], j.v_start[idx], j.v_end[idx]
@@ -72,13 +73,15 @@ def lead_time_parts(j: Joined, units: Ints) -> dict[str, F]:
     paused_crew, paused_down = j.v_paused_crew[idx], j.v_paused_down[idx]
     queue = start - arrived
     part: dict[str, F] = {c: np.zeros(len(idx)) for c in CATEGORIES}
-    for reason, name in ((WAIT_BATCH, "batch"), (WAIT_CREW, "operator"), (WAIT_PARTS, "parts")):
-        for s in np.unique(station):
-            cover = j.reasons(int(s), reason)
-            if cover is None:
-                continue
-            m = station == s
-            part[name][m] = np.minimum(cover.within(arrived[m], start[m]), queue[m])
+    by_station = Groups(station, len(j.run.index.stations))
+    for s in range(len(j.run.index.stations)):
+        rows = by_station.rows(s)
+        if not len(rows):
+            continue
+        for reason, name in ((WAIT_BATCH, "batch"), (WAIT_CREW, "operator"), (WAIT_PARTS, "parts")):
+            cover = j.reasons(s, reason)
+            if cover is not None:
+                part[name][rows] = np.minimum(cover.within(arrived[rows], start[rows]), queue[rows])
     part["server"] = np.clip(queue - part["batch"] - part["operator"] - part["parts"], 0.0, None)
     part["processing"] = end - start - paused_crew - paused_down
     part["operator"] = part["operator"] + paused_crew

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from plotly.offline import get_plotlyjs
 from pydantic import BaseModel
 
+from aifactory.plant.joined import Joined
 from aifactory.plant.model import Plant
 from aifactory.plant.replications import PlantOutcome
 from aifactory.report import plant_charts
@@ -77,11 +78,17 @@ def _headline(plant: Plant, kpis: dict[str, Any]) -> str:
 
 
 def plant_body(
-    plant: Plant, kpis: dict[str, Any], outcomes: Sequence[PlantOutcome], *, level: int = 2
+    plant: Plant,
+    kpis: dict[str, Any],
+    outcomes: Sequence[PlantOutcome],
+    *,
+    level: int = 2,
+    joined: Joined | None = None,
 ) -> str:
     """The report's content (without the page): charts and tables; ``level`` is the heading level."""
     h = f"h{level}"
     run = outcomes[0].run
+    j = joined if joined is not None or run is None else Joined(run)
     warmup = kpis["warmup_days"] * 24.0
     series = [o.timeline for o in outcomes]
     parts = [_p(_headline(plant, kpis), "headline")]
@@ -90,9 +97,9 @@ def plant_body(
     parts.append(_chart(plant_charts.wip_figure(plant, series), 320))
     parts.append(f"<{h}>Lead time and where it goes</{h}>")
     parts.append(_chart(plant_charts.breakdown_figure(kpis), 260))
-    if run is not None:
-        parts.append(_chart(plant_charts.lead_time_histogram(run, warmup), 320))
-        parts.append(_chart(plant_charts.gantt_figure(run, warmup), 420))
+    if run is not None and j is not None:
+        parts.append(_chart(plant_charts.lead_time_histogram(run, warmup, j), 320))
+        parts.append(_chart(plant_charts.gantt_figure(run, warmup, j), 420))
     parts.append(f"<{h}>Utilisation and the bottleneck</{h}>")
     parts.append(
         _chart(plant_charts.utilisation_heatmap(plant, series[0]), 160 + 22 * len(series[0].resources))
@@ -218,7 +225,11 @@ def _site_line(plant: Plant) -> str:
 
 
 def write_plant_report(
-    path: Path, plant: Plant, kpis: dict[str, Any], outcomes: Sequence[PlantOutcome]
+    path: Path,
+    plant: Plant,
+    kpis: dict[str, Any],
+    outcomes: Sequence[PlantOutcome],
+    joined: Joined | None = None,
 ) -> None:
     """Write the self-contained report of one plant study."""
     meta = (
@@ -232,7 +243,7 @@ def write_plant_report(
         f'<script type="text/javascript">{get_plotlyjs()}</script>\n</head>\n<body>\n<main>\n'
         f"<header>\n<h1>{escape(plant.site.name if plant.site else plant.name)}</h1>\n{desc}\n"
         f"{_p(_site_line(plant), 'meta')}\n{_p(meta, 'meta')}\n</header>\n"
-        + plant_body(plant, kpis, outcomes)
+        + plant_body(plant, kpis, outcomes, joined=joined)
         + "\n</main>\n</body>\n</html>\n"
     )
     path.parent.mkdir(parents=True, exist_ok=True)

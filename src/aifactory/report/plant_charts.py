@@ -111,8 +111,7 @@ def breakdown_figure(kpis: dict[str, Any]) -> go.Figure:
     return fig
 
 
-def lead_time_histogram(run: PlantRun, warmup_hours: float) -> go.Figure:
-    j = Joined(run)
+def lead_time_histogram(run: PlantRun, warmup_hours: float, j: Joined) -> go.Figure:
     done = (j.unit_item == 0) & (j.unit_outcome == FINISHED) & (j.unit_end > warmup_hours)
     lead = (j.unit_end[done] - j.unit_release[done]) / 24.0
     fig = go.Figure(go.Histogram(x=lead, nbinsx=60, marker_color=PALETTE[0], name="units"))
@@ -221,9 +220,8 @@ def bottleneck_figure(plant: Plant, series: Timeline) -> go.Figure:
     return fig
 
 
-def gantt_figure(run: PlantRun, warmup_hours: float, count: int = 10) -> go.Figure | None:
+def gantt_figure(run: PlantRun, warmup_hours: float, j: Joined, count: int = 10) -> go.Figure | None:
     """Each sample unit's visits: waiting (light) and processing (dark), coloured by station."""
-    j = Joined(run)
     done = np.flatnonzero(
         (j.unit_item == 0) & (j.unit_outcome == FINISHED) & (j.unit_release >= warmup_hours)
     )

@@ -27,17 +27,15 @@ FILES = (
 
 
 def _names(table: tuple[str, ...], idx: np.ndarray, missing: str = "") -> pa.Array:
-    lookup = np.array([*table, missing], dtype=object)
-    i = np.where(idx >= 0, idx, len(table)).astype(np.int64)
-    return pa.array(lookup[i].tolist(), type=pa.string())
+    """Names by index as a dictionary-encoded column (-1: ``missing``)."""
+    i = np.where(idx >= 0, idx, len(table)).astype(np.int32)
+    return pa.DictionaryArray.from_arrays(pa.array(i), pa.array([*table, missing], type=pa.string()))
 
 
 def units_table(run: PlantRun, j: Joined) -> pa.Table:
     """One row per unit: item, release, end, outcome, lead time and its breakdown (finished units)."""
     n = len(j.unit_item)
-    outcome = np.where(
-        j.unit_outcome == FINISHED, "finished", np.where(j.unit_outcome == SCRAPPED, "scrapped", "in plant")
-    )
+    outcome = np.where(j.unit_outcome == FINISHED, 0, np.where(j.unit_outcome == SCRAPPED, 1, 2))
     finished = np.flatnonzero(j.unit_outcome == FINISHED)
     parts = lead_time_parts(j, finished)
     cols: dict[str, pa.Array] = {
@@ -45,7 +43,7 @@ def units_table(run: PlantRun, j: Joined) -> pa.Table:
         "item": _names(run.index.items, j.unit_item),
         "released_h": pa.array(j.unit_release),
         "ended_h": pa.array(j.unit_end),
-        "outcome": pa.array(outcome.tolist(), type=pa.string()),
+        "outcome": _names(("finished", "scrapped", "in plant"), outcome),
         "lead_time_h": pa.array(j.unit_end - j.unit_release),
     }
     for name in CATEGORIES:
@@ -69,7 +67,7 @@ def visits_table(run: PlantRun, j: Joined) -> pa.Table:
             "processed_h": pa.array(np.where(j.v_job >= 0, j.v_end, np.nan)),
             "space_h": pa.array(j.v_space),
             "left_h": pa.array(j.v_left),
-            "outcome": pa.array([outcome_names[i] for i in outcome], type=pa.string()),
+            "outcome": _names(outcome_names, outcome),
             "rework": pa.array((j.v_flags & REWORK_IN) > 0),
             "paused_for_operator_h": pa.array(j.v_paused_crew),
             "paused_down_h": pa.array(j.v_paused_down),
@@ -105,9 +103,7 @@ def outages_table(run: PlantRun) -> pa.Table:
         {
             "station": _names(run.index.stations, station),
             "server": pa.array(server),
-            "kind": pa.array(
-                np.where(o[:, 3] == OUTAGE_FAILURE, "failure", "maintenance").tolist(), type=pa.string()
-            ),
+            "kind": _names(("failure", "maintenance"), np.where(o[:, 3] == OUTAGE_FAILURE, 0, 1)),
             "start_h": pa.array(o[:, 1]),
             "end_h": pa.array(o[:, 2]),
         }
@@ -123,7 +119,7 @@ def trips_table(run: PlantRun) -> pa.Table:
         {
             "amr": pa.array(amr),
             "fleet": _names(index.fleets, index.amr_fleet[amr] if len(t) else np.zeros(0, np.int64)),
-            "kind": pa.array(np.where(t[:, 1] == TRIP_MOVE, "move", "charge").tolist(), type=pa.string()),
+            "kind": _names(("move", "charge"), np.where(t[:, 1] == TRIP_MOVE, 0, 1)),
             "requested_h": pa.array(t[:, 2]),
             "started_h": pa.array(t[:, 3]),
             "picked_up_h": pa.array(t[:, 4]),
@@ -156,10 +152,10 @@ def timeline_table(series: Timeline) -> pa.Table:
     )
 
 
-def write_records(out: Path, run: PlantRun, series: Timeline) -> list[str]:
+def write_records(out: Path, run: PlantRun, series: Timeline, joined: Joined | None = None) -> list[str]:
     """Write the Parquet files of ``run`` into ``out``; their names."""
     out.mkdir(parents=True, exist_ok=True)
-    j = Joined(run)
+    j = joined if joined is not None else Joined(run)
     tables = {
         "units.parquet": units_table(run, j),
         "visits.parquet": visits_table(run, j),
@@ -169,5 +165,7 @@ def write_records(out: Path, run: PlantRun, series: Timeline) -> list[str]:
         "timeline.parquet": timeline_table(series),
     }
     for name, table in tables.items():
-        pq.write_table(table, out / name)
+        # dictionary-encode the name columns only (trying it on float columns costs more than it saves)
+        names = [f.name for f in table.schema if pa.types.is_dictionary(f.type)]
+        pq.write_table(table, out / name, use_dictionary=names, compression="lz4")
     return list(tables)
