@@ -188,10 +188,16 @@ def test_yaml_example_is_a_valid_scenario(block: Block, tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------------ commands
 
 
-@pytest.mark.parametrize("command", COMMANDS, ids=_id)
-def test_console_example_runs(
-    command: Command, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def run_command(
+    command: Command,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    *,
+    limit_runs: bool = True,
 ) -> None:
+    """Run one documented command in ``tmp_path`` (with its document's files) and check it exits and
+    prints as shown."""
     write_doc_files(command.doc, tmp_path)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("AIFACTORY_DEBUG", raising=False)
@@ -200,7 +206,7 @@ def test_console_example_runs(
     monkeypatch.setattr(sys, "argv", argv)  # the program name in usage messages
     capsys.readouterr()
     try:
-        run_cli(small_runs(argv[1:]))
+        run_cli(small_runs(argv[1:]) if limit_runs else argv[1:])
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
@@ -209,6 +215,13 @@ def test_console_example_runs(
     assert code == command.exit_code, f"{command.text}\nexit {code}\n{out}{err}"
     for line in command.output:
         assert normalise(line) in printed, f"{command.text}\nexpected: {line}\nprinted: {out}{err}"
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=_id)
+def test_console_example_runs(
+    command: Command, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_command(command, tmp_path, monkeypatch, capsys)
 
 
 # ------------------------------------------------------------------------------------------- doctests

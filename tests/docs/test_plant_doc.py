@@ -8,16 +8,13 @@ prints (``...`` matches anything).
 
 from __future__ import annotations
 
-import shlex
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from pydantic import BaseModel
-from test_doc_examples import Block, Command, blocks, commands, normalise, write_doc_files
+from test_doc_examples import Block, Command, blocks, commands, run_command
 
-from aifactory.cli.main import run_cli
 from aifactory.plant import model, resources
 from aifactory.plant.loading import load_plant
 
@@ -44,23 +41,8 @@ def test_yaml_examples_are_valid_plants(block: Block, tmp_path: Path) -> None:
 def test_console_example_runs(
     command: Command, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write_doc_files(DOC, tmp_path)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("AIFACTORY_DEBUG", raising=False)
     monkeypatch.setenv("COLUMNS", "200")
-    argv = shlex.split(command.text)
-    monkeypatch.setattr(sys, "argv", argv)
-    capsys.readouterr()
-    try:
-        run_cli(argv[1:])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    printed = normalise(out + "\n" + err)
-    assert code == command.exit_code, f"{command.text}\nexit {code}\n{out}{err}"
-    for line in command.output:
-        assert normalise(line) in printed, f"{command.text}\nexpected: {line}\nprinted: {out}{err}"
+    run_command(command, tmp_path, monkeypatch, capsys)
 
 
 @pytest.mark.parametrize(

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -13,7 +10,15 @@ from pydantic import ValidationError
 from aifactory.plant.checks import plant_errors
 from aifactory.plant.distributions import DURATIONS
 from aifactory.plant.model import FORMAT, Plant
-from aifactory.scenario.loading import ScenarioError, apply_override, format_validation_error, parse_yaml
+from aifactory.scenario.loading import (
+    ScenarioError,
+    apply_override,
+    format_validation_error,
+    parse_yaml,
+    read_yaml_ref,
+    yaml_names,
+    yaml_text,
+)
 
 BUNDLED_PACKAGE = "aifactory.plant.bundled"
 DEFAULT_PLANT = "foxconn-houston"
@@ -24,30 +29,19 @@ class PlantError(ValueError):
 
 
 def bundled_plants() -> list[str]:
-    folder = resources.files(BUNDLED_PACKAGE)
-    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return yaml_names(BUNDLED_PACKAGE)
 
 
 def bundled_plant_text(name: str) -> str:
-    return resources.files(BUNDLED_PACKAGE).joinpath(f"{name}.yaml").read_text(encoding="utf-8")
+    return yaml_text(BUNDLED_PACKAGE, name)
 
 
 def read_plant_text(ref: str) -> tuple[str, str]:
     """The YAML text of ``ref`` (a bundled name or a path) and the label used in messages."""
-    path = Path(ref)
-    if path.suffix in (".yaml", ".yml") or path.exists():
-        if not path.is_file():
-            raise PlantError(f"{ref}: no such file")
-        try:
-            return path.read_text(encoding="utf-8"), str(path)
-        except (OSError, UnicodeDecodeError) as exc:
-            raise PlantError(f"{ref}: cannot read: {exc}") from exc
-    names = bundled_plants()
-    if ref in names:
-        return bundled_plant_text(ref), ref
-    close = difflib.get_close_matches(ref, names, n=1)
-    hint = f" (did you mean '{close[0]}'?)" if close else ""
-    raise PlantError(f"{ref}: no such file or bundled plant{hint}; bundled: {', '.join(names)}")
+    try:
+        return read_yaml_ref(ref, BUNDLED_PACKAGE, "plant")
+    except ScenarioError as exc:
+        raise PlantError(str(exc)) from None
 
 
 def plant_from_data(data: dict[str, Any], label: str) -> Plant:

@@ -8,9 +8,9 @@ that runs past midnight ends after ``"24:00"``: a night shift is ``{start: "22:0
 from __future__ import annotations
 
 import re
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -34,17 +34,20 @@ def clock_hours(value: Any) -> float:
     return hours
 
 
+def _clock_text(value: Any) -> str:
+    clock_hours(value)
+    return str(value).strip()
+
+
+ClockTime = Annotated[str, BeforeValidator(_clock_text)]
+"""A clock time "HH:MM" (up to "48:00")."""
+
+
 class Break(_Strict):
     """A break in a shift: the shift's operators are away (work is handled as at a shift end)."""
 
-    start: str
-    end: str
-
-    @field_validator("start", "end", mode="before")
-    @classmethod
-    def _clock(cls, value: Any) -> str:
-        clock_hours(value)
-        return str(value).strip()
+    start: ClockTime
+    end: ClockTime
 
     @model_validator(mode="after")
     def _order(self) -> Self:
@@ -56,19 +59,13 @@ class Break(_Strict):
 class Shift(_Strict):
     """A daily shift: operators of the pool on duty from ``start`` to ``end`` on ``days``."""
 
-    start: str
-    end: str
+    start: ClockTime
+    end: ClockTime
     days: list[Weekday] | None = Field(default=None, description="Days it starts on (default: every day).")
     count: int | None = Field(
         default=None, ge=0, description="Operators on this shift (default: the pool's)."
     )
     breaks: list[Break] = Field(default_factory=list)
-
-    @field_validator("start", "end", mode="before")
-    @classmethod
-    def _clock(cls, value: Any) -> str:
-        clock_hours(value)
-        return str(value).strip()
 
     @model_validator(mode="after")
     def _order(self) -> Self:

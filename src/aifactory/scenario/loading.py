@@ -23,17 +23,19 @@ class ScenarioError(ValueError):
     """Bad scenario input; ``str()`` is a one-line message naming the file, field and reason."""
 
 
-def bundled_names() -> list[str]:
-    folder = resources.files(BUNDLED_PACKAGE)
+def yaml_names(package: str) -> list[str]:
+    """The names of the YAML files bundled in ``package``."""
+    folder = resources.files(package)
     return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
-def bundled_text(name: str) -> str:
-    return resources.files(BUNDLED_PACKAGE).joinpath(f"{name}.yaml").read_text(encoding="utf-8")
+def yaml_text(package: str, name: str) -> str:
+    return resources.files(package).joinpath(f"{name}.yaml").read_text(encoding="utf-8")
 
 
-def read_scenario_text(ref: str) -> tuple[str, str]:
-    """The YAML text of ``ref`` (a bundled name or a path) and the label used in messages."""
+def read_yaml_ref(ref: str, package: str, kind: str) -> tuple[str, str]:
+    """The YAML text of ``ref`` (a name bundled in ``package`` or a path) and the label used in messages;
+    ScenarioError naming ``ref`` (and the closest bundled name) when there is neither."""
     path = Path(ref)
     if path.suffix in (".yaml", ".yml") or path.exists():
         if not path.is_file():
@@ -42,13 +44,25 @@ def read_scenario_text(ref: str) -> tuple[str, str]:
             return path.read_text(encoding="utf-8"), str(path)
         except (OSError, UnicodeDecodeError) as exc:
             raise ScenarioError(f"{ref}: cannot read: {exc}") from exc
-    if ref in bundled_names():
-        return bundled_text(ref), ref
-    close = difflib.get_close_matches(ref, bundled_names(), n=1)
+    names = yaml_names(package)
+    if ref in names:
+        return yaml_text(package, ref), ref
+    close = difflib.get_close_matches(ref, names, n=1)
     hint = f" (did you mean '{close[0]}'?)" if close else ""
-    raise ScenarioError(
-        f"{ref}: no such file or bundled scenario{hint}; bundled: {', '.join(bundled_names())}"
-    )
+    raise ScenarioError(f"{ref}: no such file or bundled {kind}{hint}; bundled: {', '.join(names)}")
+
+
+def bundled_names() -> list[str]:
+    return yaml_names(BUNDLED_PACKAGE)
+
+
+def bundled_text(name: str) -> str:
+    return yaml_text(BUNDLED_PACKAGE, name)
+
+
+def read_scenario_text(ref: str) -> tuple[str, str]:
+    """The YAML text of ``ref`` (a bundled name or a path) and the label used in messages."""
+    return read_yaml_ref(ref, BUNDLED_PACKAGE, "scenario")
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
