@@ -141,3 +141,16 @@ def test_simulate_a_bundled_plant_writes_every_file(
 def mean_positive(kpis: dict) -> bool:  # type: ignore[type-arg]
     """The plant released and moved units (8 days is enough for every bundled plant to make some)."""
     return kpis["events"] > 1000 and kpis["wip"]["mean"] > 0
+
+
+def test_a_folder_named_like_a_bundled_plant_does_not_hide_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--out wistron-fort-worth`` makes a folder of that name; the name still means the bundled plant."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "wistron-fort-worth").mkdir()
+    code, _, err = invoke(capsys, "plant", "validate", "wistron-fort-worth")
+    assert code == 0, err
+    (tmp_path / "other").mkdir()
+    code, _, err = invoke(capsys, "plant", "validate", "other")
+    assert code == 2 and "other: is a folder, not a file" in err

@@ -37,15 +37,16 @@ def read_yaml_ref(ref: str, package: str, kind: str) -> tuple[str, str]:
     """The YAML text of ``ref`` (a name bundled in ``package`` or a path) and the label used in messages;
     ScenarioError naming ``ref`` (and the closest bundled name) when there is neither."""
     path = Path(ref)
-    if path.suffix in (".yaml", ".yml") or path.exists():
+    names = yaml_names(package)
+    if path.suffix in (".yaml", ".yml") or path.is_file() or (path.exists() and ref not in names):
         if not path.is_file():
-            raise ScenarioError(f"{ref}: no such file")
+            what = "is a folder, not a file" if path.is_dir() else "no such file"
+            raise ScenarioError(f"{ref}: {what}")
         try:
             return path.read_text(encoding="utf-8"), str(path)
         except (OSError, UnicodeDecodeError) as exc:
             raise ScenarioError(f"{ref}: cannot read: {exc}") from exc
-    names = yaml_names(package)
-    if ref in names:
+    if ref in names:  # a bundled name, even where a folder of that name exists (an output folder, say)
         return yaml_text(package, ref), ref
     close = difflib.get_close_matches(ref, names, n=1)
     hint = f" (did you mean '{close[0]}'?)" if close else ""
