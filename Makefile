@@ -15,7 +15,8 @@ endif
 # The plant engine's modules, compiled with mypyc beside their sources (python -m aifactory.compiled):
 # the same code, about 1.5 times as fast. Rebuilt when a source changes; a stale build is never used
 # (aifactory.compiled); if mypyc cannot build it, the engine runs as pure Python.
-COMPILED_SOURCES := $(addprefix src/aifactory/,sim/kernel.py plant/runtime.py plant/engine.py plant/outages.py plant/transport.py)
+COMPILED_SOURCES := $(addprefix src/aifactory/,sim/kernel.py plant/runtime.py plant/engine.py plant/release.py \
+	plant/outages.py plant/transport.py)
 COMPILED := src/aifactory/_compiled_sources.json
 
 .PHONY: install browser run test lint typecheck contracts unit bench docs-check clean

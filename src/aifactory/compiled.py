@@ -1,6 +1,7 @@
 """The plant engine, compiled: used when it was built from the sources as they are, else the sources.
 
-The discrete-event core of the plant twin (the event kernel, the engine and its state) is plain typed
+The discrete-event core of the plant twin (the event kernel, the engine, its state, releases, outages
+and transport) is plain typed
 Python. ``make install`` also compiles those modules with mypyc (``python -m aifactory.compiled``): the
 same code, the same results, about 1.5 times as fast. The compiled modules sit beside their sources;
 a record of the sources they were built from is written with them. At start-up
@@ -26,6 +27,7 @@ COMPILED_MODULES = (
     "aifactory.sim.kernel",
     "aifactory.plant.runtime",
     "aifactory.plant.engine",
+    "aifactory.plant.release",
     "aifactory.plant.outages",
     "aifactory.plant.transport",
 )

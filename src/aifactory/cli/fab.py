@@ -1,4 +1,4 @@
-"""``aifactory fab``: the wafer-fab twin on an SMT2020-format data set (CONTRACTS.md §4)."""
+"""``aifactory fab``: the wafer-fab twin on an SMT2020-format data set (docs/fab.md)."""
 
 from __future__ import annotations
 

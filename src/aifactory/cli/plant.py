@@ -1,4 +1,4 @@
-"""``aifactory plant``: the rack-integration plant twin (CONTRACTS.md §6): list, show, schema, validate,
+"""``aifactory plant``: the rack-integration plant twin (docs/plant.md): list, show, schema, validate,
 simulate, calibrate."""
 
 from __future__ import annotations

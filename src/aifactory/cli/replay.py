@@ -1,4 +1,4 @@
-"""``aifactory replay``: a GPU-cluster trace through the scheduler on a virtual clock (CONTRACTS.md §3)."""
+"""``aifactory replay``: a GPU-cluster trace through the scheduler on a virtual clock (docs/replay.md)."""
 
 from __future__ import annotations
 

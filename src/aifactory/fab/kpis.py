@@ -104,7 +104,7 @@ class FabResult:
     def to_kpis(
         self, dataset_name: str, days: float, warmup_days: float, seed: int, wall_seconds: float
     ) -> dict[str, Any]:
-        """The ``kpis.json`` document of CONTRACTS §4."""
+        """The ``kpis.json`` document (docs/fab.md)."""
         return {
             "dataset": dataset_name,
             "days": days,

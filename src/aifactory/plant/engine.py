@@ -34,17 +34,16 @@ import gc
 import heapq
 from collections import deque
 
-from aifactory.plant.distributions import sampler
 from aifactory.plant.index import PlantIndex
 from aifactory.plant.log import FAILED, FINISHED, MOVED_ON, REWORK_IN, REWORK_OUT, SCRAPPED, Records, RunLog
 from aifactory.plant.model import Plant
 from aifactory.plant.outages import Outages
+from aifactory.plant.release import Releases
 from aifactory.plant.result import PlantRun
 from aifactory.plant.runtime import (
     ASSISTED,
     DONE,
     IDLE,
-    NO_LIMIT,
     PAUSED,
     RUN,
     WAIT_BATCH,
@@ -52,7 +51,6 @@ from aifactory.plant.runtime import (
     WAIT_NONE,
     WAIT_PARTS,
     Crew,
-    ItemFlow,
     Server,
     Station,
     Unit,
@@ -73,26 +71,8 @@ class PlantSim(Outages):
         self.state = build_state(plant, seed)
         self.log = RunLog()
         self.transport = Transport(self.kernel, self.state, self.log, self._leave, self._arrive)
-        self.next_uid = 0
+        self.releases = Releases(self.kernel, self.state, self.log, self._arrive, self._try_start)
         self.next_job = 0
-        self.wip = 0
-        """Units of the product in the plant."""
-        self.ordered = 0
-        """Units of the product released or waiting in the backlog."""
-        self.backlog = 0
-        release = plant.release
-        self.quantity = release.quantity
-        self.limit = release.limit
-        self.wip_limit = release.wip_limit
-        self.continuous = False
-        if release.interarrival_hours is not None:
-            self.interarrival = sampler(release.interarrival_hours, self.state.stream("release"))
-        elif release.per_day is not None:
-            gap = 24.0 / release.per_day
-            self.interarrival = lambda: gap
-        else:
-            self.interarrival = lambda: 0.0
-            self.continuous = True  # CONWIP only: a new unit for each that leaves
         # bound once: the hot paths below call these hundreds of thousands of times
         self._after = self.kernel.after
         self._push = functools.partial(heapq.heappush, self.kernel.heap)  # Kernel.after, without a frame
@@ -108,7 +88,7 @@ class PlantSim(Outages):
 
         The cyclic garbage collector is paused while the events run (they make no reference cycles,
         only many short-lived objects it would otherwise scan again and again) and resumed after."""
-        self.kernel.at(self.state.plant.release.first_hours, self._release)
+        self.releases.start()
         self.start_outages()
         self.kernel.at(FLUSH_HOURS, self._flush, None, LATE)
         collecting = gc.isenabled()
@@ -131,73 +111,6 @@ class PlantSim(Outages):
     def _flush(self, _: object = None) -> None:
         self.log.flush()
         self.kernel.after(FLUSH_HOURS, self._flush, None, LATE)
-
-    # -------------------------------------------------------------------------------------- release
-
-    def _release(self, _: object = None) -> None:
-        n = (self.wip_limit or 0) if self.continuous else self.quantity
-        if self.limit is not None:
-            n = min(n, self.limit - self.ordered)
-        for _ in range(n):
-            self.ordered += 1
-            if self.wip_limit is not None and self.wip >= self.wip_limit:
-                self.backlog += 1
-            else:
-                self._release_one()
-        if not self.continuous and (self.limit is None or self.ordered < self.limit):
-            self._after(self.interarrival(), self._release)
-
-    def _release_one(self) -> None:
-        product = self.state.product
-        unit = self._new_unit(product)
-        self.wip += 1
-        if product.kit_after is None:
-            self._kit(unit)
-        self._enter(unit, product.route[0])
-
-    def _product_left(self) -> None:
-        self.wip -= 1
-        if self.backlog:
-            self.backlog -= 1
-            self._release_one()
-        elif self.continuous and (self.limit is None or self.ordered < self.limit):
-            self.ordered += 1
-            self._release_one()
-
-    def _new_unit(self, item: ItemFlow) -> Unit:
-        unit = Unit(self.next_uid, item)
-        self.next_uid += 1
-        self.log.released.extend((unit.uid, item.idx, self.kernel.now))
-        return unit
-
-    def _kit(self, unit: Unit) -> None:
-        """Release the made parts of ``unit`` into their routes.
-
-        Parts without parts of their own, for a first station with room for all, join its buffer
-        together and the station starts what it can once: the same as entering one by one."""
-        unit.kitted = True
-        now = self.kernel.now
-        for item, quantity in unit.item.kit:
-            first = item.route[0]
-            together = not item.kit and first.cap == NO_LIMIT and not first.blocked
-            for _ in range(quantity):
-                part = self._new_unit(item)
-                if item.kit and item.kit_after is None:
-                    self._kit(part)
-                if together:
-                    part.arrived = now
-                    first.queue.append(part)
-                else:
-                    self._enter(part, first)
-            if together and (first.free or first.batch_min > 1):
-                self._try_start(first)
-
-    def _enter(self, unit: Unit, st: Station) -> None:
-        """A unit from outside (a release, a kit): into the buffer, or waiting at the door."""
-        if not st.blocked and len(st.queue) + st.reserved < st.cap:
-            self._arrive(unit, st)
-        else:
-            st.blocked.append((None, unit))
 
     # ---------------------------------------------------------------------------------- the station
 
@@ -384,7 +297,7 @@ class PlantSim(Outages):
         unit.rework = False
         item = unit.item
         if item.kit_after is st and not unit.kitted:
-            self._kit(unit)
+            self.releases.kit(unit)
         step = unit.step + 1
         if step == len(item.route):
             self._finished(unit, server)
@@ -455,13 +368,13 @@ class PlantSim(Outages):
         self._leave(unit, server)
         self.log.ended.extend((unit.uid, now, SCRAPPED))
         if unit.item.is_product:
-            self._product_left()
+            self.releases.product_left()
         else:  # re-kitted: a replacement (with its own made parts) starts the route
             item = unit.item
-            part = self._new_unit(item)
+            part = self.releases.new_unit(item)
             if item.kit and item.kit_after is None:
-                self._kit(part)
-            self._enter(part, item.route[0])
+                self.releases.kit(part)
+            self.releases.enter(part, item.route[0])
 
     def _finished(self, unit: Unit, server: Server) -> None:
         now = self.kernel.now
@@ -471,7 +384,7 @@ class PlantSim(Outages):
         self.log.ended.extend((unit.uid, now, FINISHED))
         stock = unit.item.stock
         if stock is None:
-            self._product_left()
+            self.releases.product_left()
             return
         stock.level += 1
         for st in stock.consumers:

@@ -1,4 +1,4 @@
-"""Writing a replay's outputs (CONTRACTS.md §3): metrics.json, jobs.csv, allocations.csv, rejected.csv."""
+"""Writing a replay's outputs (docs/replay.md): metrics.json, jobs.csv, allocations.csv, rejected.csv."""
 
 from __future__ import annotations
 

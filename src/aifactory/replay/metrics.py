@@ -1,4 +1,4 @@
-"""Metrics of a replay, as users know them from the scheduling literature (CONTRACTS.md §3)."""
+"""Metrics of a replay, as users know them from the scheduling literature (docs/replay.md)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 This is the I/O layer of replay: it turns a file into a sorted list of jobs plus a list of the rows it
 could not use, so that the runner and the scheduler never see raw text. Two formats are registered in
-:data:`FORMATS` (see ``CONTRACTS.md`` §3):
+:data:`FORMATS` (see ``docs/replay.md``):
 
 ``philly``
     the Philly-derived CSV (``timestamp, duration, num_gpus, gpu_time, cluster``); job ids are ``p<row>``,

@@ -1,4 +1,4 @@
-"""The scenario format ``aifactory/v1`` (CONTRACTS.md §1) as pydantic models.
+"""The scenario format ``aifactory/v1`` (docs/scenario.md) as pydantic models.
 
 A scenario describes a manufacturing network: sites, the items that flow, capacity-limited stages that
 turn inputs into outputs, lanes that move a stage's good output to a consuming stage, destinations that

@@ -1,6 +1,6 @@
 """Topology-aware gang placement.
 
-Rules (CONTRACTS.md §3, DESIGN.md):
+Rules (docs/scheduler.md):
 
 * a job that fits one NVLink domain runs inside one rack — never split;
 * small jobs go to the *fullest* rack that still fits them (best fit), so that whole racks stay free

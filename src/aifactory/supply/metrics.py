@@ -1,4 +1,4 @@
-"""From per-run results to the summary of CONTRACTS.md §2, targets, bottlenecks and sensitivity.
+"""From per-run results to the summary of docs/cli.md, targets, bottlenecks and sensitivity.
 
 Every quantity ``Q`` is summarised over runs as ``{"mean", "p10", "p50", "p90"}``.
 """
@@ -166,7 +166,7 @@ def summarize(
     seed: int,
     wall_seconds: float,
 ) -> dict[str, Any]:
-    """The summary of CONTRACTS.md §2, plus costs, sites, bottleneck shares and sensitivity."""
+    """The summary of docs/cli.md (summary.json), plus costs, sites, bottleneck shares and sensitivity."""
     tot = result.totals
     items: dict[str, Any] = {}
     for item in s.items:
