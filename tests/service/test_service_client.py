@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 
 from aifactory.cli.client import age, fail, parse_duration, parse_time
 from aifactory.cli.jobs import command_text
-from aifactory.cli.service import ServiceInputError
+from aifactory.cli.service_options import ServiceInputError
 from aifactory.service.app import create_app
 from aifactory.service.client import ApiClient, ClientError
 from aifactory.service.db import Job

@@ -37,7 +37,7 @@ import pytest
 from sqlalchemy import Engine, select
 from test_service_worker import approve, job, local, make_worker, wait_for
 
-from aifactory.cli import worker as cli_worker
+from aifactory.cli import service_options as cli_worker
 from aifactory.service.auth import issue_token
 from aifactory.service.db import Allocation, Job, Programme, Project, UsageRecord, make_sessionmaker
 from aifactory.service.executors import SimulatedExecutor

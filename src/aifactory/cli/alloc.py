@@ -24,7 +24,7 @@ from aifactory.cli.client import (
     print_json,
     print_table,
 )
-from aifactory.cli.service import ServiceInputError
+from aifactory.cli.service_options import ServiceInputError
 
 if TYPE_CHECKING:
     pass

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 
-from aifactory.cli.service import ServiceInputError
+from aifactory.cli.service_options import ServiceInputError
 
 if TYPE_CHECKING:  # httpx loads only when a client command runs
     from rich.table import Table

@@ -27,7 +27,8 @@ from aifactory.cli.market import market_app
 from aifactory.cli.plant import PlantInputError, plant_app
 from aifactory.cli.progress import progress_bar
 from aifactory.cli.replay import ReplayInputError, replay_command
-from aifactory.cli.service import ServiceInputError, bootstrap_command, db_app, serve_command
+from aifactory.cli.service import bootstrap_command, db_app, serve_command
+from aifactory.cli.service_options import ServiceInputError
 from aifactory.cli.worker import worker_command
 from aifactory.scenario.loading import bundled_text, read_scenario_text
 

@@ -15,60 +15,28 @@ if TYPE_CHECKING:  # the service's modules load lazily so that the CLI starts fa
     from collections.abc import AsyncIterator
 
     from fastapi import FastAPI
-    from sqlalchemy import Engine
 
     from aifactory.service.settings import Settings
     from aifactory.service.worker import Worker
 
+from aifactory.cli.service_options import (
+    DatabaseUrl,
+    Interval,
+    Policy,
+    RackGpus,
+    Racks,
+    RequireAllocation,
+    ServiceInputError,
+    hold_worker_lock,
+    open_engine,
+    settings_from_options,
+    worker_config,
+)
+
 db_app = typer.Typer(help="The operations service's database.", no_args_is_help=True)
 
 
-class ServiceInputError(ValueError):
-    """Bad service command input (exit code 2)."""
-
-
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        help="SQLAlchemy URL, e.g. sqlite:///./aifactory.db or postgresql+psycopg://user@host/db "
-        "\\[env AIFACTORY_DATABASE_URL, else sqlite:///./aifactory.db].",
-    ),
-]
-
-
-Racks = Annotated[
-    int | None, typer.Option("--racks", min=1, help="NVL72 racks \\[env AIFACTORY_RACKS, else 2].")
-]
-RackGpus = Annotated[
-    int | None, typer.Option("--rack-gpus", min=4, help="GPUs per rack \\[env AIFACTORY_RACK_GPUS; 72].")
-]
-Policy = Annotated[
-    str | None,
-    typer.Option("--policy", help="Scheduler policy \\[env AIFACTORY_SCHEDULER_POLICY, else fairshare]."),
-]
-Interval = Annotated[float, typer.Option("--interval", min=0.01, help="Seconds between scheduling cycles.")]
-RequireAllocation = Annotated[
-    bool,
-    typer.Option(
-        "--require-allocation/--no-require-allocation",
-        help="Run a project's jobs only against an approved, active allocation.",
-    ),
-]
 WORKER_STOP_S = 30.0  # how long shutdown waits for the worker's cycle in progress
-
-
-def _settings(database_url: str | None, log_dir: Path | None = None, **overrides: Any) -> Settings:
-    from pydantic import ValidationError
-
-    from aifactory.service.settings import Settings
-
-    try:
-        return Settings.from_env(os.environ, database_url=database_url, log_dir=log_dir, **overrides)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"])
-        raise ServiceInputError(f"{field}: {first['msg']}") from None
 
 
 @db_app.command("upgrade")
@@ -76,7 +44,7 @@ def db_upgrade(database_url: DatabaseUrl = None) -> None:
     """Create or migrate the database schema to the newest version (safe to run again)."""
     from aifactory.service.admin import AdminError, upgrade_database
 
-    settings = _settings(database_url)
+    settings = settings_from_options(database_url)
     try:
         upgrade_database(settings.database_url)
     except AdminError as exc:
@@ -94,7 +62,7 @@ def bootstrap_command(
     """Create the first operator token and print its secret (shown only once)."""
     from aifactory.service.admin import AdminError, bootstrap
 
-    settings = _settings(database_url)
+    settings = settings_from_options(database_url)
     try:
         secret = bootstrap(settings.database_url, subject=subject, force=force, now=datetime.now(UTC))
     except AdminError as exc:
@@ -145,18 +113,18 @@ def serve_command(
     single machine (SQLite) the scheduler loop runs inside it too."""
     import uvicorn
 
-    from aifactory.cli.worker import build_worker, hold_worker_lock, worker_config
     from aifactory.service.app import create_app
     from aifactory.service.db.engine import is_sqlite
+    from aifactory.service.wiring import build_worker
 
-    settings = _settings(database_url, log_dir, racks=racks, rack_gpus=rack_gpus)
+    settings = settings_from_options(database_url, log_dir, racks=racks, rack_gpus=rack_gpus)
     run_worker = is_sqlite(settings.database_url) if worker is None else worker
     config, lock = None, None
     if run_worker:  # options are checked before the database is touched
         config = worker_config(
             settings, policy=policy, interval=interval, require_allocation=require_allocation
         )
-    engine = _open_engine(settings)
+    engine = open_engine(settings)
     app = create_app(settings, engine=engine)
     where = f"aifactory service on http://{host}:{port} (database {_display(settings.database_url)})"
     if workers > 1:
@@ -242,16 +210,6 @@ def run_with_worker(app: FastAPI, worker: Worker) -> None:
             logging.getLogger("aifactory.worker").info("worker stopped")
 
     app.router.lifespan_context = lifespan
-
-
-def _open_engine(settings: Settings) -> Engine:
-    """The database's engine, migrated to the newest schema (a bad URL is one line, exit code 2)."""
-    from aifactory.service.admin import AdminError, open_database
-
-    try:
-        return open_database(settings.database_url)
-    except AdminError as exc:
-        raise ServiceInputError(str(exc)) from None
 
 
 def _display(url: str) -> str:
