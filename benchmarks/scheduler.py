@@ -47,7 +47,7 @@ from aifactory.replay.synthetic import PHILLY_STATS
 from aifactory.replay.trace import Trace, load_trace
 from aifactory.scheduler.core import Scheduler
 from aifactory.scheduler.job import Job
-from aifactory.scheduler.policies import POLICIES
+from aifactory.scheduler.policies import POLICIES, policy_named
 from aifactory.scheduler.tenancy import Tenancy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -288,7 +288,7 @@ def bench_cycle(policy: str, scenario: str, pending: int, samples: int, seed: in
     rng = np.random.default_rng(seed)
     topology = Topology.build(CYCLE_RACKS)
     tenants = [f"t{k:02d}" for k in range(1, CYCLE_TENANTS + 1)]
-    s = Scheduler(topology, policy, Tenancy.equal(tenants, topology.gpus))
+    s = Scheduler(topology, policy_named(policy), Tenancy.equal(tenants, topology.gpus))
     maker = JobMaker(rng, tenants)
     row = CycleRow(policy, scenario, topology.racks, topology.gpus, len(tenants), pending, samples)
 

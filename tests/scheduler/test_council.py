@@ -10,6 +10,7 @@ from aifactory.replay.runner import ReplayResult, replay
 from aifactory.scheduler.core import Scheduler
 from aifactory.scheduler.council import Council, Programme, Project
 from aifactory.scheduler.job import Job
+from aifactory.scheduler.policies import policy_named
 from aifactory.scheduler.tenancy import Tenancy
 
 
@@ -58,7 +59,9 @@ def test_a_name_used_twice_in_the_tree_is_refused() -> None:
 
 def test_jobs_cannot_belong_to_a_programme_that_has_projects() -> None:
     topo = Topology.build(1, rack_gpus=8)
-    sched = Scheduler(topo, "fairshare", Tenancy.of(Council({"p": Programme(1, {"q": Project()})}), 8))
+    sched = Scheduler(
+        topo, policy_named("fairshare"), Tenancy.of(Council({"p": Programme(1, {"q": Project()})}), 8)
+    )
     with pytest.raises(ValueError, match="programme with projects"):
         sched.submit(job("j", "p", 1, 10))
 
@@ -131,7 +134,7 @@ def test_a_lending_limit_keeps_part_of_an_idle_programme_for_its_own_projects() 
     # B (8 of 16 GPUs) lends at most 2 of its unused GPUs: A may borrow up to 8 + 2
     council = Council({"A": Programme(1), "B": Programme(1, lending_limit_gpus=2)})
     topo = Topology.build(1, rack_gpus=16)
-    sched = Scheduler(topo, "fairshare", Tenancy.of(council, topo.gpus))
+    sched = Scheduler(topo, policy_named("fairshare"), Tenancy.of(council, topo.gpus))
     for i in range(14):
         sched.submit(job(f"a{i}", "A", 1, 100))
     sched.cycle(0.0)
@@ -147,7 +150,7 @@ def test_a_programme_budget_holds_all_its_projects() -> None:
     jobs = [job("x", "a1", 8, 100, 0.0), job("y", "a2", 8, 100, 200.0)]
     result = replay(jobs, topo, "fairshare", Tenancy.of(council, topo.gpus))
     assert [j.id for j, _ in result.held] == ["y"]
-    sched = Scheduler(topo, "fairshare", Tenancy.of(council, topo.gpus))
+    sched = Scheduler(topo, policy_named("fairshare"), Tenancy.of(council, topo.gpus))
     sched.submit(jobs[0])
     sched.cycle(0.0)
     sched.finish("x", 100.0)

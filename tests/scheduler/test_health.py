@@ -14,7 +14,7 @@ from aifactory.replay.metrics import replay_metrics
 from aifactory.replay.runner import replay
 from aifactory.scheduler.core import CycleResult, Options, Scheduler
 from aifactory.scheduler.job import Job
-from aifactory.scheduler.policies import POLICIES
+from aifactory.scheduler.policies import POLICIES, policy_named
 from aifactory.scheduler.tenancy import Tenancy
 from replay.test_replay_invariants import check_invariants, jobs_strategy
 
@@ -36,7 +36,7 @@ def test_spare_trays_absorb_failures_then_the_rack_shrinks() -> None:
 
 def _scheduler(**options: float) -> Scheduler:
     topo = Topology.build(1, rack_gpus=8)  # 2 trays of 4 GPUs, no spares
-    return Scheduler(topo, "fifo", Tenancy({"a": 1}, topo.gpus), Options(**options))  # type: ignore[arg-type]
+    return Scheduler(topo, policy_named("fifo"), Tenancy({"a": 1}, topo.gpus), Options(**options))  # type: ignore[arg-type]
 
 
 def test_the_job_on_the_broken_tray_is_interrupted_and_loses_work_since_its_checkpoint() -> None:
@@ -65,7 +65,9 @@ def test_a_broken_idle_tray_interrupts_nobody() -> None:
 
 def test_a_failed_rack_interrupts_its_jobs_and_is_drained() -> None:
     topo = Topology.build(2, rack_gpus=8)
-    sched = Scheduler(topo, "fifo", Tenancy({"a": 1}, topo.gpus), Options(checkpoint_s=float("inf")))
+    sched = Scheduler(
+        topo, policy_named("fifo"), Tenancy({"a": 1}, topo.gpus), Options(checkpoint_s=float("inf"))
+    )
     for name in ("x", "y", "z"):
         sched.submit(Job(name, "a", 4, 0, 100))
     sched.cycle(0.0)

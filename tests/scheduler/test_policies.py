@@ -109,7 +109,7 @@ def test_policies_are_looked_up_by_name() -> None:
 
 def test_explain_names_fragmentation_quota_and_impossible() -> None:
     topo = Topology.build(2, rack_gpus=8)
-    sched = Scheduler(topo, "fairshare", Tenancy({"a": 1, "b": 1}, topo.gpus))
+    sched = Scheduler(topo, policy_named("fairshare"), Tenancy({"a": 1, "b": 1}, topo.gpus))
     for i, gpus in enumerate([5, 5]):
         sched.submit(make_job(f"r{i}", gpus, 100, tenant="a"))
     sched.cycle(0.0)
@@ -124,7 +124,7 @@ def test_explain_names_fragmentation_quota_and_impossible() -> None:
 
 def test_explain_names_quota_when_the_tenant_is_at_its_entitlement() -> None:
     topo = Topology.build(1, rack_gpus=8)
-    sched = Scheduler(topo, "fairshare", Tenancy({"a": 1, "b": 1}, topo.gpus))
+    sched = Scheduler(topo, policy_named("fairshare"), Tenancy({"a": 1, "b": 1}, topo.gpus))
     for i in range(4):
         sched.submit(make_job(f"b{i}", 1, 100, tenant="b"))
     for i in range(4):
@@ -207,15 +207,21 @@ def test_reclaim_preempts_only_on_the_racks_the_gang_uses() -> None:
     from aifactory.scheduler.policies import _needed
 
     topo = Topology.build(2, rack_gpus=4)
-    sched = Scheduler(topo, "fairshare", Tenancy({"a": 1, "b": 1}, topo.gpus))
+    sched = Scheduler(topo, policy_named("fairshare"), Tenancy({"a": 1, "b": 1}, topo.gpus))
     for i in range(8):
         sched.submit(make_job(f"a{i}", 1, 100, tenant="a"))
     sched.cycle(0.0)
     on_rack = {rack: [j for j, p in sched.state.placements.items() if p[0][0] == rack] for rack in (0, 1)}
     victims = [on_rack[0][0], *on_rack[1]]  # one victim on rack 0 that the gang will not need
-    assert _needed(sched, make_job("b0", 4, 10, tenant="b"), victims, ((1, 4),)) == on_rack[1]
-    # when the trimmed set no longer makes room, all victims stay
-    assert _needed(sched, make_job("b1", 5, 10, tenant="b"), victims, ((1, 4),)) == victims
+    before = sched.state.free.copy()
+    with sched.state.what_if() as trial:
+        for victim in victims:
+            trial.release(sched.state.placements[victim])
+        assert _needed(sched, trial, make_job("b0", 4, 10, tenant="b"), victims, ((1, 4),)) == on_rack[1]
+        # when the trimmed set no longer makes room, all victims stay
+        assert _needed(sched, trial, make_job("b1", 5, 10, tenant="b"), victims, ((1, 4),)) == victims
+        assert trial.free.tolist() == [1, 4]  # the trial's releases stand (and nothing else) …
+    assert sched.state.free.tolist() == before.tolist()  # … until the trial ends: all undone
 
 
 @pytest.mark.parametrize("policy", ["fifo", "backfill", "fairshare", "quota"])
@@ -234,7 +240,7 @@ def test_a_spent_budget_holds_the_tenants_jobs_without_blocking_others(policy: s
 
 def test_explain_names_a_spent_budget() -> None:
     topo = Topology.build(1, rack_gpus=8)
-    sched = Scheduler(topo, "fifo", Tenancy({"a": 1}, topo.gpus, budgets={"a": 100.0}))
+    sched = Scheduler(topo, policy_named("fifo"), Tenancy({"a": 1}, topo.gpus, budgets={"a": 100.0}))
     sched.submit(make_job("a0", 8, 1000))
     sched.cycle(0.0)
     sched.submit(make_job("a1", 1, 10))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -96,6 +98,53 @@ class ClusterState:
         self.healthy_trays[rack] += 1
         self._recompute(rack)
 
+    @contextmanager
+    def what_if(self) -> Iterator[WhatIf]:
+        """A trial on this state's free map (placement and reclaim ask "if these jobs ended, where would
+        the gang go?"): the trial's changes are undone when the block ends, whatever happens in it.
+        Nothing else may change the state inside the block."""
+        trial = WhatIf(self.free)
+        try:
+            yield trial
+        finally:
+            trial.undo()
+
     def jobs_on(self, rack: int) -> list[tuple[str, int]]:
         """(job, GPUs on this rack) for the jobs running on ``rack``, in start order."""
         return [(job, g) for job, placement in self.placements.items() for r, g in placement if r == rack]
+
+
+class WhatIf:
+    """Hypothetical releases (and holds) of placements on a free map, logged so that they can be undone
+    (all of them, or back to a :meth:`mark`) — Kueue's preemption simulation on its snapshot."""
+
+    __slots__ = ("_log", "free")
+
+    def __init__(self, free: IntArray) -> None:
+        self.free = free
+        self._log: list[tuple[Placement, int]] = []
+
+    def release(self, placement: Placement) -> None:
+        """As if the job on ``placement`` ended: its GPUs are free."""
+        self._apply(placement, 1)
+
+    def hold(self, placement: Placement) -> None:
+        """As if ``placement`` were taken again (undoes a :meth:`release` out of order)."""
+        self._apply(placement, -1)
+
+    def _apply(self, placement: Placement, sign: int) -> None:
+        free = self.free
+        for rack, gpus in placement:
+            free[rack] += sign * gpus
+        self._log.append((placement, sign))
+
+    def mark(self) -> int:
+        return len(self._log)
+
+    def undo(self, mark: int = 0) -> None:
+        """Take back every change since ``mark`` (0: all of them)."""
+        free = self.free
+        while len(self._log) > mark:
+            placement, sign = self._log.pop()
+            for rack, gpus in placement:
+                free[rack] -= sign * gpus

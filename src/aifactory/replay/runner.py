@@ -21,6 +21,7 @@ from aifactory.cluster.topology import Topology
 from aifactory.replay.failures import FailureModel, FailureProcess
 from aifactory.scheduler.core import CycleResult, Options, Scheduler
 from aifactory.scheduler.job import Job
+from aifactory.scheduler.policies import policy_named
 from aifactory.scheduler.tenancy import Tenancy
 
 
@@ -103,7 +104,7 @@ def replay(
     trays at random (drawn from ``seed``) and repairs them; the jobs hit restart from a checkpoint.
     """
     tenancy = copy.deepcopy(tenancy)  # usage and spending accrue on the replay's own copy
-    sched = Scheduler(topology, policy, tenancy, options)
+    sched = Scheduler(topology, policy_named(policy), tenancy, options)
     arrivals_of_racks = sorted((t, rack) for rack, t in (rack_online or {}).items() if math.isfinite(t))
     for rack in rack_online or {}:
         sched.drain(rack)

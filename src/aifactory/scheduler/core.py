@@ -2,26 +2,36 @@
 
 Pure: time comes in as ``now`` (seconds on whatever clock the caller runs — a replay's virtual clock
 or the service's wall clock); nothing here reads a clock, prints or touches a file. The same object
-drives trace replay and the live service.
+drives trace replay and the live service, and both change its state only through its methods: events
+(``submit``, ``finish``, ``cancel_pending``, failures and repairs), the council and budgets
+(``set_council``, ``set_budgets``), racks (``drain``, ``restore``, ``set_rack``), running jobs found after
+a restart (``adopt``), and ``cycle``.
 
-One cycle, in named phases (``cycle``):
+The policy is a value (:class:`~aifactory.scheduler.policy.Policy`) the caller looks up by name and
+passes in; this module knows none of them. One cycle, in numbered phases (``cycle``, as Kueue's):
 
-1. *account*  — tenants' decayed usage is brought up to ``now``;
+1. *account*  — tenants' decayed usage and budget spending are brought up to ``now``;
 2. *admit*    — the policy starts what it can, in its order, on topology-aware placements;
-3. *reclaim*  — the policy may preempt borrowers so that a tenant below its entitlement gets its share;
-4. *record*   — why each job that still waits is waiting is left for ``explain``.
+3. *reclaim*  — a preempting policy may stop borrowers so that a tenant below its entitlement gets its
+   share (inside the policy's admit function: reclaim is tried for the jobs admission could not start);
+4. *record*   — why each job that still waits is waiting comes back in the result (and is kept for
+   ``explain``).
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from aifactory.cluster.state import ClusterState, Placement
 from aifactory.cluster.topology import Topology
+from aifactory.scheduler.council import Council
+from aifactory.scheduler.explain import why_waiting
 from aifactory.scheduler.job import Job
 from aifactory.scheduler.placement import place
+from aifactory.scheduler.policy import Policy
 from aifactory.scheduler.queue import PendingQueue
 from aifactory.scheduler.tenancy import Tenancy
 
@@ -53,12 +63,14 @@ class Running:
 @dataclass
 class CycleResult:
     """What the caller must carry out: starts, preemptions, and jobs a hardware failure interrupted
-    (with the GPU-seconds of work they lost since their last checkpoint)."""
+    (with the GPU-seconds of work they lost since their last checkpoint); and why the jobs the policy
+    looked at but did not start wait (job → reason, phase *record*)."""
 
     starts: list[Start] = field(default_factory=list)
     preempted: list[str] = field(default_factory=list)
     interrupted: list[str] = field(default_factory=list)
     lost_s: dict[str, float] = field(default_factory=dict)  # run time lost per interrupted job
+    waiting: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,14 +91,11 @@ class Scheduler:
     """State of one AI factory's scheduling: what waits, what runs, where, and for whom."""
 
     def __init__(
-        self, topology: Topology, policy: str, tenancy: Tenancy, options: Options | None = None
+        self, topology: Topology, policy: Policy, tenancy: Tenancy, options: Options | None = None
     ) -> None:
-        from aifactory.scheduler.policies import policy_named
-
         self.topology = topology
         self.rack_gpus = topology.rack_gpus
-        self.policy_name = policy
-        self.policy = policy_named(policy)
+        self.policy = policy
         self.tenancy = tenancy
         self.options = options or Options()
         self.state = ClusterState(topology)
@@ -98,7 +107,11 @@ class Scheduler:
         self.programme_gpus: dict[str, int] = dict.fromkeys(tenancy.parents.values(), 0)
         self.segments: dict[str, int] = {}
         self.remaining: dict[str, float] = {}
-        self.reasons: dict[str, str] = {}
+        self.reasons: dict[str, str] = {}  # the last cycle's ``waiting``
+
+    @property
+    def policy_name(self) -> str:
+        return self.policy.name
 
     # ------------------------------------------------------------------------------------ events
 
@@ -130,13 +143,76 @@ class Scheduler:
     # ------------------------------------------------------------------------------------- cycle
 
     def cycle(self, now: float) -> CycleResult:
-        """One scheduling cycle at ``now``: starts (and preemptions) the caller must carry out."""
-        self.tenancy.advance(now, self.running_gpus)
-        self.reasons.clear()  # reasons describe the latest cycle only
+        """One scheduling cycle at ``now``: starts (and preemptions) the caller must carry out, and why
+        the rest waits."""
         result = CycleResult()
+        # 1. account: usage decays and budgets are spent up to now
+        self.tenancy.advance(now, self.running_gpus)
+        # 2. admit (and 3. reclaim, for a preempting policy): the policy's own order and rules
         if len(self.queue):
-            self.policy(self, now, result)
+            self.policy.admit(self, now, result)
+        # 4. record: the reasons describe this cycle only
+        self.reasons = result.waiting
         return result
+
+    # ------------------------------------------------------------------------ driver's changes
+
+    def adopt(self, job: Job, placement: Placement, started: float) -> None:
+        """A job found running after a restart (the service's recovery): it holds ``placement`` since
+        ``started``, as if this scheduler had started it."""
+        self.submit(job)
+        self.start(job, placement, started, CycleResult())
+
+    def set_council(self, council: Council) -> None:
+        """The council changed (programmes, projects, reservations): new entitlements over the same
+        factory; tenants' decayed usage, spending and the accounting clock carry over, budgets are the
+        new council's (``set_budgets`` sets others)."""
+        old = self.tenancy
+        tenancy = Tenancy.of(
+            council, old.total_gpus, half_life_s=old.half_life_s, budget_period_s=old.budget_period_s
+        )
+        tenancy.usage.update(old.usage)
+        tenancy.spent = dict(old.spent)
+        tenancy.last = old.last
+        self.tenancy = tenancy
+        for tenant in tenancy.entitlements:
+            self.running_gpus.setdefault(tenant, 0)
+        for programme in set(tenancy.parents.values()):
+            self.programme_gpus.setdefault(programme, 0)
+
+    def set_budgets(
+        self, now: float, budgets: Mapping[str, float], settled: Mapping[str, float] | None = None
+    ) -> None:
+        """GPU-second budgets (tenant or programme → budget; absent: unlimited) from ``now`` on, and —
+        when the caller keeps the books (the service's ledger) — what each tenant spent on closed
+        segments: the running jobs' time up to ``now`` is added here. Spending from then on accrues in
+        the cycle's *account* phase, the same path that spends a replay's budgets."""
+        self.tenancy.advance(now, self.running_gpus)  # accounting up to now, on the budgets so far
+        tenancy = self.tenancy
+        tenancy.budgets = dict(budgets)
+        if settled is None:
+            return
+        spent = dict(settled)
+        get = spent.get
+        for run in self.running.values():  # one pass over every run: kept tight
+            if run.start < now:
+                job = run.job
+                spent[job.tenant] = get(job.tenant, 0.0) + job.gpus * (now - run.start)
+        tenancy.spent = spent
+
+    def set_rack(self, rack: int, *, drained: bool, healthy_trays: int) -> None:
+        """The operator's view of a rack (drained or not, trays that work): running jobs run on; the
+        capacity follows (spares first, then the rack shrinks)."""
+        state = self.state
+        if drained and not state.drained[rack]:
+            state.drain(rack)
+        elif not drained and state.drained[rack]:
+            state.restore(rack)
+        while state.healthy_trays[rack] > healthy_trays:
+            state.fail_tray(rack)
+        while state.healthy_trays[rack] < healthy_trays:
+            state.repair_tray(rack)
+        self.capacity_changed()
 
     def drain(self, rack: int) -> None:
         """Take a rack out of scheduling (not yet installed, maintenance, failure); its jobs run on."""
@@ -198,9 +274,8 @@ class Scheduler:
 
     @property
     def may_preempt(self) -> bool:
-        from aifactory.scheduler.policies import PREEMPTING
-
-        return self.options.reclaim and self.policy_name in PREEMPTING
+        """May a cycle preempt (so one is worth running on an arrival even with no GPU free)?"""
+        return self.options.reclaim and self.policy.preempts
 
     def eligible(self, job: Job) -> bool:
         """Held jobs (their tenant's GPU-hour budget is spent) are not considered; they block no one."""
@@ -266,7 +341,7 @@ class Scheduler:
         self.running_priorities.setdefault(job.tenant, Counter())[job.priority] += 1
         self.running_gpus[job.tenant] += job.gpus
         self.programme_gpus[self.tenancy.programme_of(job.tenant)] += job.gpus
-        self.reasons.pop(job.id, None)
+        result.waiting.pop(job.id, None)
         result.starts.append(Start(job, placement))
 
     def preempt(self, job_id: str, now: float, result: CycleResult) -> None:
@@ -304,6 +379,4 @@ class Scheduler:
             return f"{job_id} is running on {racks} since t={run.start:.0f}s"
         if job_id not in self.queue:
             return f"{job_id} is not known to the scheduler (finished, cancelled or never submitted)"
-        from aifactory.scheduler.explain import why_waiting
-
         return why_waiting(self, self.queue.jobs[job_id])

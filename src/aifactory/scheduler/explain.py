@@ -1,4 +1,7 @@
-"""Why a job waits: impossible, quota, fragmentation, topology or order — in one sentence."""
+"""Why a job waits: impossible, quota, fragmentation, topology or order — in one sentence.
+
+The general rules (a job that can never run, limits, budgets, the racks' free GPUs) are here; what a
+policy's own order or shares say about a wait the policy explains itself (``Policy.explain``)."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from aifactory.scheduler.job import Job
 from aifactory.scheduler.placement import largest_placeable, racks_needed
+from aifactory.scheduler.policy import Wait
 
 if TYPE_CHECKING:
     from aifactory.scheduler.core import Scheduler
@@ -32,18 +36,9 @@ def why_waiting(s: Scheduler, job: Job) -> str:
     position = s.queue.position(job.id)
     ahead = f"{position} job{'s' if position != 1 else ''} ahead of it"
     reason = s.reasons.get(job.id)
-    if s.policy_name in ("fairshare", "quota"):
-        used = s.running_gpus.get(job.tenant, 0)
-        entitled = s.tenancy.entitled_gpus(job.tenant)
-        if used + job.gpus > entitled and free < job.gpus:
-            return (
-                f"{job.id} waits (quota): tenant {job.tenant} uses {used} GPUs of its entitlement of "
-                f"{entitled:.0f}; it runs when GPUs are idle"
-            )
-    elif position > 0 and (s.policy_name == "fifo" or reason is None):
-        head = s.queue.head()
-        head_text = f" behind {head.id} ({head.gpus} GPUs)" if head is not None else ""
-        return f"{job.id} waits (order): {ahead}{head_text} under '{s.policy_name}'"
+    own = s.policy.explain(s, job, Wait(position, ahead, free, reason))  # the policy's rules first
+    if own is not None:
+        return own
     if s.fits_now(job) is not None:
         why = reason or "it was not reached in the last cycle"
         return f"{job.id} could start on free GPUs now but waits: {why}"

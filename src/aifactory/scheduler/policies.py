@@ -1,5 +1,6 @@
-"""Scheduling policies, looked up by name. Each is one small function that runs the *admit* (and,
-for fair share, *reclaim*) phase of a cycle and cites the rule it enforces.
+"""Scheduling policies, looked up by name (:func:`policy_named`). Each is a
+:class:`~aifactory.scheduler.policy.Policy`: one small function that runs the *admit* (and, for the
+preempting ones, *reclaim*) phase of a cycle and cites the rule it enforces, and how it explains a wait.
 
 * ``fifo``      — strict order (priority, then submission); the head blocks everyone behind it.
 * ``backfill``  — EASY backfill: the head gets a reservation at the earliest time its gang can be
@@ -21,14 +22,12 @@ for fair share, *reclaim*) phase of a cycle and cites the rule it enforces.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
 
-from aifactory.cluster.state import Placement
+from aifactory.cluster.state import Placement, WhatIf
 from aifactory.scheduler.core import CycleResult, Scheduler
 from aifactory.scheduler.job import Job
 from aifactory.scheduler.placement import place
-
-Policy = Callable[[Scheduler, float, CycleResult], None]
+from aifactory.scheduler.policy import Policy, Wait
 
 
 def fifo(s: Scheduler, now: float, result: CycleResult) -> None:
@@ -36,7 +35,7 @@ def fifo(s: Scheduler, now: float, result: CycleResult) -> None:
     while (job := _eligible_head(s)) is not None:
         placement = s.fits_now(job)
         if placement is None:
-            s.reasons[job.id] = "head of the queue: waits for enough GPUs in the right racks"
+            result.waiting[job.id] = "head of the queue: waits for enough GPUs in the right racks"
             return
         s.start(job, placement, now, result)
 
@@ -68,7 +67,7 @@ def backfill(s: Scheduler, now: float, result: CycleResult) -> None:
         if shadow is None:
             shadow = _reservation_time(s, head, now)
         if now + job.estimate > shadow:
-            s.reasons[job.id] = f"backfill: would run past the head job's reservation at t={shadow:.0f}s"
+            result.waiting[job.id] = f"backfill: would run past the head job's reservation at t={shadow:.0f}s"
             continue
         s.start(job, placement, now, result)
         if s.state.free_gpus == 0:
@@ -77,14 +76,13 @@ def backfill(s: Scheduler, now: float, result: CycleResult) -> None:
 
 def _reservation_time(s: Scheduler, head: Job, now: float) -> float:
     """Earliest time the head's gang can be placed, releasing running jobs at their expected ends."""
-    free = s.state.free.copy()
     total = s.state.free_gpus
-    for run in sorted(s.running.values(), key=lambda r: r.expected_end):
-        for rack, gpus in run.placement:
-            free[rack] += gpus
-        total += run.gpus
-        if total >= head.gpus and place(head.gpus, free, s.topology) is not None:
-            return max(run.expected_end, now)
+    with s.state.what_if() as trial:
+        for run in sorted(s.running.values(), key=lambda r: r.expected_end):
+            trial.release(run.placement)
+            total += run.gpus
+            if total >= head.gpus and place(head.gpus, trial.free, s.topology) is not None:
+                return max(run.expected_end, now)
     return float("inf")
 
 
@@ -120,7 +118,7 @@ def fairshare(s: Scheduler, now: float, result: CycleResult) -> None:
         started = False
         for job in s.queue.tenant_jobs(tenant, limit=s.options.tenant_depth):
             if guard is not None and _blocked_by_guard(guard, job, now):
-                s.reasons[job.id] = f"waits: {guard[0].id} has waited too long and holds a reservation"
+                result.waiting[job.id] = f"waits: {guard[0].id} has waited too long and holds a reservation"
                 continue
             placement = s.fits_now(job)
             if placement is not None:
@@ -136,8 +134,8 @@ def fairshare(s: Scheduler, now: float, result: CycleResult) -> None:
             if job.id in s.queue and s.queue.tenant_jobs(job.tenant, limit=1)[0].id == job.id:
                 _reclaim(s, job, now, result)
     for job in blocked:
-        if job.id in s.queue.jobs and job.id not in s.reasons:
-            s.reasons[job.id] = "fair share: waits for GPUs; its tenant is served by entitlement order"
+        if job.id in s.queue.jobs and job.id not in result.waiting:
+            result.waiting[job.id] = "fair share: waits for GPUs; its tenant is served by entitlement order"
 
 
 def _fair_key(s: Scheduler, tenant: str) -> tuple[float, float, float]:
@@ -152,6 +150,9 @@ def _fair_key(s: Scheduler, tenant: str) -> tuple[float, float, float]:
     entitled = t.programme_entitled_gpus(programme)
     above = s.programme_gpus.get(programme, 0) / entitled if entitled > 0 else float("inf")
     return above, current, t.usage_share(tenant)
+
+
+_NO_RECLAIM = "reclaim: below its entitlement, but not enough borrowed GPUs can be taken back"
 
 
 def _reclaim(s: Scheduler, job: Job, now: float, result: CycleResult) -> None:
@@ -182,7 +183,7 @@ def _reclaim(s: Scheduler, job: Job, now: float, result: CycleResult) -> None:
         min(gpus, max(programme_over.get(t.programme_of(v), gpus), 0.0)) for v, gpus in over.items()
     )
     if s.state.free_gpus + takeable < job.gpus:
-        s.reasons[job.id] = "reclaim: below its entitlement, but not enough borrowed GPUs can be taken back"
+        result.waiting[job.id] = _NO_RECLAIM
         return  # even taking back every borrowed GPU would not make room
     candidates = (
         run
@@ -190,51 +191,62 @@ def _reclaim(s: Scheduler, job: Job, now: float, result: CycleResult) -> None:
         for run in reversed(s.running_by_tenant[v].values())  # … its most recent starts first
         if run.job.preemptible and run.start < now  # never a job started in this cycle
     )
-    free = s.state.free.copy()
     left = dict(over)
     left_programme = dict(programme_over)
     cap = t.borrowing_limits.get(own) if own != tenant else None
     victims: list[str] = []
-    for run in candidates:
-        v = run.job.tenant
-        p = t.programme_of(v)
-        if left[v] - run.gpus < 0 or left_programme.get(p, run.gpus) - run.gpus < 0:
-            continue  # would push the victim's tenant (or programme) below its entitlement
-        for rack, gpus in run.placement:
-            free[rack] += gpus
-        left[v] -= run.gpus
-        if p in left_programme:
-            left_programme[p] -= run.gpus
-        victims.append(run.job.id)
-        placement = place(job.gpus, free, s.topology)
-        if placement is None:
-            continue
-        needed = _needed(s, job, victims, placement)
-        if cap is not None:  # the programme must end within its borrowing limit
-            back = sum(s.running[x].gpus for x in needed if t.programme_of(s.running[x].job.tenant) == own)
-            if s.programme_gpus[own] + job.gpus - back > t.programme_entitled_gpus(own) + cap + 1e-9:
+    chosen: list[str] | None = None
+    with s.state.what_if() as trial:  # which victims would make room (nothing changes until chosen)
+        for run in candidates:
+            v = run.job.tenant
+            p = t.programme_of(v)
+            if left[v] - run.gpus < 0 or left_programme.get(p, run.gpus) - run.gpus < 0:
+                continue  # would push the victim's tenant (or programme) below its entitlement
+            trial.release(run.placement)
+            left[v] -= run.gpus
+            if p in left_programme:
+                left_programme[p] -= run.gpus
+            victims.append(run.job.id)
+            placement = place(job.gpus, trial.free, s.topology)
+            if placement is None:
                 continue
-        for victim in needed:
-            s.preempt(victim, now, result)
-        final = s.fits_now(job)
-        assert final is not None, "the victims' GPUs make room within every limit"
-        s.start(job, final, now, result)
+            needed = _needed(s, trial, job, victims, placement)
+            if cap is not None:  # the programme must end within its borrowing limit
+                back = sum(
+                    s.running[x].gpus for x in needed if t.programme_of(s.running[x].job.tenant) == own
+                )
+                if s.programme_gpus[own] + job.gpus - back > t.programme_entitled_gpus(own) + cap + 1e-9:
+                    continue
+            chosen = needed
+            break
+    if chosen is None:
+        result.waiting[job.id] = _NO_RECLAIM
         return
-    s.reasons[job.id] = "reclaim: below its entitlement, but not enough borrowed GPUs can be taken back"
+    _preempt_and_start(s, chosen, job, now, result)
 
 
-def _needed(s: Scheduler, job: Job, victims: list[str], placement: Placement) -> list[str]:
-    """Of the victims that made room, only those on the racks the gang will use — when the gang still
-    fits with just those released (preempt no more than the placement needs)."""
+def _preempt_and_start(s: Scheduler, victims: list[str], job: Job, now: float, result: CycleResult) -> None:
+    for victim in victims:
+        s.preempt(victim, now, result)
+    final = s.fits_now(job)
+    assert final is not None, "the victims' GPUs make room within every limit"
+    s.start(job, final, now, result)
+
+
+def _needed(s: Scheduler, trial: WhatIf, job: Job, victims: list[str], placement: Placement) -> list[str]:
+    """Of the victims that made room (all released in ``trial``), only those on the racks the gang
+    will use — when the gang still fits with just those released (preempt no more than it needs)."""
     racks = {rack for rack, _ in placement}
     needed = [v for v in victims if any(rack in racks for rack, _ in s.running[v].placement)]
     if len(needed) == len(victims):
         return victims
-    free = s.state.free.copy()
-    for victim in needed:
-        for rack, gpus in s.running[victim].placement:
-            free[rack] += gpus
-    return needed if place(job.gpus, free, s.topology) is not None else victims
+    mark = trial.mark()
+    for victim in victims:
+        if victim not in needed:
+            trial.hold(s.running[victim].placement)  # as if only the needed ones were released
+    fits = place(job.gpus, trial.free, s.topology) is not None
+    trial.undo(mark)
+    return needed if fits else victims
 
 
 def quota(s: Scheduler, now: float, result: CycleResult) -> None:
@@ -287,7 +299,7 @@ def quota(s: Scheduler, now: float, result: CycleResult) -> None:
                     heapq.heappush(heap, (_fair_key(s, tenant), tenant))
                 break
             over_quota = s.running_gpus[job.tenant] + job.gpus > s.tenancy.entitled_gpus(job.tenant)
-            s.reasons[job.id] = (
+            result.waiting[job.id] = (
                 "quota: above its tenant's nominal quota; borrows idle GPUs only"
                 if over_quota
                 else "quota: within its tenant's quota; waits for GPUs in the right racks"
@@ -306,30 +318,68 @@ def _preempt_lower_priority(s: Scheduler, job: Job, now: float, result: CycleRes
         ),
         key=lambda r: (r.job.priority, -r.start),
     )
-    free = s.state.free.copy()
     used = s.running_gpus[tenant]
     chosen: list[str] = []
-    for run in victims:
-        for rack, gpus in run.placement:
-            free[rack] += gpus
-        used -= run.gpus
-        chosen.append(run.job.id)
-        if (
-            used + job.gpus <= s.tenancy.entitled_gpus(tenant)
-            and place(job.gpus, free, s.topology) is not None
-        ):
-            for victim in chosen:
-                s.preempt(victim, now, result)
-            final = s.fits_now(job)
-            assert final is not None
-            s.start(job, final, now, result)
-            return True
-    return False
+    with s.state.what_if() as trial:
+        for run in victims:
+            trial.release(run.placement)
+            used -= run.gpus
+            chosen.append(run.job.id)
+            if (
+                used + job.gpus <= s.tenancy.entitled_gpus(tenant)
+                and place(job.gpus, trial.free, s.topology) is not None
+            ):
+                break
+        else:
+            return False
+    _preempt_and_start(s, chosen, job, now, result)
+    return True
 
 
-POLICIES: dict[str, Policy] = {"fifo": fifo, "backfill": backfill, "fairshare": fairshare, "quota": quota}
-PREEMPTING = frozenset({"fairshare", "quota"})
-"""Policies that may preempt: a cycle is worth running on an arrival even when no GPU is free."""
+# ------------------------------------------------------------------------------ explaining a wait
+
+
+def _order_wait(s: Scheduler, job: Job, wait: Wait) -> str | None:
+    """Strict order: a job behind the head waits for the head."""
+    if wait.position == 0:
+        return None
+    head = s.queue.head()
+    head_text = f" behind {head.id} ({head.gpus} GPUs)" if head is not None else ""
+    return f"{job.id} waits (order): {wait.ahead}{head_text} under '{s.policy.name}'"
+
+
+def _backfill_wait(s: Scheduler, job: Job, wait: Wait) -> str | None:
+    """Behind the head, and not tried by backfill (no reason of its own): it waits for its turn."""
+    return _order_wait(s, job, wait) if wait.reason is None else None
+
+
+def _share_wait(s: Scheduler, job: Job, wait: Wait) -> str | None:
+    """Above its entitlement with too few GPUs idle: it borrows only what nobody entitled needs."""
+    used = s.running_gpus.get(job.tenant, 0)
+    entitled = s.tenancy.entitled_gpus(job.tenant)
+    if used + job.gpus > entitled and wait.free_gpus < job.gpus:
+        return (
+            f"{job.id} waits (quota): tenant {job.tenant} uses {used} GPUs of its entitlement of "
+            f"{entitled:.0f}; it runs when GPUs are idle"
+        )
+    return None
+
+
+def _summary(admit: object) -> str:
+    doc = getattr(admit, "__doc__", None) or ""
+    return doc.strip().splitlines()[0]
+
+
+POLICIES: dict[str, Policy] = {
+    p.name: p
+    for p in (
+        Policy("fifo", fifo, preempts=False, explain=_order_wait, summary=_summary(fifo)),
+        Policy("backfill", backfill, preempts=False, explain=_backfill_wait, summary=_summary(backfill)),
+        Policy("fairshare", fairshare, preempts=True, explain=_share_wait, summary=_summary(fairshare)),
+        Policy("quota", quota, preempts=True, explain=_share_wait, summary=_summary(quota)),
+    )
+}
+"""The registry: every policy by name (the order ``--list-policies`` shows)."""
 
 
 def policy_named(name: str) -> Policy:
@@ -340,6 +390,5 @@ def policy_named(name: str) -> Policy:
 
 
 def describe(name: str) -> str:
-    """First line of a policy's docstring."""
-    doc = policy_named(name).__doc__ or ""
-    return doc.strip().splitlines()[0] if doc else name
+    """One line on the policy (for ``--list-policies``)."""
+    return policy_named(name).summary

@@ -19,7 +19,6 @@ from aifactory.market import idle_fraction, spot_price
 from aifactory.market.slices import MARKET_PROGRAMME, MarketSlice, market_slice, reservation_of
 from aifactory.scheduler.core import Scheduler
 from aifactory.scheduler.council import Council, Programme, Project
-from aifactory.scheduler.tenancy import Tenancy
 from aifactory.service.db.models import Job as JobRow
 from aifactory.service.db.models import Offer, Provider, Reservation
 
@@ -159,7 +158,7 @@ class MarketSync:
     def council(self, programmes: Sequence[ProgrammeRow], projects: Sequence[ProjectRow]) -> Council:
         return council_of(programmes, projects, self.cut)
 
-    def hold_outside_windows(self, tenancy: Tenancy, tenants: Iterable[str]) -> None:
+    def hold_outside_windows(self, budgets: dict[str, float], tenants: Iterable[str]) -> None:
         """Reservation tenants need no allocation inside their window (no budget) and are held outside
         it (a budget of 0), whatever the allocation rule says for projects."""
         for tenant in tenants:
@@ -167,9 +166,9 @@ class MarketSync:
             if rid is None:
                 continue
             if rid in self.active:
-                tenancy.budgets.pop(tenant, None)
+                budgets.pop(tenant, None)
             else:
-                tenancy.budgets[tenant] = 0.0
+                budgets[tenant] = 0.0
 
     def waiting_reason(self, tenant: str, session: Session) -> str | None:
         """Why a reservation tenant's job may not run now (None: it is in its window, or no reservation).

@@ -42,6 +42,7 @@ from aifactory.market.slices import reservation_tenant
 from aifactory.scheduler.core import CycleResult, Scheduler
 from aifactory.scheduler.council import Council
 from aifactory.scheduler.job import Job
+from aifactory.scheduler.policies import policy_named
 from aifactory.scheduler.tenancy import Tenancy
 from aifactory.service.db.models import Allocation as AllocationRow
 from aifactory.service.db.models import Job as JobRow
@@ -169,7 +170,7 @@ class Worker:
         )
         self.scheduler = Scheduler(
             self.topology,
-            config.policy,
+            policy_named(config.policy),
             Tenancy.of(Council({}), self.topology.gpus, half_life_s=config.half_life_hours * 3600),
         )
         self.slots = GpuSlots(self.topology)
@@ -244,10 +245,9 @@ class Worker:
         """Take a run still going back into the scheduler, on the GPUs it holds."""
         launch = self._launch(row)
         job = self._job(row)
-        self.scheduler.submit(job)
         placement = tuple((int(r), int(g)) for r, g in row.placement or [])
         started = row.started_at.timestamp() if row.started_at else now
-        self.scheduler.start(job, placement, started, CycleResult())
+        self.scheduler.adopt(job, placement, started)
         self.slots.adopt(row.id, [int(x) for x in (row.gpu_ids or "").split(",") if x])
         # launched, even if the worker died before storing the reference: "" asks the executor to find
         # the run from its launch (None would mean "not launched yet" and the run would never be polled)
@@ -272,7 +272,6 @@ class Worker:
             stats.timings["pending"] = time.perf_counter() - t0
             self._poll_runs(session, now, stats)
             self._set_budgets(session, now)
-            self.market.hold_outside_windows(self.scheduler.tenancy, self.scheduler.running_gpus)
             stats.timings["poll"] = time.perf_counter() - t0
             result = self.scheduler.cycle(now)
             stats.timings["schedule"] = time.perf_counter() - t0
@@ -347,16 +346,7 @@ class Worker:
         key = (tuple(programmes), tuple(projects), self.market.key)
         if key == self._council_key:
             return
-        council = self.market.council(programmes, projects)
-        old = self.scheduler.tenancy
-        tenancy = Tenancy.of(council, self.topology.gpus, half_life_s=self.config.half_life_hours * 3600)
-        tenancy.usage.update(old.usage)
-        tenancy.last = old.last
-        self.scheduler.tenancy = tenancy
-        for tenant in tenancy.entitlements:
-            self.scheduler.running_gpus.setdefault(tenant, 0)
-        for programme in set(tenancy.parents.values()):
-            self.scheduler.programme_gpus.setdefault(programme, 0)
+        self.scheduler.set_council(self.market.council(programmes, projects))
         self._council_key = key
 
     def _sync_racks(self, session: Session) -> None:
@@ -370,50 +360,38 @@ class Worker:
         if key == self._racks_key:
             return
         wanted = {int(rack): (bool(drained), int(failed)) for rack, drained, failed in rows}
-        state, topology = self.scheduler.state, self.topology
+        topology = self.topology
         for rack in range(topology.racks):
             drained, failed = wanted.get(rack, (False, 0))
-            if drained and not state.drained[rack]:
-                state.drain(rack)
-            elif not drained and state.drained[rack]:
-                state.restore(rack)
             healthy = max(topology.rack.trays - failed, 0)
-            while state.healthy_trays[rack] > healthy:
-                state.fail_tray(rack)
-            while state.healthy_trays[rack] < healthy:
-                state.repair_tray(rack)
+            self.scheduler.set_rack(rack, drained=drained, healthy_trays=healthy)
             lost = topology.schedulable_trays - min(topology.schedulable_trays, healthy)
             self.slots.block_last_trays(rack, lost, topology.rack.gpus_per_tray)
-        self.scheduler.capacity_changed()
         self._racks_key = key
 
     def _set_budgets(self, session: Session, now: float) -> None:
-        """Budgets from approved allocations active now; spending from their burn-down plus the open
-        segments up to the tenancy's last update (the cycle adds the rest)."""
-        tenancy = self.scheduler.tenancy
-        if not self.config.require_allocation:
-            tenancy.budgets.clear()
-            return
-        at = utc(now)
-        rows = session.execute(
-            select(AllocationRow.project_id, AllocationRow.gpu_hours_granted, AllocationRow.gpu_hours_used)
-            .where(AllocationRow.state == "approved")
-            .where(AllocationRow.start_at <= at)
-            .where(AllocationRow.end_at > at)
-        ).all()
-        budgets = dict.fromkeys(tenancy.entitlements, 0.0)
-        spent = dict.fromkeys(tenancy.entitlements, 0.0)
-        for project, granted, used in rows:
-            budgets[project] = budgets.get(project, 0.0) + (granted or 0.0) * 3600
-            spent[project] = spent.get(project, 0.0) + used * 3600
-        last = tenancy.last if tenancy.last is not None else now
-        get = spent.get
-        for run in self.scheduler.running.values():  # the cycle's one pass over every run: kept tight
-            if run.start < last:
-                job = run.job
-                spent[job.tenant] = get(job.tenant, 0.0) + job.gpus * (last - run.start)
-        tenancy.budgets = budgets
-        tenancy.spent = spent
+        """Budgets from approved allocations active now, and what each project spent on them (their
+        burn-down); reservation tenants are held outside their windows. The scheduler adds its runs'
+        open segments."""
+        budgets: dict[str, float] = {}
+        settled: dict[str, float] | None = None
+        if self.config.require_allocation:
+            at = utc(now)
+            granted_used = (AllocationRow.gpu_hours_granted, AllocationRow.gpu_hours_used)
+            rows = session.execute(
+                select(AllocationRow.project_id, *granted_used)
+                .where(AllocationRow.state == "approved")
+                .where(AllocationRow.start_at <= at)
+                .where(AllocationRow.end_at > at)
+            ).all()
+            tenants = self.scheduler.tenancy.entitlements
+            budgets = dict.fromkeys(tenants, 0.0)
+            settled = dict.fromkeys(tenants, 0.0)
+            for project, granted, used in rows:
+                budgets[project] = budgets.get(project, 0.0) + (granted or 0.0) * 3600
+                settled[project] = settled.get(project, 0.0) + used * 3600
+        self.market.hold_outside_windows(budgets, self.scheduler.running_gpus)
+        self.scheduler.set_budgets(now, budgets, settled)
 
     # -------------------------------------------------------------------------------- pending
 
