@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from aifactory.market import (
+    ErrorKind,
     MarketError,
     Offer,
     OfferKind,
@@ -140,7 +141,8 @@ def test_error_names_the_first_overflowing_instant() -> None:
     existing = [res(2, 0, 10), res(1, 4, 6)]
     with pytest.raises(MarketError) as err:
         check_booking(offer(units=4), existing, 2, h(2), h(8))
-    assert f"would put 5 unit(s) in use at {h(4).isoformat()} (3 already booked then)" in str(err.value)
+    assert f"would put 5 unit(s) in use at {h(4).isoformat()}, 3 already booked then" in str(err.value)
+    assert err.value.kind is ErrorKind.CONFLICT and err.value.field == "units"  # the state refuses it
     check_booking(offer(units=5), existing, 2, h(2), h(8))
 
 

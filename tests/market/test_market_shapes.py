@@ -36,7 +36,7 @@ def test_bad_shapes_name_the_field_and_list_valid_forms(text: str, reason: str) 
     message = str(err.value)
     assert message.startswith("shape: ")
     assert reason in message
-    assert "gpu.<N>x<model>" in message and "gb300: N in 1|2|4|72" in message and "h100" in message
+    assert "gpu.<N>x<model>" in message and "gb300: N in 1|2|4|8|18|36|72" in message and "h100" in message
 
 
 def test_catalogue_round_trips() -> None:
@@ -44,3 +44,14 @@ def test_catalogue_round_trips() -> None:
     assert {s.model for s in shapes} >= {"gb300", "gb200", "b200", "h100"}
     assert all(parse_shape(s.name) == s for s in shapes)
     assert parse_shape("gpu.72xgb300") in shapes
+
+
+def test_a_factory_takes_only_shapes_of_its_own_gpus() -> None:
+    from aifactory.market import shape_for_factory
+
+    assert shape_for_factory("gpu.36xgb300", "gb300") == Shape("gpu.36xgb300", 36, "gb300")
+    with pytest.raises(MarketError) as err:
+        shape_for_factory("gpu.8xh100", "gb300")
+    assert str(err.value).startswith(
+        "shape: gpu.8xh100: this factory's GPUs are gb300; its shapes are gpu.1xgb300"
+    )

@@ -198,3 +198,26 @@ def world(client: TestClient, engine: Engine, clock: Clock, log_dir: Path) -> Wo
     for name, (role, project) in TOKEN_ROLES.items():
         w.add_token(name, role, project)
     return w
+
+
+@pytest.fixture
+def seeded(world: World) -> World:
+    """The conftest world plus objects generated paths may point at: an approved and a requested
+    allocation, jobs of ``pa`` (pending, cancelled, one with a log) and of ``pb``, and, when the market's
+    routes are there, a provider, an offer and a reservation."""
+    allocation = world.request_allocation(project_id="pa")
+    world.post("council", f"/api/v1/allocations/{allocation['id']}/review", {"decision": "approve"})
+    world.request_allocation(project_id="pb")
+    kept = world.submit(project_id="pa", name="kept")
+    cancelled = world.submit(project_id="pa", name="cancelled")
+    world.post("operator", f"/api/v1/jobs/{cancelled['id']}/cancel")
+    world.submit(project_id="pb", executor="simulated", duration_s=60)
+    world.log_dir.joinpath(f"{kept['id']}.log").write_text("line 1\nline 2\n")
+    provider = {"id": "factory", "name": "The factory", "country": "GB", "kind": "factory"}
+    if world.post("operator", "/api/v1/providers", provider).status_code == 201:  # once the market lands
+        offer = {"provider_id": "factory", "shape": "gpu.4xgb300", "price_per_gpu_hour": 2.5}
+        offer |= {"kind": "reserved", "units": 4, "available_from": "2026-01-01T00:00:00Z"}
+        booked = world.post("operator", "/api/v1/offers", offer).json()
+        window = {"start_at": "2026-02-01T00:00:00Z", "end_at": "2026-02-02T00:00:00Z"}
+        world.post("member_a", "/api/v1/reservations", {"offer_id": booked.get("id"), "units": 1} | window)
+    return world

@@ -224,7 +224,7 @@ def test_submit_with_an_idempotency_key_returns_the_same_job(cli: Cli) -> None:
         (("jobs", "submit", "--gpus", "0", "--", "echo"),
          "error: gpus: Input should be greater than or equal to 1"),
         (("jobs", "submit", "--shape", "gpu.3xgb300", "--", "echo"),
-         "error: shape: unknown shape 'gpu.3xgb300'"),
+         "error: shape: 3 x gb300 is not a sellable slice in 'gpu.3xgb300'"),
         (("jobs", "submit", "--executor", "k8s", "--", "echo"), "error: executor: Input should be"),
         (("jobs", "submit", "--project", "pb", "--", "echo"),
          "error: project_id: a project_member token may not act on project 'pb'"),
@@ -415,7 +415,7 @@ def test_allocation_request_review_and_list(cli: Cli) -> None:
     assert "Approved allocation" in cli.ok("operator", "alloc", "review", str(second), "approve")
     assert cli.json("council", "alloc", "review", str(third), "reject", "--note", "no")["state"] == "rejected"
     assert "error: state: allocation" in cli.refused("council", "alloc", "review", str(first), "approve")
-    assert "error: gpu_hours: only with decision 'amend'" in cli.refused(
+    assert "error: gpu_hours: approve grants as requested; use amend to change it" in cli.refused(
         "council", "alloc", "review", str(second), "approve", "--gpu-hours", "3"
     )
     assert f"error: allocation {third} not found" in cli.refused("member_a", "alloc", "show", str(third))

@@ -28,6 +28,7 @@ GOOD = {"project_id": "pa", "command": "python train.py", "gpus": 4, "time_limit
         ({"gpus": 10**30}, "gpus"),
         ({"gpus": None, "shape": "gpu.3xgb300"}, "shape"),
         ({"gpus": None, "shape": "tpu.4"}, "shape"),
+        ({"gpus": None, "shape": "gpu.8xh100"}, "shape"),  # a real shape, but not this factory's GPUs
         ({"gpus": 8, "shape": "gpu.4xgb300"}, "gpus"),
         ({"time_limit_s": 0}, "time_limit_s"),
         ({"time_limit_s": -1}, "time_limit_s"),

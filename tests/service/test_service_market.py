@@ -183,13 +183,26 @@ def test_offers_validate_their_fields(world: World) -> None:
     assert post(provider_id="acme").json()["country"] == "US"  # the provider's country by default
 
 
-def test_job_shapes_are_the_factory_shapes_the_market_sells() -> None:
-    """Every GB300 shape the market sells is a job shape (a job can fill what was booked)."""
-    from aifactory.market import catalogue
-    from aifactory.service.api.jobs import KNOWN_SHAPES, shape_gpus
-
-    sold = [s for s in catalogue() if s.model == "gb300"]
-    assert sold and all(s.name in KNOWN_SHAPES and shape_gpus(s.name) == s.gpus for s in sold)
+def test_a_job_can_ask_for_every_shape_the_market_sells_of_the_factory(world: World) -> None:
+    """Jobs and offers share one catalogue: each GB300 slice (part of a tray up to a whole rack) is a
+    job shape with its GPU count; a shape of GPUs the factory does not have is refused, naming it."""
+    market(world)
+    expected = {"gpu.1xgb300": 1, "gpu.2xgb300": 2, "gpu.4xgb300": 4, "gpu.8xgb300": 8,
+                "gpu.18xgb300": 18, "gpu.36xgb300": 36, "gpu.72xgb300": 72}  # fmt: skip
+    for shape, gpus in expected.items():
+        made = world.post("member_a", f"{API}/jobs", {"command": "true", "shape": shape, "time_limit_s": 60})
+        assert made.status_code == 201 and made.json()["gpus"] == gpus, made.text
+        sold = world.post(
+            "operator", f"{API}/offers",
+            {"provider_id": "factory", "shape": shape, "price_per_gpu_hour": 3.0, "kind": "on_demand",
+             "units": 1, "available_from": FROM},
+        )  # fmt: skip
+        assert sold.status_code == 201 and sold.json()["gpus_per_unit"] == gpus, sold.text
+    other = world.post(
+        "member_a", f"{API}/jobs", {"command": "true", "shape": "gpu.8xb200", "time_limit_s": 60}
+    )
+    assert other.status_code == 422
+    assert other.json()["detail"].startswith("shape: gpu.8xb200: this factory's GPUs are gb300")
 
 
 def test_search_filters_and_sorts_cheapest_first(world: World) -> None:
@@ -281,7 +294,7 @@ def test_overbooking_is_409_and_availability_is_the_peak(world: World) -> None:
     tray = ids["tray"]
     booked(world, tray, "member_a", units=3)
     refused = book(world, tray, "member_b", units=2)
-    assert detail(refused, 409) == f"units: only 1 of offer {tray} free in that window, 2 asked"
+    assert detail(refused, 409).startswith(f"units: only 1 of offer {tray} free in that window, 2 asked (")
     later = {"start_at": "2026-01-07T00:00:00Z", "end_at": "2026-01-08T00:00:00Z"}  # touches, no overlap
     booked(world, tray, "member_b", units=4, **later)
     span = {"start_at": "2026-01-06T12:00:00Z", "end_at": "2026-01-07T12:00:00Z"}

@@ -49,6 +49,7 @@ class Topology:
                 base.gpus_per_tray,
                 base.power_kw * rack_gpus / base.gpus,
                 base.price_usd * rack_gpus / base.gpus,
+                base.gpu_model,
             )
         trays = base.trays if schedulable_trays is None else schedulable_trays
         return cls(racks=racks, rack=base, schedulable_trays=trays, block_racks=block_racks)

@@ -30,17 +30,29 @@ from aifactory.market.allocations import (
     request,
     review,
 )
-from aifactory.market.errors import MarketError
+from aifactory.market.errors import ErrorKind, MarketError
 from aifactory.market.offers import Offer, OfferKind, parse_country, search
 from aifactory.market.pricing import cost, idle_fraction, spot_multiplier, spot_price
 from aifactory.market.reservations import (
     Reservation,
+    ReservationState,
     book,
     booked_units_peak,
+    cancel,
     check_booking,
+    check_pool,
+    check_use,
     reserved_gpus_at,
 )
-from aifactory.market.shapes import MODELS, GpuModel, Shape, catalogue, parse_shape, valid_forms
+from aifactory.market.shapes import (
+    MODELS,
+    GpuModel,
+    Shape,
+    catalogue,
+    parse_shape,
+    shape_for_factory,
+    valid_forms,
+)
 
 __all__ = [
     "MODELS",
@@ -48,12 +60,14 @@ __all__ = [
     "AllocationState",
     "BudgetStatus",
     "BurnResult",
+    "ErrorKind",
     "GpuModel",
     "MarketError",
     "Offer",
     "OfferKind",
     "ProgrammeUsage",
     "Reservation",
+    "ReservationState",
     "ReviewDecision",
     "Shape",
     "UsageSegment",
@@ -62,8 +76,11 @@ __all__ = [
     "booked_units_peak",
     "budget_status",
     "burn",
+    "cancel",
     "catalogue",
     "check_booking",
+    "check_pool",
+    "check_use",
     "clipped_gpu_hours",
     "cost",
     "expire",
@@ -77,6 +94,7 @@ __all__ = [
     "reserved_gpus_at",
     "review",
     "search",
+    "shape_for_factory",
     "spot_multiplier",
     "spot_price",
     "usage_by_project",

@@ -36,7 +36,7 @@ class UsageSegment:
         require_name("project", self.project)
         require_period("start", self.start, "end", self.end)
         if isinstance(self.gpus, bool) or not isinstance(self.gpus, int) or self.gpus < 0:
-            raise MarketError(f"gpus: must be an integer >= 0, got {self.gpus!r}")
+            raise MarketError("gpus", f"must be an integer >= 0, got {self.gpus!r}")
 
 
 def gpu_hours(segment: UsageSegment) -> float:
@@ -94,9 +94,9 @@ def usage_vs_shares(
         require_finite(f"usage_by_project[{project}]", hours)
         programme = programme_of.get(project)
         if programme is None:
-            raise MarketError(f"programme_of: project {project!r} has usage but no programme")
+            raise MarketError("programme_of", f"project {project!r} has usage but no programme")
         if programme not in used:
-            raise MarketError(f"shares: programme {programme!r} (of project {project!r}) has no share")
+            raise MarketError("shares", f"programme {programme!r} (of project {project!r}) has no share")
         used[programme] += hours
     total_used = sum(used.values())
     total_share = sum(shares.values())

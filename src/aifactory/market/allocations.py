@@ -19,6 +19,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from aifactory.market.errors import (
+    ErrorKind,
     MarketError,
     hours_between,
     parse_enum,
@@ -57,6 +58,7 @@ class Allocation:
     end: datetime
     state: AllocationState = AllocationState.REQUESTED
     used: float = 0.0
+    id: int | None = None  # the store's id, once stored (named in errors)
 
     def __post_init__(self) -> None:
         require_name("project", self.project)
@@ -68,11 +70,15 @@ class Allocation:
         if self.gpu_hours_granted is not None:
             require_finite("gpu_hours_granted", self.gpu_hours_granted, strict=True)
         if self.state is AllocationState.APPROVED and self.gpu_hours_granted is None:
-            raise MarketError("gpu_hours_granted: an approved allocation must have granted GPU-hours")
+            raise MarketError("gpu_hours_granted", "an approved allocation must have granted GPU-hours")
         if self.state in (AllocationState.REQUESTED, AllocationState.REJECTED) and (
             self.gpu_hours_granted is not None
         ):
-            raise MarketError(f"gpu_hours_granted: must be unset while the allocation is {self.state}")
+            raise MarketError("gpu_hours_granted", f"must be unset while the allocation is {self.state}")
+
+    @property
+    def name(self) -> str:
+        return "the allocation" if self.id is None else f"allocation {self.id}"
 
     @property
     def granted(self) -> bool:
@@ -106,16 +112,21 @@ def review(
     """
     require_aware("now", now)
     choice = parse_enum(ReviewDecision, "decision", decision)
-    if alloc.state is not AllocationState.REQUESTED:
-        raise MarketError(f"state: only a requested allocation can be reviewed; this one is {alloc.state}")
     given = {k: v for k, v in (("gpu_hours", gpu_hours), ("start", start), ("end", end)) if v is not None}
+    if choice is ReviewDecision.REJECT and given:  # the input's shape first, whatever the state
+        raise MarketError(next(iter(given)), "not allowed when rejecting")
+    if choice is ReviewDecision.APPROVE and given:
+        raise MarketError(next(iter(given)), "approve grants as requested; use amend to change it")
+    if alloc.state is not AllocationState.REQUESTED:
+        raise MarketError(
+            "state",
+            f"{alloc.name} is {alloc.state}; only a requested allocation can be reviewed",
+            kind=ErrorKind.CONFLICT,
+            object=alloc.name,
+        )
     if choice is ReviewDecision.REJECT:
-        if given:
-            raise MarketError(f"{next(iter(given))}: not allowed when rejecting")
         return dataclasses.replace(alloc, state=AllocationState.REJECTED)
     if choice is ReviewDecision.APPROVE:
-        if given:
-            raise MarketError(f"{next(iter(given))}: approve grants as requested; use amend to change it")
         hours, new_start, new_end = alloc.gpu_hours_requested, alloc.start, alloc.end
     else:
         hours = alloc.gpu_hours_requested if gpu_hours is None else gpu_hours
@@ -124,9 +135,9 @@ def review(
         require_finite("gpu_hours", hours, strict=True)
         require_period("start", new_start, "end", new_end)
         if (hours, new_start, new_end) == (alloc.gpu_hours_requested, alloc.start, alloc.end):
-            raise MarketError("gpu_hours: amend must change gpu_hours, start or end (use approve otherwise)")
+            raise MarketError("decision", "amend must change gpu_hours, start or end (use approve otherwise)")
     if new_end <= now:
-        raise MarketError(f"end: the period ended at {new_end.isoformat()}, before now ({now.isoformat()})")
+        raise MarketError("end", f"the period ended at {new_end.isoformat()}, before now ({now.isoformat()})")
     return dataclasses.replace(
         alloc,
         state=AllocationState.APPROVED,
@@ -144,10 +155,15 @@ def expire(alloc: Allocation, now: datetime) -> Allocation:
     """
     require_aware("now", now)
     if alloc.state not in (AllocationState.APPROVED, AllocationState.REQUESTED):
-        raise MarketError(f"state: a {alloc.state} allocation cannot expire")
+        raise MarketError(
+            "state",
+            f"{alloc.name} is {alloc.state} and cannot expire",
+            kind=ErrorKind.CONFLICT,
+            object=alloc.name,
+        )
     if now < alloc.end:
         raise MarketError(
-            f"end: the period runs until {alloc.end.isoformat()}, after now ({now.isoformat()})"
+            "end", f"the period runs until {alloc.end.isoformat()}, after now ({now.isoformat()})"
         )
     return dataclasses.replace(alloc, state=AllocationState.EXPIRED)
 
@@ -204,7 +220,7 @@ def burn(
     require_name("project", project)
     require_period("start", start, "end", end)
     if isinstance(gpus, bool) or not isinstance(gpus, int) or gpus < 0:
-        raise MarketError(f"gpus: must be an integer >= 0, got {gpus!r}")
+        raise MarketError("gpus", f"must be an integer >= 0, got {gpus!r}")
     eligible = sorted(
         (
             (a.end, a.start, i)

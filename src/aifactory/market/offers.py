@@ -36,7 +36,7 @@ class OfferKind(StrEnum):
 def parse_country(value: str, field: str = "country") -> str:
     """An ISO 3166-1 alpha-2 code, upper-cased (``tw`` → ``TW``)."""
     if not isinstance(value, str) or _COUNTRY_RE.fullmatch(value.strip().upper()) is None:
-        raise MarketError(f"{field}: must be a two-letter ISO country code like TW, got {value!r}")
+        raise MarketError(field, f"must be a two-letter ISO country code like TW, got {value!r}")
     return value.strip().upper()
 
 
@@ -58,7 +58,7 @@ class Offer:
     def __post_init__(self) -> None:
         require_name("provider", self.provider)
         if not isinstance(self.shape, Shape):
-            raise MarketError(f"shape: must be a parsed Shape, got {type(self.shape).__name__}")
+            raise MarketError("shape", f"must be a parsed Shape, got {type(self.shape).__name__}")
         object.__setattr__(self, "country", parse_country(self.country))
         require_finite("price_per_gpu_hour", self.price_per_gpu_hour)
         object.__setattr__(self, "kind", parse_enum(OfferKind, "kind", self.kind))

@@ -19,11 +19,11 @@ def spot_multiplier(idle_fraction: float, floor: float = 0.3, ceiling: float = 1
     """``ceiling − (ceiling − floor) × idle_fraction``, with ``0 <= idle_fraction <= 1``."""
     idle = require_finite("idle_fraction", idle_fraction)
     if idle > 1.0:
-        raise MarketError(f"idle_fraction: must be between 0 and 1, got {idle_fraction:g}")
+        raise MarketError("idle_fraction", f"must be between 0 and 1, got {idle_fraction:g}")
     lo = require_finite("floor", floor)
     hi = require_finite("ceiling", ceiling)
     if lo > hi:
-        raise MarketError(f"floor: must not exceed ceiling ({floor:g} > {ceiling:g})")
+        raise MarketError("floor", f"must not exceed ceiling ({floor:g} > {ceiling:g})")
     return hi - (hi - lo) * idle
 
 
@@ -36,10 +36,10 @@ def spot_price(base_price: float, idle_fraction: float, floor: float = 0.3, ceil
 def idle_fraction(total_gpus: int, busy_gpus: int) -> float:
     """Share of ``total_gpus`` not busy (0 when there is no capacity)."""
     if isinstance(total_gpus, bool) or not isinstance(total_gpus, int) or total_gpus < 0:
-        raise MarketError(f"total_gpus: must be an integer >= 0, got {total_gpus!r}")
+        raise MarketError("total_gpus", f"must be an integer >= 0, got {total_gpus!r}")
     if isinstance(busy_gpus, bool) or not isinstance(busy_gpus, int) or not 0 <= busy_gpus <= total_gpus:
         raise MarketError(
-            f"busy_gpus: must be an integer between 0 and total_gpus ({total_gpus}), got {busy_gpus!r}"
+            "busy_gpus", f"must be an integer between 0 and total_gpus ({total_gpus}), got {busy_gpus!r}"
         )
     return 0.0 if total_gpus == 0 else (total_gpus - busy_gpus) / total_gpus
 

@@ -8,12 +8,16 @@ overlap it. The check is exact: a sweep over the window's endpoints, not samplin
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from aifactory.market.errors import (
+    ErrorKind,
     MarketError,
+    parse_enum,
     require_aware,
     require_finite,
     require_name,
@@ -23,12 +27,17 @@ from aifactory.market.errors import (
 from aifactory.market.offers import Offer
 
 
+class ReservationState(StrEnum):
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+
+
 @dataclass(frozen=True, kw_only=True)
 class Reservation:
     """``units`` units (``gpus`` GPUs) of offer ``offer_id`` held by ``project`` over ``[start, end)``.
 
-    ``price_per_gpu_hour`` is locked at booking. Callers pass only reservations still booked
-    (cancelled ones hold nothing).
+    ``price_per_gpu_hour`` is locked at booking. Callers pass only reservations still booked to the
+    capacity checks (cancelled ones hold nothing).
     """
 
     offer_id: int
@@ -38,15 +47,23 @@ class Reservation:
     start: datetime
     end: datetime
     price_per_gpu_hour: float
+    state: ReservationState = ReservationState.BOOKED
+    id: int | None = None  # the store's id, once stored (named in errors)
 
     def __post_init__(self) -> None:
         require_name("project", self.project)
         require_positive_int("units", self.units)
         require_positive_int("gpus", self.gpus)
         if self.gpus % self.units:
-            raise MarketError(f"gpus: must be a multiple of units ({self.units}), got {self.gpus}")
+            raise MarketError("gpus", f"must be a multiple of units ({self.units}), got {self.gpus}")
         require_period("start", self.start, "end", self.end)
         require_finite("price_per_gpu_hour", self.price_per_gpu_hour)
+        if not isinstance(self.state, ReservationState):
+            object.__setattr__(self, "state", parse_enum(ReservationState, "state", self.state))
+
+    @property
+    def name(self) -> str:
+        return "the reservation" if self.id is None else f"reservation {self.id}"
 
 
 def _load_steps(
@@ -97,29 +114,56 @@ def check_booking(
     require_positive_int("units", units)
     require_period("start", start, "end", end)
     if not offer.active:
-        raise MarketError(f"offer_id: offer {offer.id} is not active")
+        raise MarketError("offer_id", f"offer {offer.id} is not active")
     if units > offer.units:
-        raise MarketError(f"units: offer {offer.id} has {offer.units} unit(s) in all, {units} asked")
+        raise MarketError("units", f"offer {offer.id} has {offer.units} unit(s) in all, {units} asked")
     if start < offer.available_from:
         raise MarketError(
-            f"start: {start.isoformat()} is before offer {offer.id} is available "
-            f"({offer.available_from.isoformat()})"
+            "start",
+            f"{start.isoformat()} is before offer {offer.id} is available "
+            f"({offer.available_from.isoformat()})",
         )
     if offer.available_until is not None and end > offer.available_until:
         raise MarketError(
-            f"end: {end.isoformat()} is after offer {offer.id} stops being available "
-            f"({offer.available_until.isoformat()})"
+            "end",
+            f"{end.isoformat()} is after offer {offer.id} stops being available "
+            f"({offer.available_until.isoformat()})",
         )
     mine = [r for r in existing_reservations if r.offer_id == offer.id]
     # Sweep the existing ones clipped to the window; the new booking adds `units` throughout it, so the
     # first step whose load exceeds offer.units - units is the first instant that would overflow.
-    for t, load in _load_steps(mine, start, end):
-        if load + units > offer.units:
-            raise MarketError(
-                f"units: booking {units} unit(s) of offer {offer.id} from {start.isoformat()} to "
-                f"{end.isoformat()} would put {load + units} unit(s) in use at {t.isoformat()} "
-                f"({load} already booked then), over the offer's {offer.units}"
-            )
+    steps = _load_steps(mine, start, end)
+    over = next(((t, load) for t, load in steps if load + units > offer.units), None)
+    if over is not None:
+        t, load = over
+        peak = max(load for _, load in steps)
+        raise MarketError(
+            "units",
+            f"only {max(offer.units - peak, 0)} of offer {offer.id} free in that window, {units} asked "
+            f"(booking them would put {load + units} unit(s) in use at {t.isoformat()}, {load} already "
+            f"booked then, over the offer's {offer.units})",
+            kind=ErrorKind.CONFLICT,
+            object=f"offer {offer.id}",
+        )
+
+
+def check_pool(
+    held: Iterable[Reservation], gpus: int, capacity: int, start: datetime, end: datetime, pool: str
+) -> None:
+    """Raise ``MarketError`` (a conflict) unless ``gpus`` more GPUs fit ``pool`` throughout
+    ``[start, end)``: its booked reservations (of every offer that sells the same racks — the factory's)
+    may never hold more than ``capacity`` GPUs at once."""
+    require_period("start", start, "end", end)
+    as_gpus = [dataclasses.replace(r, offer_id=0, units=r.gpus) for r in held]  # one unit per GPU
+    peak, _ = booked_units_peak(as_gpus, start, end)
+    left = capacity - peak
+    if gpus > left:
+        raise MarketError(
+            "units",
+            f"{pool} has {max(left, 0)} of its {capacity} GPUs left to reserve in that window, {gpus} asked",
+            kind=ErrorKind.CONFLICT,
+            object=pool,
+        )
 
 
 def book(
@@ -129,8 +173,16 @@ def book(
     units: int,
     start: datetime,
     end: datetime,
+    now: datetime | None = None,
 ) -> Reservation:
-    """Check the booking and return the reservation, its price locked at the offer's current price."""
+    """Check the booking and return the reservation, its price locked at the offer's current price
+    (``offer`` as priced now: a spot offer's price follows idle capacity). A window that has already
+    ended at ``now`` is refused."""
+    if now is not None:
+        require_aware("now", now)
+        require_aware("end", end)
+        if end <= now:
+            raise MarketError("end", f"the window ended at {end.isoformat()}, before now")
     check_booking(offer, existing_reservations, units, start, end)
     return Reservation(
         offer_id=offer.id,
@@ -147,3 +199,30 @@ def reserved_gpus_at(reservations: Iterable[Reservation], t: datetime) -> int:
     """GPUs held at instant ``t`` (a reservation holds them for ``start <= t < end``)."""
     require_aware("t", t)
     return sum(r.gpus for r in reservations if r.start <= t < r.end)
+
+
+def cancel(reservation: Reservation) -> Reservation:
+    """The booking cancelled: it holds nothing from now on (its jobs wait). Only a booked one can be."""
+    if reservation.state is not ReservationState.BOOKED:
+        raise MarketError(
+            "state",
+            f"{reservation.name} is {reservation.state}",
+            kind=ErrorKind.CONFLICT,
+            object=reservation.name,
+        )
+    return dataclasses.replace(reservation, state=ReservationState.CANCELLED)
+
+
+def check_use(reservation: Reservation, project: str, gpus: int, *, on_factory: bool) -> None:
+    """Raise ``MarketError`` (on ``reservation_id``) unless a job of ``project`` asking ``gpus`` GPUs may
+    run on the reservation: the project's own, booked, on the factory's capacity (a partner's offer
+    is used on the partner's cloud), and holding at least the job's GPUs."""
+    name = reservation.name
+    if reservation.project != project:
+        raise MarketError("reservation_id", f"no {name} for project {project!r}")
+    if reservation.state is not ReservationState.BOOKED:
+        raise MarketError("reservation_id", f"{name} is {reservation.state}")
+    if not on_factory:
+        raise MarketError("reservation_id", f"{name} is on a partner's offer, not the factory's")
+    if gpus > reservation.gpus:
+        raise MarketError("reservation_id", f"{name} holds {reservation.gpus} GPUs, the job asks {gpus}")

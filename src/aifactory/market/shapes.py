@@ -1,9 +1,11 @@
 """GPU shapes: the unit the marketplace sells, written ``gpu.<N>x<model>``.
 
-``gpu.1xgb300`` is one GB300 GPU, ``gpu.4xgb300`` one compute tray (4 GPUs share a tray), and
-``gpu.72xgb300`` one whole NVL72 rack (18 trays, one NVLink domain). HGX-style parts (B200, H100) come
-in 8-GPU nodes. ``parse_shape`` turns the text into a ``Shape``; an unknown model or a GPU count that
-is not a sellable slice of that model's tray, node or rack is refused with the list of valid forms.
+``gpu.1xgb300`` is one GB300 GPU, ``gpu.4xgb300`` one compute tray (4 GPUs share a tray), ``gpu.8xgb300``
+two trays, ``gpu.18xgb300`` and ``gpu.36xgb300`` a quarter and a half rack, and ``gpu.72xgb300`` one whole
+NVL72 rack (18 trays, one NVLink domain). HGX-style parts (B200, H100) come in 8-GPU nodes.
+``parse_shape`` turns the text into a ``Shape``; an unknown model or a GPU count that is not a slice of
+that model's tray, node or rack is refused with the list of valid forms. This is the one catalogue: the
+marketplace sells these shapes and jobs ask for them (:func:`shape_for_factory`: of the factory's model).
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ import re
 from dataclasses import dataclass
 
 from aifactory.market.errors import MarketError
+
+NVL72_COUNTS = (1, 2, 4, 8, 18, 36, 72)
+"""Slices of an NVL72 rack: part of a tray, a tray, two trays, a quarter, a half and the whole rack."""
 
 
 @dataclass(frozen=True)
@@ -26,8 +31,8 @@ class GpuModel:
 MODELS: dict[str, GpuModel] = {
     m.name: m
     for m in (
-        GpuModel("gb300", "NVIDIA GB300 (Blackwell Ultra), 4 per tray, 72 per NVL72 rack", (1, 2, 4, 72)),
-        GpuModel("gb200", "NVIDIA GB200 (Blackwell), 4 per tray, 72 per NVL72 rack", (1, 2, 4, 72)),
+        GpuModel("gb300", "NVIDIA GB300 (Blackwell Ultra), 4 per tray, 72 per NVL72 rack", NVL72_COUNTS),
+        GpuModel("gb200", "NVIDIA GB200 (Blackwell), 4 per tray, 72 per NVL72 rack", NVL72_COUNTS),
         GpuModel("b200", "NVIDIA B200 (Blackwell), 8 per HGX node", (1, 2, 4, 8)),
         GpuModel("h100", "NVIDIA H100 (Hopper), 8 per HGX node", (1, 2, 4, 8)),
     )
@@ -68,19 +73,28 @@ def valid_forms() -> str:
 def parse_shape(text: str, field: str = "shape") -> Shape:
     """Parse ``gpu.<N>x<model>``; surrounding blanks and letter case are ignored."""
     if not isinstance(text, str):
-        raise MarketError(f"{field}: must be a string like gpu.4xgb300, got {type(text).__name__}")
+        raise MarketError(field, f"must be a string like gpu.4xgb300, got {type(text).__name__}")
     match = _SHAPE_RE.fullmatch(text.strip().lower())
     if match is None:
-        raise MarketError(f"{field}: {text!r} is not a shape; valid forms: {valid_forms()}")
+        raise MarketError(field, f"{text!r} is not a shape; valid forms: {valid_forms()}")
     gpus, model_name = int(match.group(1)), match.group(2)
     model = MODELS.get(model_name)
     if model is None:
         raise MarketError(
-            f"{field}: unknown GPU model {model_name!r} in {text!r}; valid forms: {valid_forms()}"
+            field, f"unknown GPU model {model_name!r} in {text!r}; valid forms: {valid_forms()}"
         )
     if gpus not in model.counts:
         raise MarketError(
-            f"{field}: {gpus} x {model_name} is not a sellable slice in {text!r}; "
-            f"valid forms: {valid_forms()}"
+            field, f"{gpus} x {model_name} is not a sellable slice in {text!r}; valid forms: {valid_forms()}"
         )
     return Shape(shape_name(gpus, model_name), gpus, model_name)
+
+
+def shape_for_factory(text: str, gpu_model: str, field: str = "shape") -> Shape:
+    """Parse a shape a job asks for on a factory of ``gpu_model`` GPUs: a shape of another model is
+    refused (the factory has none of those GPUs)."""
+    shape = parse_shape(text, field)
+    if shape.model != gpu_model:
+        forms = ", ".join(s.name for s in catalogue() if s.model == gpu_model)
+        raise MarketError(field, f"{shape.name}: this factory's GPUs are {gpu_model}; its shapes are {forms}")
+    return shape

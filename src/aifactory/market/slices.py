@@ -63,12 +63,12 @@ def market_slice(
     come back unchanged and there is no market programme.
     """
     if isinstance(total_gpus, bool) or not isinstance(total_gpus, int) or total_gpus < 1:
-        raise MarketError(f"total_gpus: must be an integer >= 1, got {total_gpus!r}")
+        raise MarketError("total_gpus", f"must be an integer >= 1, got {total_gpus!r}")
     for name, share in shares.items():
         require_finite(f"shares[{name}]", share)
     for rid, gpus in active.items():
         if isinstance(gpus, bool) or not isinstance(gpus, int) or gpus < 0:
-            raise MarketError(f"active[{rid}]: GPUs must be an integer >= 0, got {gpus!r}")
+            raise MarketError(f"active[{rid}]", f"GPUs must be an integer >= 0, got {gpus!r}")
     tenants = {reservation_tenant(r): 0 for r in sorted(set(known) - set(active))}
     tenants.update({reservation_tenant(r): gpus for r, gpus in sorted(active.items())})
     base = dict(shares) if sum(shares.values()) > 0 else dict.fromkeys(shares, 1.0)
@@ -76,12 +76,12 @@ def market_slice(
         return MarketSlice(base, {}, 0)
     if MARKET_PROGRAMME in shares:
         raise MarketError(
-            f"shares: {MARKET_PROGRAMME!r} is the reservations' programme; rename that programme"
+            "shares", f"{MARKET_PROGRAMME!r} is the reservations' programme; rename that programme"
         )
     for name in shares:
         if name.startswith(RESERVATION_PREFIX):
             raise MarketError(
-                f"shares: {name!r} clashes with the reservation tenants ({RESERVATION_PREFIX}<id>)"
+                "shares", f"{name!r} clashes with the reservation tenants ({RESERVATION_PREFIX}<id>)"
             )
     reserved = sum(active.values())
     fraction = min(reserved / total_gpus, 1.0)

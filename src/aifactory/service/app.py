@@ -20,10 +20,12 @@ from aifactory.service import dashboard
 from aifactory.service.api import (
     allocations,
     jobs,
-    market,
+    offers,
     programmes,
     projects,
+    providers,
     racks,
+    reservations,
     tokens,
     views,
     whoami,
@@ -136,6 +138,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, engine: Engine
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.topology = settings.topology()
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.clock = clock or utc_now
@@ -144,7 +147,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None, engine: Engine
     metrics.install(app)
     _install_handlers(app)
 
-    for module in (whoami, programmes, projects, tokens, allocations, jobs, market, views, racks):
+    routers = (whoami, programmes, projects, tokens, allocations, jobs, providers, offers, reservations)
+    for module in (*routers, views, racks):
         app.include_router(module.router, prefix=API_PREFIX)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and database check")

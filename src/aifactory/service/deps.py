@@ -1,4 +1,5 @@
-"""FastAPI dependencies for what ``create_app`` put in ``app.state``: sessions, the clock, settings."""
+"""FastAPI dependencies for what ``create_app`` put in ``app.state``: sessions, the clock, settings, the
+factory's shape."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
+from aifactory.cluster.topology import Topology
 from aifactory.service.settings import Settings
 
 
@@ -43,6 +45,14 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
+async def get_factory(request: Request) -> Topology:
+    """The factory's shape, built once from the settings."""
+    topology = request.app.state.topology
+    assert isinstance(topology, Topology)
+    return topology
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
 NowDep = Annotated[datetime, Depends(get_now)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+FactoryDep = Annotated[Topology, Depends(get_factory)]

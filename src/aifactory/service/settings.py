@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from aifactory.cluster.topology import Topology
+
 DEFAULT_DATABASE_URL = "sqlite:///./aifactory.db"
 DEFAULT_LOG_DIR = "./aifactory-logs"
 DEFAULT_POLICY = "fairshare"
@@ -49,6 +51,16 @@ class Settings(BaseModel):
         if not value:
             raise ValueError("database URL is empty")
         return value
+
+    def topology(self) -> Topology:
+        """The factory's shape (racks, GPUs per rack, trays, spares, blocks, the GPU model): built once by
+        ``create_app`` and injected where a route needs it."""
+        return Topology.build(
+            self.racks,
+            rack_gpus=self.rack_gpus,
+            schedulable_trays=self.schedulable_trays,
+            block_racks=self.block_racks,
+        )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:

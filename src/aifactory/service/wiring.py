@@ -24,7 +24,6 @@ def checked_worker_config(
     bad values raise :class:`ConfigError` (one line)."""
     from pydantic import ValidationError
 
-    from aifactory.cluster.topology import Topology
     from aifactory.scheduler.policies import policy_named
     from aifactory.service.worker import FactoryConfig
 
@@ -43,9 +42,7 @@ def checked_worker_config(
     except (ValueError, ValidationError) as exc:
         raise ConfigError(str(exc).splitlines()[0]) from None
     try:  # the topology's own checks (whole trays)
-        Topology.build(
-            settings.racks, rack_gpus=settings.rack_gpus, schedulable_trays=settings.schedulable_trays
-        )
+        settings.topology()
     except ValueError as exc:
         raise ConfigError(f"--rack-gpus {settings.rack_gpus}: {exc}") from None
     return config

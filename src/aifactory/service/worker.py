@@ -18,40 +18,42 @@ After a crash, :meth:`Worker.recover` rebuilds the scheduler from the database a
 about each running job: still running (kept), ended while the worker was down (recorded), never started
 (back to pending) or lost (failed) — so no acknowledged job is lost, none runs twice, and no GPU stays
 allocated to a dead job.
+
+This module is the loop; its parts are beside it: the reads from the database (:mod:`.db_sync`), the
+launched runs and their polling (:mod:`.runs`), the books — outcomes, usage, allocation burn-down —
+(:mod:`.ledger`), recovery (:mod:`.recovery`), and which GPUs each run holds
+(:mod:`aifactory.cluster.slots`).
 """
 
 from __future__ import annotations
 
-import heapq
 import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from aifactory.cluster.slots import GpuSlots
 from aifactory.cluster.topology import Topology
-from aifactory.market import allocations as market_alloc
-from aifactory.market.slices import reservation_tenant
 from aifactory.scheduler.core import CycleResult, Scheduler
 from aifactory.scheduler.council import Council
-from aifactory.scheduler.job import Job
+from aifactory.scheduler.explain import why_waiting
 from aifactory.scheduler.policies import policy_named
 from aifactory.scheduler.tenancy import Tenancy
-from aifactory.service.db.models import Allocation as AllocationRow
 from aifactory.service.db.models import Job as JobRow
-from aifactory.service.db.models import Programme as ProgrammeRow
-from aifactory.service.db.models import Project as ProjectRow
-from aifactory.service.db.models import RackState as RackStateRow
 from aifactory.service.db.models import UsageRecord
-from aifactory.service.executors.base import Ended, Executor, Launch, Status
+from aifactory.service.db_sync import IDS_PER_QUERY, DatabaseSync, gpu_ids_of, job_of, launch_of
+from aifactory.service.executors.base import Executor
+from aifactory.service.ledger import close_usage, end_time, finish_row, outcome, utc
 from aifactory.service.market_sync import MarketSync
+from aifactory.service.recovery import ask, settle
+from aifactory.service.runs import Run, RunTracker
 
 log = logging.getLogger("aifactory.worker")
 
@@ -74,53 +76,7 @@ class FactoryConfig(BaseModel):
     reason_depth: int = Field(200, ge=0, description="Waiting jobs whose reason is written each cycle.")
 
 
-STARTS_CHUNK = 500  # starts written per batch (and ids per IN list)
-
-
-def utc(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, UTC)
-
-
-class GpuSlots:
-    """Which GPUs (global ids ``rack × rack_gpus + slot``) each running job holds."""
-
-    def __init__(self, topology: Topology) -> None:
-        self.rack_gpus = topology.rack.gpus  # ids count every GPU of a rack; spares' slots stay unused
-        self.schedulable = topology.rack_gpus
-        self.free: list[list[int]] = [list(range(topology.rack_gpus)) for _ in range(topology.racks)]
-        self.blocked: list[set[int]] = [set() for _ in range(topology.racks)]
-        self.held: dict[str, list[int]] = {}
-
-    def block_last_trays(self, rack: int, trays: int, gpus_per_tray: int) -> None:
-        """GPU slots of the rack's last ``trays`` schedulable trays are out of service (broken): none is
-        given to a new run (a run holding one keeps it until it ends)."""
-        end = self.schedulable
-        self.blocked[rack] = set(range(max(end - trays * gpus_per_tray, 0), end))
-
-    def assign(self, job_id: str, placement: Any) -> list[int]:
-        ids: list[int] = []
-        for rack, gpus in placement:
-            blocked = self.blocked[rack]
-            free = sorted(s for s in self.free[rack] if s not in blocked)
-            taken = free[:gpus]
-            self.free[rack] = free[gpus:] + [s for s in self.free[rack] if s in blocked]
-            if len(taken) < gpus:
-                raise RuntimeError(f"rack {rack} has {len(taken)} free GPU slots, {gpus} wanted")
-            ids += [rack * self.rack_gpus + s for s in taken]
-        self.held[job_id] = ids
-        return ids
-
-    def adopt(self, job_id: str, ids: list[int]) -> None:
-        for gid in ids:
-            rack, slot = divmod(gid, self.rack_gpus)
-            if slot in self.free[rack]:
-                self.free[rack].remove(slot)
-        self.held[job_id] = list(ids)
-
-    def release(self, job_id: str) -> None:
-        for gid in self.held.pop(job_id, []):
-            rack, slot = divmod(gid, self.rack_gpus)
-            self.free[rack].append(slot)
+STARTS_CHUNK = IDS_PER_QUERY  # starts written per batch
 
 
 @dataclass
@@ -134,16 +90,6 @@ class CycleStats:
     # Seconds from the cycle's start to the end of each phase, in order: council, pending, poll, schedule,
     # commit (starts and preemptions written and committed), launch, reasons, total.
     timings: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass
-class _Run:
-    launch: Launch
-    executor: str
-    ref: str | None
-    usage_id: int
-    stopping: str | None = None  # "cancel" or "preempt" once asked to stop
-    poll_after: float = 0.0  # the run cannot end on its own before this (unix time; 0: poll every cycle)
 
 
 class Worker:
@@ -175,23 +121,22 @@ class Worker:
         )
         self.slots = GpuSlots(self.topology)
         self.market = MarketSync(self.topology.gpus, config.racks * config.rack_gpus)  # reservations, spot
-        self.runs: dict[str, _Run] = {}  # running in the scheduler
-        self.draining: dict[str, _Run] = {}  # preempted: out of the scheduler, process still stopping
+        self.sync = DatabaseSync(self.scheduler, self.market, self.slots)
+        self.tracker = RunTracker(self.executors)
         self.deferred: list[str] = []  # started (committed) runs waiting for a draining run's GPUs
-        # Runs to poll: those whose executor cannot say when they end (every cycle), the others from
-        # when they can first have ended (a heap of (time, job id, attempt); stale entries are skipped).
-        self._poll_every_cycle: set[str] = set()
-        self._poll_from: list[tuple[float, str, int]] = []
         self.reasons: dict[str, str] = {}
         self.notes: dict[str, str] = {}  # what happened to a waiting job (preempted), shown before its reason
-        self._council_key: Any = None
-        self._racks_key: Any = ()  # no rack_states rows: every rack in service
         self.recovered = False
+
+    @property
+    def runs(self) -> dict[str, Run]:
+        """Launched (or committed) runs by job id: those running in the scheduler."""
+        return self.tracker.runs
 
     # ------------------------------------------------------------------------------- recovery
 
     def recover(self) -> None:
-        """Rebuild the scheduler from the database after a start or a crash.
+        """Rebuild the scheduler from the database after a start or a crash (:mod:`.recovery`).
 
         Every executor is asked about its runs before anything changes, and runs still going are adopted
         in memory only once the database's changes are committed: an executor that cannot answer (a Ray
@@ -199,61 +144,26 @@ class Worker:
         cycle recovers again (no run is adopted twice)."""
         now = self.clock()
         with self.sessions() as session, session.begin():
-            self._sync_council(session, now)
+            self.sync.council(session, now)
             rows = session.scalars(select(JobRow).where(JobRow.state == "running")).all()
-            answers = [(row, self._ask(row, now)) for row in rows]
-            settled = [(row, self._settle(session, row, status, now)) for row, status in answers]
+            answers = [(row, ask(self.executors, row, self.log_dir, now)) for row in rows]
+            settled = [(row, settle(session, row, status, now)) for row, status in answers]
         for row, usage_id in settled:
             if usage_id is not None:
                 self._adopt(row, usage_id, now)
         self.recovered = True
 
-    def _ask(self, row: JobRow, now: float) -> Ended | Status | None:
-        """What the run's executor says about it (``None``: its executor is not set up here)."""
-        executor = self.executors.get(row.executor)
-        return None if executor is None else executor.recover(self._launch(row), row.executor_ref, now)
-
-    def _settle(self, session: Session, row: JobRow, status: Ended | Status | None, now: float) -> int | None:
-        """Write what became of a run while the worker was down; ``None`` once settled, else (a run still
-        going, to adopt) the id of its open usage record (0 without one)."""
-        usage = session.scalar(
-            select(UsageRecord).where(
-                UsageRecord.job_id == row.id, UsageRecord.attempt == row.attempt, UsageRecord.end_at.is_(None)
-            )
-        )
-        if status is None:
-            self._finish_row(
-                session, row, usage, now, "failed", None, f"executor {row.executor} is not set up"
-            )
-            return None
-        if status == "not-started":  # committed as started, but the worker died before launching it
-            row.state = "pending"
-            row.attempt -= 1
-            row.reason = "requeued: the worker restarted before launching it"
-            row.started_at = None
-            row.placement = None
-            row.gpu_ids = None
-            if usage is not None:
-                session.delete(usage)
-            return None
-        if isinstance(status, Ended):
-            self._finish_row(session, row, usage, _end(status, now), *self._outcome(row, status, None))
-            return None
-        return usage.id if usage is not None else 0
-
     def _adopt(self, row: JobRow, usage_id: int, now: float) -> None:
         """Take a run still going back into the scheduler, on the GPUs it holds."""
-        launch = self._launch(row)
-        job = self._job(row)
         placement = tuple((int(r), int(g)) for r, g in row.placement or [])
         started = row.started_at.timestamp() if row.started_at else now
-        self.scheduler.adopt(job, placement, started)
-        self.slots.adopt(row.id, [int(x) for x in (row.gpu_ids or "").split(",") if x])
+        self.slots.adopt(row.id, gpu_ids_of(row))
+        self.scheduler.adopt(job_of(row), placement, started)
         # launched, even if the worker died before storing the reference: "" asks the executor to find
         # the run from its launch (None would mean "not launched yet" and the run would never be polled)
         ref = row.executor_ref if row.executor_ref is not None else ""
-        self.runs[row.id] = run = _Run(launch, row.executor, ref, usage_id)
-        self._track(row.id, run)
+        self.runs[row.id] = run = Run(launch_of(row, self.log_dir), row.executor, ref, usage_id)
+        self.tracker.track(row.id, run)
 
     # ---------------------------------------------------------------------------------- cycle
 
@@ -265,23 +175,38 @@ class Worker:
         now = self.clock()
         stats = CycleStats()
         with self.sessions() as session, session.begin():
-            self._sync_council(session, now)
-            self._sync_racks(session)
+            self.sync.council(session, now)
+            self.sync.racks(session)
             stats.timings["council"] = time.perf_counter() - t0
-            self._sync_pending(session, stats)
+            dropped, stats.submitted = self.sync.pending(session, self.executors.keys(), self.clock)
+            for job_id in dropped:  # cancelled through the API
+                self.reasons.pop(job_id, None)
+                self.notes.pop(job_id, None)
+            stats.dropped = len(dropped)
             stats.timings["pending"] = time.perf_counter() - t0
             self._poll_runs(session, now, stats)
-            self._set_budgets(session, now)
+            self.sync.budgets(session, now, self.config.require_allocation)
             stats.timings["poll"] = time.perf_counter() - t0
             result = self.scheduler.cycle(now)
             stats.timings["schedule"] = time.perf_counter() - t0
             self._preempt(session, result, now, stats)
             starts = self._record_starts(session, result, now, stats)
         stats.timings["commit"] = time.perf_counter() - t0  # starts and preemptions written, committed
+        self._launch_started(starts, now)
+        stats.timings["launch"] = time.perf_counter() - t0
+        with self.sessions() as session, session.begin():
+            self._write_reasons(session)
+        stats.timings["reasons"] = time.perf_counter() - t0
+        stats.seconds = time.perf_counter() - t0
+        stats.timings["total"] = stats.seconds
+        return stats
+
+    def _launch_started(self, starts: list[str], now: float) -> None:
+        """Launch the committed starts (a crash here leaves 'not-started' attempts for recovery)."""
         launched: list[tuple[str, str]] = []
-        stopping = self._gpus_still_stopping(now)
+        stopping = self.tracker.gpus_still_stopping(now)
         waiting, self.deferred = [j for j in self.deferred if j in self.runs] + starts, []
-        for job_id in waiting:  # committed: now launch (a crash here leaves 'not-started' attempts)
+        for job_id in waiting:
             run = self.runs[job_id]
             if stopping.intersection(run.launch.gpu_ids):
                 # a preempted run is still stopping on some of these GPUs (the local wrapper gives its
@@ -290,7 +215,7 @@ class Worker:
                 continue
             try:
                 run.ref = self.executors[run.executor].start(run.launch, now)
-                self._track(job_id, run)
+                self.tracker.track(job_id, run)
                 launched.append((job_id, run.ref))
             except Exception as exc:  # a launch failure fails the job, not the loop
                 log.warning("job %s: launch failed: %s", job_id, exc)
@@ -301,28 +226,11 @@ class Worker:
                     row = session.get(JobRow, job_id)
                     if row is not None:
                         usage = session.get(UsageRecord, run.usage_id)
-                        self._finish_row(session, row, usage, now, "failed", None, f"launch failed: {exc}")
+                        finish_row(session, row, usage, now, "failed", None, f"launch failed: {exc}")
         if launched:  # one executemany (pipelined by psycopg), not a round trip per run
             with self.sessions() as session, session.begin():
                 refs = [{"b_id": job_id, "b_ref": ref} for job_id, ref in launched]
                 session.connection().execute(_SET_REF, refs)
-        stats.timings["launch"] = time.perf_counter() - t0
-        with self.sessions() as session, session.begin():
-            self._write_reasons(session)
-        stats.timings["reasons"] = time.perf_counter() - t0
-        stats.seconds = time.perf_counter() - t0
-        stats.timings["total"] = stats.seconds
-        return stats
-
-    def _gpus_still_stopping(self, now: float) -> set[int]:
-        """The GPUs of preempted runs whose processes have not ended yet (ended ones are forgotten)."""
-        busy: set[int] = set()
-        for job_id, run in list(self.draining.items()):
-            if run.ref is None or self.executors[run.executor].poll(run.launch, run.ref, now) is not None:
-                del self.draining[job_id]
-            else:
-                busy.update(run.launch.gpu_ids)
-        return busy
 
     def run_forever(self, stop: threading.Event) -> None:
         """Cycle every ``interval_s`` until ``stop`` is set (the first cycle recovers; a recovery that
@@ -335,246 +243,36 @@ class Worker:
                 log.exception("scheduler cycle failed")
             stop.wait(max(self.config.interval_s - (time.monotonic() - started), 0.0))
 
-    # -------------------------------------------------------------------------------- council
-
-    def _sync_council(self, session: Session, now: float) -> None:
-        programmes = session.execute(select(ProgrammeRow.id, ProgrammeRow.share)).all()
-        projects = session.execute(
-            select(ProjectRow.id, ProjectRow.programme_id, ProjectRow.weight, ProjectRow.quota_gpus)
-        ).all()
-        self.market.read(session, utc(now), programmes, self.scheduler)  # reservations in their window
-        key = (tuple(programmes), tuple(projects), self.market.key)
-        if key == self._council_key:
-            return
-        self.scheduler.set_council(self.market.council(programmes, projects))
-        self._council_key = key
-
-    def _sync_racks(self, session: Session) -> None:
-        """Drained racks and broken trays from ``rack_states`` (set by the operator): a drained rack takes
-        no new run, its running ones finish; broken trays are replaced by spares first, then the rack
-        shrinks (its last schedulable trays' GPU slots are given to no new run)."""
-        rows = session.execute(
-            select(RackStateRow.rack, RackStateRow.drained, RackStateRow.failed_trays)
-        ).all()
-        key = tuple(sorted(tuple(row) for row in rows))
-        if key == self._racks_key:
-            return
-        wanted = {int(rack): (bool(drained), int(failed)) for rack, drained, failed in rows}
-        topology = self.topology
-        for rack in range(topology.racks):
-            drained, failed = wanted.get(rack, (False, 0))
-            healthy = max(topology.rack.trays - failed, 0)
-            self.scheduler.set_rack(rack, drained=drained, healthy_trays=healthy)
-            lost = topology.schedulable_trays - min(topology.schedulable_trays, healthy)
-            self.slots.block_last_trays(rack, lost, topology.rack.gpus_per_tray)
-        self._racks_key = key
-
-    def _set_budgets(self, session: Session, now: float) -> None:
-        """Budgets from approved allocations active now, and what each project spent on them (their
-        burn-down); reservation tenants are held outside their windows. The scheduler adds its runs'
-        open segments."""
-        budgets: dict[str, float] = {}
-        settled: dict[str, float] | None = None
-        if self.config.require_allocation:
-            at = utc(now)
-            granted_used = (AllocationRow.gpu_hours_granted, AllocationRow.gpu_hours_used)
-            rows = session.execute(
-                select(AllocationRow.project_id, *granted_used)
-                .where(AllocationRow.state == "approved")
-                .where(AllocationRow.start_at <= at)
-                .where(AllocationRow.end_at > at)
-            ).all()
-            tenants = self.scheduler.tenancy.entitlements
-            budgets = dict.fromkeys(tenants, 0.0)
-            settled = dict.fromkeys(tenants, 0.0)
-            for project, granted, used in rows:
-                budgets[project] = budgets.get(project, 0.0) + (granted or 0.0) * 3600
-                settled[project] = settled.get(project, 0.0) + used * 3600
-        self.market.hold_outside_windows(budgets, self.scheduler.running_gpus)
-        self.scheduler.set_budgets(now, budgets, settled)
-
-    # -------------------------------------------------------------------------------- pending
-
-    def _sync_pending(self, session: Session, stats: CycleStats) -> None:
-        # One row, not one per pending job: the ids joined by the database (string_agg / group_concat)
-        # cost a fraction of fetching thousands of rows every cycle.
-        joined = session.scalar(
-            select(func.aggregate_strings(JobRow.id, ",")).where(JobRow.state == "pending")
-        )
-        ids = set(joined.split(",")) if joined else set()
-        queue = self.scheduler.queue
-        for job_id in queue.jobs.keys() - ids:  # cancelled through the API
-            self.scheduler.cancel_pending(job_id)
-            self.reasons.pop(job_id, None)
-            self.notes.pop(job_id, None)
-            stats.dropped += 1
-        new = list(ids - queue.jobs.keys() - self.scheduler.running.keys())
-        for chunk in range(0, len(new), 500):
-            rows = session.scalars(
-                select(JobRow).where(JobRow.id.in_(new[chunk : chunk + 500])).order_by(JobRow.seq)
-            ).all()
-            for row in rows:
-                if row.executor not in self.executors:
-                    row.state = "failed"
-                    row.ended_at = utc(self.clock())
-                    row.reason = f"executor {row.executor} is not set up on this worker"
-                    continue
-                self.scheduler.submit(self._job(row))
-                stats.submitted += 1
-
-    def _job(self, row: JobRow) -> Job:
-        return Job(
-            id=row.id,
-            tenant=row.project_id if row.reservation_id is None else reservation_tenant(row.reservation_id),
-            gpus=row.gpus,
-            submit=row.submitted_at.timestamp(),
-            duration=row.time_limit_s,  # the live service does not know the run time; it plans with the limit
-            priority=row.priority,
-            time_limit=row.time_limit_s,
-            preemptible=row.preemptible,
-        )
-
-    def _launch(self, row: JobRow) -> Launch:
-        return Launch(
-            job_id=row.id,
-            attempt=row.attempt,
-            command=row.command,
-            image=row.image,
-            gpu_ids=tuple(int(x) for x in (row.gpu_ids or "").split(",") if x),
-            time_limit_s=row.time_limit_s,
-            duration_s=row.duration_s,
-            log_path=self.log_dir / f"{row.id}.log",
-        )
-
     # ---------------------------------------------------------------------------- runs ending
 
     def _poll_runs(self, session: Session, now: float, stats: CycleStats) -> None:
-        cancel = set(
-            session.scalars(
-                select(JobRow.id).where(JobRow.state == "running").where(JobRow.cancel_requested.is_(True))
-            )
+        cancel = session.scalars(
+            select(JobRow.id).where(JobRow.state == "running").where(JobRow.cancel_requested.is_(True))
         )
-        for job_id in cancel:
-            run = self.runs.get(job_id)
-            if run is not None and run.stopping is None and run.ref is not None:
-                run.stopping = "cancel"
-                self.executors[run.executor].stop(run.launch, run.ref)
-                self._poll_every_cycle.add(job_id)
-        while self._poll_from and self._poll_from[0][0] <= now:  # runs that may have ended by now
-            _, job_id, attempt = heapq.heappop(self._poll_from)
-            run = self.runs.get(job_id)
-            if run is not None and run.launch.attempt == attempt:
-                self._poll_every_cycle.add(job_id)
-        for job_id in list(self._poll_every_cycle):
-            run = self.runs.get(job_id)
-            if run is None:  # ended, preempted or failed since
-                self._poll_every_cycle.discard(job_id)
-                continue
-            if run.ref is None:
-                continue
-            ended = self.executors[run.executor].poll(run.launch, run.ref, now)
-            if ended is None:
-                continue
-            self._poll_every_cycle.discard(job_id)
+        for job_id in set(cancel):
+            self.tracker.stop(job_id, "cancel")
+        for job_id, run, ended in self.tracker.ended(now):
             row = session.get(JobRow, job_id)
             usage = session.get(UsageRecord, run.usage_id)
             self.scheduler.finish(job_id, now)
             self.slots.release(job_id)
-            del self.runs[job_id]
             stats.ended += 1
             if row is not None:
-                end = _end(ended, now)  # billed to when the run ended, not to when the worker noticed
-                self._finish_row(session, row, usage, end, *self._outcome(row, ended, run.stopping))
-        self._gpus_still_stopping(now)  # forget preempted runs that have stopped
-
-    def _track(self, job_id: str, run: _Run) -> None:
-        """Poll a launched run every cycle, or, if its executor knows when it can first have ended (the
-        simulated one does: start + duration), only from then on (a stop request polls it at once). With
-        thousands of runs this keeps polling off the cycle's critical path."""
-        earliest_end = getattr(self.executors.get(run.executor), "earliest_end", None)
-        if earliest_end is None or run.ref is None:
-            self._poll_every_cycle.add(job_id)
-            return
-        run.poll_after = float(earliest_end(run.launch, run.ref))
-        heapq.heappush(self._poll_from, (run.poll_after, job_id, run.launch.attempt))
-
-    def _outcome(self, row: JobRow, ended: Ended, stopping: str | None) -> tuple[str, int | None, str]:
-        if stopping == "cancel" or (ended.stopped and row.cancel_requested):
-            return "cancelled", ended.exit_code, "cancelled while running"
-        if ended.lost:
-            return "failed", ended.exit_code, f"lost: {ended.message}"
-        if ended.timed_out:
-            return "timed_out", ended.exit_code, f"stopped at its time limit of {row.time_limit_s:g} s"
-        if ended.exit_code == 0:
-            return "succeeded", 0, ""
-        return "failed", ended.exit_code, f"exit code {ended.exit_code}"
-
-    def _finish_row(
-        self,
-        session: Session,
-        row: JobRow,
-        usage: UsageRecord | None,
-        now: float,
-        state: str,
-        exit_code: int | None,
-        reason: str,
-    ) -> None:
-        row.state = state
-        row.exit_code = exit_code
-        row.ended_at = utc(now)
-        row.reason = reason
-        if usage is not None:
-            self._close_usage(session, usage, now)
-
-    def _close_usage(self, session: Session, usage: UsageRecord, now: float) -> None:
-        end = max(utc(now), usage.start_at)
-        usage.end_at = end
-        usage.gpu_hours = usage.gpus * (end - usage.start_at).total_seconds() / 3600
-        if usage.reservation_id is not None:
-            return  # paid by its booking: no allocation burns
-        rows = session.scalars(
-            select(AllocationRow)
-            .where(AllocationRow.project_id == usage.project_id)
-            .where(AllocationRow.state.in_(("approved", "expired")))
-            .where(AllocationRow.gpu_hours_granted.is_not(None))
-            .order_by(AllocationRow.id)
-        ).all()
-        if not rows or end <= usage.start_at:
-            return
-        domain = [
-            market_alloc.Allocation(
-                project=r.project_id,
-                gpu_hours_requested=r.gpu_hours_requested,
-                gpu_hours_granted=r.gpu_hours_granted,
-                start=r.start_at,
-                end=r.end_at,
-                state=market_alloc.AllocationState(r.state),
-                used=r.gpu_hours_used,
-            )
-            for r in rows
-        ]
-        burned = market_alloc.burn(domain, usage.project_id, usage.start_at, end, usage.gpus)
-        for index, hours in burned.charges:
-            rows[index].gpu_hours_used += hours
-        if burned.charges:
-            usage.allocation_id = rows[burned.charges[0][0]].id
+                end = end_time(ended, now)  # billed to when the run ended, not to when the worker noticed
+                finish_row(session, row, usage, end, *outcome(row, ended, run.stopping))
+        self.tracker.gpus_still_stopping(now)  # forget preempted runs that have stopped
 
     # ------------------------------------------------------------------------- starts / preempt
 
     def _preempt(self, session: Session, result: CycleResult, now: float, stats: CycleStats) -> None:
         for job_id in result.preempted:
-            run = self.runs.pop(job_id, None)
-            self._poll_every_cycle.discard(job_id)
+            run = self.tracker.preempt(job_id)
             self.slots.release(job_id)
             row = session.get(JobRow, job_id)
             if run is not None:
-                if run.ref is not None:
-                    self.executors[run.executor].stop(run.launch, run.ref)
-                    run.stopping = "preempt"
-                    self.draining[job_id] = run
                 usage = session.get(UsageRecord, run.usage_id)
                 if usage is not None:
-                    self._close_usage(session, usage, now)
+                    close_usage(session, usage, now)
             if row is not None:
                 row.state = "pending"
                 note = f"preempted at {utc(now):%Y-%m-%d %H:%M:%S} UTC to give GPUs back; requeued"
@@ -637,7 +335,7 @@ class Worker:
             session.add_all([usage for _, usage in usages])
             session.flush()  # the usage records' ids, inserted together
             for row, usage in usages:
-                self.runs[row.id] = _Run(self._launch(row), row.executor, None, usage.id)
+                self.runs[row.id] = Run(launch_of(row, self.log_dir), row.executor, None, usage.id)
                 self.reasons.pop(row.id, None)
                 self.notes.pop(row.id, None)
                 started.append(row.id)
@@ -647,8 +345,6 @@ class Worker:
     # -------------------------------------------------------------------------------- reasons
 
     def _write_reasons(self, session: Session) -> None:
-        from aifactory.scheduler.explain import why_waiting
-
         s = self.scheduler
         changed: list[dict[str, str]] = []
         for job in s.queue.in_order(self.config.reason_depth):
@@ -687,8 +383,3 @@ _START = (  # the cycle's starts; only jobs still pending change (a job the API 
         executor_ref=None,
     )
 )
-
-
-def _end(ended: Ended, now: float) -> float:
-    """When a run ended: the executor's own time when it knows it (never after ``now``), else ``now``."""
-    return min(ended.ended_at, now) if ended.ended_at is not None else now

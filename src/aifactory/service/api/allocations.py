@@ -1,6 +1,10 @@
 """Allocations: a project asks for GPU-hours over a period; the council approves, amends or rejects.
 
-States: requested → approved | rejected; an approved allocation whose period has ended is expired.
+States: requested → approved | rejected; an approved allocation — or a request never reviewed — whose
+period has ended is expired. The rules are :mod:`aifactory.market.allocations`' (request, review,
+expiry); this module translates HTTP to them through :mod:`..store.allocations`. Reads show an
+allocation as it stands now (expired once its period is over) without writing; the worker persists
+expiry each cycle. A review locks the allocation: of concurrent reviews exactly one decides it.
 """
 
 from __future__ import annotations
@@ -10,14 +14,16 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, status
 from pydantic import AwareDatetime, ConfigDict, Field, model_validator
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
-from aifactory.service.api.schemas import CONFLICT, ERRORS, MAX_INT, NOT_FOUND, Body, Note, Out, Slug
+from aifactory.market import MarketError
+from aifactory.market import allocations as domain
+from aifactory.service.api.schemas import CONFLICT, ERRORS, MAX_INT, NOT_FOUND, PERIOD, Body, Note, Out, Slug
 from aifactory.service.auth import AnyRole, Principal, require
 from aifactory.service.db.models import Allocation, Project
 from aifactory.service.deps import NowDep, SessionDep
-from aifactory.service.errors import Conflict, Invalid, NotFound
+from aifactory.service.errors import Invalid, NotFound, from_market
+from aifactory.service.store import allocations as store
 
 router = APIRouter(prefix="/allocations", tags=["allocations"], responses=ERRORS)
 
@@ -32,6 +38,12 @@ class AllocationIn(Body):
     end_at: AwareDatetime = Field(examples=["2026-04-01T00:00:00Z"])
     justification: Note = ""
 
+    @model_validator(mode="after")
+    def _period(self) -> AllocationIn:
+        if self.end_at <= self.start_at:  # named as the client sent them (the domain checks it again)
+            raise ValueError("end_at: must be after start_at")
+        return self
+
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -45,12 +57,6 @@ class AllocationIn(Body):
             ]
         }
     )
-
-    @model_validator(mode="after")
-    def _period(self) -> AllocationIn:
-        if self.end_at <= self.start_at:
-            raise ValueError("end_at: must be after start_at")
-        return self
 
 
 class ReviewIn(Body):
@@ -70,16 +76,6 @@ class ReviewIn(Body):
         }
     )
 
-    @model_validator(mode="after")
-    def _amend_fields(self) -> ReviewIn:
-        changes = {"gpu_hours": self.gpu_hours, "start_at": self.start_at, "end_at": self.end_at}
-        given = [name for name, value in changes.items() if value is not None]
-        if self.decision != "amend" and given:
-            raise ValueError(f"{given[0]}: only with decision 'amend'")
-        if self.decision == "amend" and not given:
-            raise ValueError("decision: 'amend' needs gpu_hours, start_at or end_at")
-        return self
-
 
 class AllocationOut(Out):
     id: int
@@ -98,21 +94,16 @@ class AllocationOut(Out):
     reviewed_at: datetime | None
 
 
-def expire_allocations(session: Session, now: datetime) -> None:
-    """Mark approved allocations whose period has ended as expired."""
-    session.execute(
-        update(Allocation)
-        .where(Allocation.state == "approved", Allocation.end_at <= now)
-        .values(state="expired")
-    )
-    session.commit()
+def _shown(row: Allocation, now: datetime) -> AllocationOut:
+    """The allocation as it stands at ``now`` (expired once its period is over), not written."""
+    out = AllocationOut.model_validate(row)
+    return out.model_copy(update={"state": store.as_of(row, now).state.value})
 
 
-def _visible_allocation(session: Session, allocation_id: int, principal: Principal) -> Allocation:
-    allocation = session.get(Allocation, allocation_id)
-    if allocation is None or not principal.can_see_project(allocation.project_id):
+def _visible(row: Allocation | None, allocation_id: int, principal: Principal) -> Allocation:
+    if row is None or not principal.can_see_project(row.project_id):
         raise NotFound(f"allocation {allocation_id} not found")
-    return allocation
+    return row
 
 
 @router.post(
@@ -133,17 +124,12 @@ def request_allocation(
     principal.acts_for(project_id)
     if session.get(Project, project_id) is None:
         raise Invalid(f"project_id: no project {project_id!r}")
-    allocation = Allocation(
-        project_id=project_id,
-        state="requested",
-        gpu_hours_requested=body.gpu_hours,
-        gpu_hours_granted=None,
-        gpu_hours_used=0.0,
-        start_at=body.start_at,
-        end_at=body.end_at,
-        justification=body.justification,
-        requested_by=principal.subject,
-        created_at=now,
+    try:
+        asked = domain.request(project_id, body.gpu_hours, body.start_at, body.end_at)
+    except MarketError as exc:
+        raise from_market(exc, PERIOD) from exc
+    allocation = store.new_row(
+        asked, justification=body.justification, requested_by=principal.subject, at=now
     )
     session.add(allocation)
     session.commit()
@@ -157,16 +143,14 @@ def list_allocations(
     principal: AnyRole,
     project: Annotated[Slug | None, Query(description="Only this project's.")] = None,
     state: Annotated[AllocationState | None, Query(description="Only in this state.")] = None,
-) -> list[Allocation]:
-    expire_allocations(session, now)
+) -> list[AllocationOut]:
     query = select(Allocation).order_by(Allocation.id)
     if project is not None:
         query = query.where(Allocation.project_id == project)
-    if state is not None:
-        query = query.where(Allocation.state == state)
     if not principal.reads_everything:
         query = query.where(Allocation.project_id == principal.project_id)
-    return list(session.scalars(query))
+    shown = [_shown(row, now) for row in session.scalars(query)]
+    return [a for a in shown if state is None or a.state == state]
 
 
 @router.get(
@@ -177,9 +161,8 @@ def get_allocation(
     session: SessionDep,
     now: NowDep,
     principal: AnyRole,
-) -> Allocation:
-    expire_allocations(session, now)
-    return _visible_allocation(session, allocation_id, principal)
+) -> AllocationOut:
+    return _shown(_visible(session.get(Allocation, allocation_id), allocation_id, principal), now)
 
 
 @router.post(
@@ -195,24 +178,16 @@ def review_allocation(
     now: NowDep,
     principal: Annotated[Principal, Depends(require("council"))],
 ) -> Allocation:
-    allocation = _visible_allocation(session, allocation_id, principal)
-    if allocation.state != "requested":
-        raise Conflict(
-            f"state: allocation {allocation_id} is {allocation.state}; "
-            "only requested allocations can be reviewed"
+    row = _visible(store.lock(session, allocation_id), allocation_id, principal)  # held until committed
+    try:
+        decided = domain.review(
+            store.as_of(row, now), body.decision, now, body.gpu_hours, body.start_at, body.end_at
         )
-    if body.decision == "reject":
-        allocation.state = "rejected"
-    else:
-        start_at = body.start_at or allocation.start_at
-        end_at = body.end_at or allocation.end_at
-        if end_at <= start_at:
-            raise Invalid("end_at: must be after start_at")
-        allocation.state = "expired" if end_at <= now else "approved"
-        allocation.start_at, allocation.end_at = start_at, end_at
-        allocation.gpu_hours_granted = body.gpu_hours or allocation.gpu_hours_requested
-    allocation.reviewed_by = principal.subject
-    allocation.review_note = body.note
-    allocation.reviewed_at = now
+    except MarketError as exc:
+        raise from_market(exc, PERIOD) from exc
+    store.write(row, decided)
+    row.reviewed_by = principal.subject
+    row.review_note = body.note
+    row.reviewed_at = now
     session.commit()
-    return allocation
+    return row

@@ -17,7 +17,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from aifactory.service.api.market import check_job_reservation
+from aifactory.cluster.topology import Topology
+from aifactory.market import MarketError, parse_shape, shape_for_factory
+from aifactory.service.api.reservations import check_job_reservation
 from aifactory.service.api.schemas import (
     CONFLICT,
     ERRORS,
@@ -52,19 +54,6 @@ JOB_ID = re.compile(r"^j-[0-9a-f]{12}$")
 JOB_SEQUENCE = "jobs_seq_seq"  # PostgreSQL only (migration 0002)
 SUBMITTERS = roles_allowed("project_admin", "project_member")
 
-# Shapes are gpu.<N>xgb300: N GPUs of one GB300 NVL72 rack (a tray holds 4, a rack 72).
-SHAPE = re.compile(r"^gpu\.(\d+)xgb300$")
-SHAPE_GPUS = (1, 2, 4, 8, 18, 36, 72)
-KNOWN_SHAPES = tuple(f"gpu.{n}xgb300" for n in SHAPE_GPUS)
-
-
-def shape_gpus(shape: str) -> int:
-    """The GPUs of a known shape; a ValueError naming the known shapes otherwise."""
-    match = SHAPE.match(shape)
-    if match is None or int(match.group(1)) not in SHAPE_GPUS:
-        raise ValueError(f"shape: unknown shape {shape!r} (known: {', '.join(KNOWN_SHAPES)})")
-    return int(match.group(1))
-
 
 def new_job_id() -> str:
     return "j-" + secrets.token_hex(6)
@@ -82,7 +71,11 @@ class JobIn(Body):
         None, description="Container image to run (give command or image, not both)."
     )
     gpus: int | None = Field(None, ge=1, le=1_000_000, description="GPUs, gang-scheduled (or give a shape).")
-    shape: str | None = Field(None, max_length=32, description=f"One of {', '.join(KNOWN_SHAPES)}.")
+    shape: str | None = Field(
+        None,
+        max_length=32,
+        description="A GPU shape gpu.<N>x<model> of the factory's model (gpu.1xgb300 … gpu.72xgb300).",
+    )
     time_limit_s: float = Field(gt=0, le=1e9, description="Wall-clock limit in seconds.", examples=[3600])
     priority: int = Field(0, ge=-1_000_000, le=1_000_000)
     preemptible: bool = False
@@ -122,7 +115,10 @@ class JobIn(Body):
         if (self.command is None) == (self.image is None):
             raise ValueError("command: give exactly one of command or image")
         if self.shape is not None:
-            n = shape_gpus(self.shape)
+            try:
+                n = parse_shape(self.shape).gpus
+            except MarketError as exc:
+                raise ValueError(str(exc)) from None
             if self.gpus is not None and self.gpus != n:
                 raise ValueError(f"gpus: {self.gpus} does not match shape {self.shape} ({n} GPUs)")
             self.gpus = n
@@ -224,7 +220,8 @@ async def submit_job(
                     raise
                 session.rollback()  # the pool is invalidated: the retry gets a fresh connection
                 principal = authenticate(session, secret, now)
-            return submit(session, body, admit(principal, SUBMITTERS), now, header_key, response)
+            principal = admit(principal, SUBMITTERS)
+            return submit(session, body, principal, now, state.topology, header_key, response)
 
     return await run_in_threadpool(work)
 
@@ -234,6 +231,7 @@ def submit(
     body: JobIn,
     principal: Principal,
     now: datetime,
+    factory: Topology,
     header_key: str | None = None,
     response: Response | None = None,
 ) -> Job | RowMapping:
@@ -253,6 +251,11 @@ def submit(
         raise Invalid("project_id: required for an operator token")
     principal.acts_for(project_id)
     assert body.gpus is not None
+    if body.shape is not None:
+        try:
+            shape_for_factory(body.shape, factory.rack.gpu_model)
+        except MarketError as exc:
+            raise Invalid(str(exc)) from None
     if body.reservation_id is not None:
         _check_project(session, project_id)
         check_job_reservation(session, body.reservation_id, project_id, body.gpus)

@@ -47,7 +47,7 @@ class ProjectOut(Out):
 def list_projects(
     session: SessionDep,
     principal: AnyRole,
-    programme: Annotated[str | None, Query(description="Only this programme's projects.")] = None,
+    programme: Annotated[Slug | None, Query(description="Only this programme's projects.")] = None,
 ) -> list[Project]:
     query = select(Project).order_by(Project.id)
     if programme is not None:

@@ -11,16 +11,14 @@ from fastapi import Path as PathParam
 from pydantic import ConfigDict, Field
 from sqlalchemy import select
 
+from aifactory.cluster.topology import Topology
 from aifactory.service.api.schemas import ERRORS, NOT_FOUND, Body, Out
 from aifactory.service.auth import AnyRole, Principal, require
 from aifactory.service.db.models import RackState
-from aifactory.service.deps import SessionDep, SettingsDep
+from aifactory.service.deps import FactoryDep, SessionDep
 from aifactory.service.errors import Invalid, NotFound
-from aifactory.service.settings import Settings
 
 router = APIRouter(prefix="/racks", tags=["racks"], responses=ERRORS)
-
-GPUS_PER_TRAY = 4
 
 
 class RackStateIn(Body):
@@ -36,23 +34,19 @@ class RackStateOut(Out):
     failed_trays: int
 
 
-def _trays(settings: Settings) -> int:
-    return settings.rack_gpus // GPUS_PER_TRAY
-
-
-def _check_rack(settings: Settings, rack: int) -> None:
-    if not 0 <= rack < settings.racks:
-        raise NotFound(f"rack {rack} not found (racks 0–{settings.racks - 1})")
+def _check_rack(factory: Topology, rack: int) -> None:
+    if not 0 <= rack < factory.racks:
+        raise NotFound(f"rack {rack} not found (racks 0–{factory.racks - 1})")
 
 
 @router.get("", response_model=list[RackStateOut], summary="Every rack's state (any role)")
-def list_racks(session: SessionDep, settings: SettingsDep, _: AnyRole) -> list[RackStateOut]:
+def list_racks(session: SessionDep, factory: FactoryDep, _: AnyRole) -> list[RackStateOut]:
     stored = {row.rack: row for row in session.scalars(select(RackState))}
     return [
         RackStateOut(rack=rack, drained=stored[rack].drained, failed_trays=stored[rack].failed_trays)
         if rack in stored
         else RackStateOut(rack=rack, drained=False, failed_trays=0)
-        for rack in range(settings.racks)
+        for rack in range(factory.racks)
     ]
 
 
@@ -66,12 +60,12 @@ def set_rack(
     rack: Annotated[int, PathParam(ge=0, le=1_000_000)],
     body: RackStateIn,
     session: SessionDep,
-    settings: SettingsDep,
+    factory: FactoryDep,
     _: Annotated[Principal, Depends(require())],
 ) -> RackStateOut:
-    _check_rack(settings, rack)
-    if body.failed_trays > _trays(settings):
-        raise Invalid(f"failed_trays: a rack has {_trays(settings)} trays, {body.failed_trays} given")
+    _check_rack(factory, rack)
+    if body.failed_trays > factory.rack.trays:
+        raise Invalid(f"failed_trays: a rack has {factory.rack.trays} trays, {body.failed_trays} given")
     row = session.get(RackState, rack)
     if row is None:
         row = RackState(rack=rack)

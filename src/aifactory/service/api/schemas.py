@@ -29,6 +29,12 @@ Subject = Annotated[str, StringConstraints(min_length=1, max_length=200), Field(
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Note = Annotated[str, StringConstraints(max_length=10_000)]
 MAX_INT = 2**31 - 1
+Price = Annotated[float, Field(ge=0, le=1e6, description="Price per GPU-hour.", examples=[2.5])]
+Country = Annotated[
+    str, Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2.", examples=["TW"])
+]
+PERIOD = {"start": "start_at", "end": "end_at"}
+"""The API's names of the market domain's period fields (errors are named as the client sent them)."""
 
 
 class Body(BaseModel):

@@ -1,10 +1,11 @@
 """Read-only views for people and dashboards: the rack map, the queue and usage against shares.
 
-``GET /cluster`` draws the factory described by the settings (racks × trays of 4 GPUs) and marks the GPUs
-held by running jobs (``jobs.gpu_ids``, global ids ``rack × rack_gpus + slot``), drained racks and failed
-trays (``rack_states``). ``GET /queue`` lists pending jobs in the scheduler's order with the reason the
-worker wrote, and running jobs. ``GET /usage`` adds up usage records (open ones up to now) per project and
-programme against the council's shares, with budgets, reservations and cost.
+``GET /cluster`` draws the factory's shape (racks × trays × GPUs per tray, built once from the settings)
+and marks the GPUs held by running jobs (``jobs.gpu_ids``, global ids ``rack × rack_gpus + slot``),
+drained racks and failed trays (``rack_states``). ``GET /queue`` lists pending jobs in the scheduler's
+order with the reason the worker wrote, and running jobs. ``GET /usage`` adds up usage records (open
+ones up to now) per project and programme against the council's shares, with budgets, reservations and
+cost.
 
 Project roles see their own project's jobs in full; other projects' jobs only as busy GPUs or counts.
 """
@@ -20,8 +21,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from aifactory.cluster.topology import Topology
+from aifactory.market import allocations as market_alloc
 from aifactory.market.accounting import UsageSegment, clipped_gpu_hours, usage_vs_shares
-from aifactory.service.api.market import ReservationOut
+from aifactory.service.api.reservations import ReservationOut
 from aifactory.service.api.schemas import ERRORS, redact
 from aifactory.service.auth import AnyRole, Principal
 from aifactory.service.db.models import (
@@ -33,13 +36,12 @@ from aifactory.service.db.models import (
     Reservation,
     UsageRecord,
 )
-from aifactory.service.deps import NowDep, SessionDep, SettingsDep
+from aifactory.service.deps import FactoryDep, NowDep, SessionDep
 from aifactory.service.errors import Invalid
-from aifactory.service.settings import Settings
+from aifactory.service.store import allocations as store_allocations
 
 router = APIRouter(tags=["views"], responses=ERRORS)
 
-GPUS_PER_TRAY = 4
 TrayState = Literal["busy", "free", "partial", "drained", "spare"]
 
 
@@ -88,7 +90,7 @@ def parse_gpu_ids(text: str | None) -> list[int]:
 
 
 def rack_map(
-    settings: Settings,
+    factory: Topology,
     running: Iterable[tuple[str, str, str | None]],
     rack_states: Iterable[tuple[int, bool, int]],
     principal: Principal,
@@ -96,8 +98,8 @@ def rack_map(
     """The rack map from ``(job_id, project_id, gpu_ids)`` of running jobs and ``(rack, drained,
     failed_trays)`` rows; the last ``failed_trays`` schedulable trays of a rack are shown as failed (the
     database keeps a count, and the worker fills a rack's lowest slots first)."""
-    trays = settings.rack_gpus // GPUS_PER_TRAY
-    schedulable = min(settings.schedulable_trays or trays, trays)
+    trays, per_tray = factory.rack.trays, factory.rack.gpus_per_tray
+    rack_gpus, schedulable = factory.rack.gpus, factory.schedulable_trays
     holder: dict[int, tuple[str | None, str | None]] = {}
     for job_id, project_id, gpu_ids in running:
         visible = principal.can_see_project(project_id)
@@ -106,7 +108,7 @@ def rack_map(
     states = {rack: (drained, failed) for rack, drained, failed in rack_states}
     counts = dict.fromkeys(("busy", "free", "drained", "spare"), 0)
     racks: list[RackOut] = []
-    for rack in range(settings.racks):
+    for rack in range(factory.racks):
         drained, failed = states.get(rack, (False, 0))
         failed = min(failed, schedulable)
         tray_list: list[TrayOut] = []
@@ -116,21 +118,21 @@ def rack_map(
                 "spare" if tray >= schedulable else "drained" if out_of_service else "free"
             )
             gpus: list[GpuOut] = []
-            for slot in range(tray * GPUS_PER_TRAY, (tray + 1) * GPUS_PER_TRAY):
-                gid = rack * settings.rack_gpus + slot
+            for slot in range(tray * per_tray, (tray + 1) * per_tray):
+                gid = rack * rack_gpus + slot
                 job, project = holder.get(gid, (None, None))
                 counts["busy" if gid in holder else idle_state] += 1
                 gpus.append(GpuOut(gpu=gid, busy=gid in holder, job_id=job, project_id=project))
             held = sum(g.busy for g in gpus)
-            state: TrayState = "busy" if held == GPUS_PER_TRAY else "partial" if held else idle_state
+            state: TrayState = "busy" if held == per_tray else "partial" if held else idle_state
             tray_list.append(TrayOut(tray=tray, state=state, gpus=gpus))
         racks.append(RackOut(rack=rack, drained=drained, failed_trays=failed, trays=tray_list))
     return ClusterOut(
-        racks=settings.racks,
-        rack_gpus=settings.rack_gpus,
+        racks=factory.racks,
+        rack_gpus=rack_gpus,
         trays_per_rack=trays,
         schedulable_trays=schedulable,
-        gpus_total=settings.racks * settings.rack_gpus,
+        gpus_total=factory.racks * rack_gpus,
         gpus_busy=counts["busy"],
         gpus_free=counts["free"],
         gpus_drained=counts["drained"],
@@ -140,10 +142,10 @@ def rack_map(
 
 
 @router.get("/cluster", response_model=ClusterOut, summary="The rack map: racks × trays, busy and free GPUs")
-def cluster(session: SessionDep, settings: SettingsDep, principal: AnyRole) -> ClusterOut:
+def cluster(session: SessionDep, factory: FactoryDep, principal: AnyRole) -> ClusterOut:
     running = session.execute(select(Job.id, Job.project_id, Job.gpu_ids).where(Job.state == "running")).all()
     rack_states = session.execute(select(RackState.rack, RackState.drained, RackState.failed_trays)).all()
-    return rack_map(settings, running, rack_states, principal)
+    return rack_map(factory, running, rack_states, principal)
 
 
 # ------------------------------------------------------------------------------------------- queue
@@ -300,17 +302,17 @@ class UsageOut(BaseModel):
 
 
 def _allocation_out(a: Allocation, now: datetime) -> AllocationUsageOut:
-    granted = a.gpu_hours_granted if a.state in ("approved", "expired") else None
+    shown = store_allocations.as_of(a, now)  # expired once its period is over (the worker writes it)
     return AllocationUsageOut(
         id=a.id,
-        state=a.state,
+        state=shown.state.value,
         gpu_hours_requested=a.gpu_hours_requested,
-        gpu_hours_granted=granted,
+        gpu_hours_granted=shown.gpu_hours_granted if shown.granted else None,
         gpu_hours_used=a.gpu_hours_used,
-        gpu_hours_remaining=max(granted - a.gpu_hours_used, 0.0) if granted is not None else None,
+        gpu_hours_remaining=market_alloc.remaining(shown) if shown.granted else None,
         start_at=a.start_at,
         end_at=a.end_at,
-        active=a.state == "approved" and a.start_at <= now < a.end_at,
+        active=market_alloc.budget_status([shown], a.project_id, now).active == 1,
     )
 
 
@@ -323,15 +325,9 @@ def _reservation_out(r: Reservation) -> ReservationUsageOut:
 def _project_usage(
     session: Session, project: Project, gpu_hours: float, cost: float, now: datetime
 ) -> ProjectUsageOut:
-    allocations = [
-        _allocation_out(a, now)
-        for a in session.scalars(
-            select(Allocation).where(Allocation.project_id == project.id).order_by(Allocation.id)
-        )
-    ]
-    active = [a for a in allocations if a.active]
-    granted = sum(a.gpu_hours_granted or 0.0 for a in active)
-    used = sum(a.gpu_hours_used for a in active)
+    rows = store_allocations.of_project(session, project.id)
+    allocations = [_allocation_out(a, now) for a in rows]
+    budget = market_alloc.budget_status([store_allocations.as_of(a, now) for a in rows], project.id, now)
     reservations = [
         _reservation_out(r)
         for r in session.scalars(
@@ -344,9 +340,9 @@ def _project_usage(
         programme_id=project.programme_id,
         gpu_hours=gpu_hours,
         cost=cost,
-        gpu_hours_granted=granted,
-        gpu_hours_used=used,
-        gpu_hours_remaining=max(granted - used, 0.0),
+        gpu_hours_granted=budget.granted,
+        gpu_hours_used=budget.used,
+        gpu_hours_remaining=budget.remaining,
         allocations=allocations,
         reservations=reservations,
     )
