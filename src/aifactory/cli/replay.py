@@ -16,7 +16,7 @@ from aifactory.cluster.topology import Topology
 from aifactory.scenario import ScenarioError, load_scenario
 
 if TYPE_CHECKING:
-    from aifactory.scheduler.council import Council
+    from aifactory.scenario.model import AIFactory
 
 
 class ReplayInputError(ValueError):
@@ -109,18 +109,27 @@ def replay_command(
         typer.Option(
             "--tray-mtbf-hours",
             min=0.001,
-            help="Break trays at random, mean hours between a tray's failures.",
+            help="Break trays at random, mean hours between a tray's failures [the factory's, or off].",
         ),
     ] = None,
     tray_repair_hours: Annotated[
-        float, typer.Option("--tray-repair-hours", min=0.001, help="Mean hours to repair a broken tray.")
-    ] = 24.0,
-    checkpoint_minutes: Annotated[
-        float,
+        float | None,
         typer.Option(
-            "--checkpoint-minutes", min=0.001, help="Jobs hit by a failure restart from a checkpoint."
+            "--tray-repair-hours",
+            min=0.001,
+            help="Mean hours to repair a broken tray [the factory's, or 24].",
+            show_default=False,
         ),
-    ] = 60.0,
+    ] = None,
+    checkpoint_minutes: Annotated[
+        float | None,
+        typer.Option(
+            "--checkpoint-minutes",
+            min=0.001,
+            help="Jobs hit by a failure restart from a checkpoint taken this often [the factory's, or 60].",
+            show_default=False,
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the random failures.")] = 0,
     list_policies: Annotated[
         bool, typer.Option("--list-policies", help="List the policies and exit.")
@@ -128,14 +137,12 @@ def replay_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")] = False,
 ) -> None:
     """Replay a trace through the scheduler; write metrics.json, jobs.csv, allocations.csv, rejected.csv."""
-    from aifactory.replay.failures import FailureModel
     from aifactory.replay.files import write_outputs
     from aifactory.replay.metrics import replay_metrics
     from aifactory.replay.runner import prepare, replay
+    from aifactory.replay.setup import replay_setup
     from aifactory.replay.trace import load_trace
-    from aifactory.scheduler.core import Options
     from aifactory.scheduler.policies import POLICIES, describe
-    from aifactory.scheduler.tenancy import Tenancy
 
     console, err = Console(), Console(stderr=True)
     if list_policies:
@@ -150,13 +157,10 @@ def replay_command(
         raise ReplayInputError(f"--policy {policy}: unknown policy (policies: {', '.join(POLICIES)})")
     if out.exists() and not out.is_dir():
         raise ReplayInputError(f"--out {out}: exists and is not a folder")
-    council: Council | None = None
-    budget_period_s: float | None = None
+    spec: AIFactory | None = None
     try:
         if scenario is not None or factory is not None:
-            topology, council, budget_period_s, note = _factory_from_scenario(
-                scenario, factory, overrides, racks
-            )
+            topology, spec, note = _factory_from_scenario(scenario, factory, overrides, racks)
             if note and not quiet:
                 err.print(note, highlight=False)
         else:
@@ -181,40 +185,29 @@ def replay_command(
             f"{trace.name}: {len(loaded.rejected)} rows skipped in all (see rejected.csv)", highlight=False
         )
     jobs = prepare(loaded.jobs, time_scale=time_scale, scale_gpus=scale_gpus)
-    tenants = set(council.parents()) if council is not None else set()
-    if council is not None and shares is None and set(loaded.tenants) <= tenants:
-        # the trace's tenants are the factory's projects (or programmes): the council's tree applies
-        tenancy = Tenancy.of(
-            council, topology.gpus, budgets=parse_budgets(budgets), budget_period_s=budget_period_s
-        )
-    else:
-        if council is not None and shares is None and not quiet:
-            unknown = sorted(set(loaded.tenants) - tenants)
-            err.print(
-                f"{len(unknown)} of the trace's tenants are not projects of --factory "
-                f"(first: {unknown[0]}); they get equal shares",
-                highlight=False,
-            )
-        tenancy = Tenancy(parse_shares(shares, loaded.tenants), topology.gpus, budgets=parse_budgets(budgets))
+    setup = replay_setup(
+        topology.gpus,
+        loaded.tenants,
+        factory=spec,
+        shares=parse_shares(shares, loaded.tenants) if shares else None,
+        budgets=parse_budgets(budgets),
+        starvation_hours=starvation_hours,
+        tray_mtbf_hours=tray_mtbf_hours,
+        tray_repair_hours=tray_repair_hours,
+        checkpoint_minutes=checkpoint_minutes,
+    )
+    for line in setup.notes if not quiet else ():
+        err.print(line, highlight=False)
     started = time.perf_counter()
     with progress_bar(err, f"[bold]replay[/bold] {policy}", "jobs", quiet=quiet) as progress:
         task = progress.add_task("jobs", total=len(jobs))
-        options = Options(
-            starvation_s=starvation_hours * 3600 if starvation_hours is not None else math.inf,
-            checkpoint_s=checkpoint_minutes * 60,
-        )
-        failures = (
-            FailureModel(tray_mtbf_hours * 3600, tray_repair_hours * 3600)
-            if tray_mtbf_hours is not None
-            else None
-        )
         result = replay(
             jobs,
             topology,
             policy,
-            tenancy,
-            options=options,
-            failures=failures,
+            setup.tenancy,
+            options=setup.options,
+            failures=setup.failures,
             seed=seed,
             on_progress=lambda done: progress.update(task, completed=done),
         )
@@ -235,10 +228,9 @@ def replay_command(
 
 def _factory_from_scenario(
     scenario: str | None, factory: str | None, overrides: list[str] | None, racks: int | None
-) -> tuple[Topology, Council, float | None, str]:
-    """Topology, council tree and budget period of ``--factory`` in ``--scenario``; a note on power."""
+) -> tuple[Topology, AIFactory, str]:
+    """Topology and description of ``--factory`` in ``--scenario``; a note on power."""
     from aifactory.cluster.factory import plan_factory
-    from aifactory.scheduler.council import council_of
 
     if scenario is None or factory is None:
         raise ReplayInputError("--scenario and --factory go together")
@@ -249,8 +241,7 @@ def _factory_from_scenario(
             f"{factory}: the power budget allows {plan.power_limited_racks} of {plan.racks_wanted} racks; "
             f"replaying on {plan.topology.racks}"
         )
-    period = plan.spec.budget_period_days
-    return plan.topology, council_of(plan.spec), period * 86400 if period else None, note
+    return plan.topology, plan.spec, note
 
 
 def print_replay_summary(console: Console, m: dict[str, Any]) -> None:

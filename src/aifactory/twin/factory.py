@@ -21,14 +21,11 @@ import numpy as np
 import numpy.typing as npt
 
 from aifactory.cluster.factory import FactoryPlan, plan_factory
-from aifactory.replay.failures import FailureModel
 from aifactory.replay.metrics import replay_metrics
 from aifactory.replay.runner import ReplayResult, prepare, replay
+from aifactory.replay.setup import replay_setup
 from aifactory.replay.synthetic import synthetic_workload
 from aifactory.scenario.model import Scenario
-from aifactory.scheduler.core import Options
-from aifactory.scheduler.council import council_of
-from aifactory.scheduler.tenancy import Tenancy
 from aifactory.supply.results import RunResult
 
 DAY = 86400.0
@@ -146,12 +143,8 @@ def run_factory_twin(
             raise ValueError(f"ai_factories.{factory_id}: no rack reaches it within the horizon (P50)")
         origin = min(finite)
         online = {rack: (d - origin) * DAY for rack, d in enumerate(arrival) if d > origin}
-    period = spec.budget_period_days
-    tenancy = (
-        Tenancy.of(council_of(spec), plan.topology.gpus, budget_period_s=period * DAY if period else None)
-        if spec.programs
-        else Tenancy({"all": 1.0}, plan.topology.gpus)
-    )
+    setup = replay_setup(plan.topology.gpus, factory=spec)
+    tenancy = setup.tenancy
     tenants = {t: share for t, share in tenancy.entitlements.items() if share > 0} or {"all": 1.0}
     jobs = synthetic_workload(
         days=days,
@@ -171,20 +164,14 @@ def run_factory_twin(
             if thin.random() < installed / racks:
                 keep.append(job)
         jobs = keep
-    failures = (
-        FailureModel(spec.tray_mtbf_hours * 3600, spec.tray_repair_hours * 3600)
-        if spec.tray_mtbf_hours is not None
-        else None
-    )
-    options = Options(checkpoint_s=spec.checkpoint_minutes * 60)
     result = replay(
         jobs,
         plan.topology,
         policy,
         tenancy,
-        options=options,
+        options=setup.options,
         rack_online=online,
-        failures=failures,
+        failures=setup.failures,
         seed=seed,
     )
     return FactoryTwin(
