@@ -99,3 +99,15 @@ def test_no_import_cycles() -> None:
         if module not in index:
             visit(module)
     assert cycles == []
+
+
+def test_routes_have_no_dialect_branches_or_row_locks() -> None:
+    """Queries that differ by database, and row locks, live in the service's store layer only."""
+    routes = ROOT / "src" / "aifactory" / "service" / "api"
+    found = [
+        f"{path.name}:{n}"
+        for path in sorted(routes.glob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "dialect" in line or "with_for_update" in line
+    ]
+    assert found == []

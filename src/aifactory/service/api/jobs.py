@@ -6,14 +6,13 @@ import re
 import secrets
 from datetime import datetime
 from pathlib import Path as FilePath
-from typing import Annotated, Any, Literal, cast, get_args
+from typing import Annotated, Literal, get_args
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
-from sqlalchemy import ColumnElement, RowMapping, Table, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import RowMapping, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -44,6 +43,7 @@ from aifactory.service.auth import (
 from aifactory.service.db.models import JOB_STATES, Job, Project
 from aifactory.service.deps import NowDep, SessionDep, SettingsDep
 from aifactory.service.errors import Conflict, Invalid, NotFound
+from aifactory.service.store import jobs as store_jobs
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], responses=ERRORS)
 
@@ -51,7 +51,6 @@ JobState = Literal["pending", "running", "succeeded", "failed", "cancelled", "pr
 Executor = Literal["local", "ray", "simulated"]
 IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 JOB_ID = re.compile(r"^j-[0-9a-f]{12}$")
-JOB_SEQUENCE = "jobs_seq_seq"  # PostgreSQL only (migration 0002)
 SUBMITTERS = roles_allowed("project_admin", "project_member")
 
 
@@ -161,26 +160,6 @@ class JobOut(Out):
     executor_ref: str | None
 
 
-def next_seq(session: Session) -> ColumnElement[int]:
-    """The next job number as SQL evaluated inside the INSERT, so concurrent submissions never race.
-
-    PostgreSQL draws from the sequence ``jobs_seq_seq`` (migration 0002): numbers increase with the order
-    of the inserts and may skip a value a rolled-back insert drew. SQLite serialises writers, so
-    ``max(seq) + 1`` computed in the INSERT itself is unique and gap-free.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        return func.nextval(JOB_SEQUENCE)
-    return select(func.coalesce(func.max(Job.seq), 0) + 1).scalar_subquery()
-
-
-def _existing(session: Session, project_id: str, key: str | None) -> Job | None:
-    if key is None:
-        return None
-    return session.scalars(
-        select(Job).where(Job.project_id == project_id, Job.idempotency_key == key)
-    ).first()
-
-
 def _visible_job(session: Session, job_id: str, principal: Principal) -> Job:
     job = session.get(Job, job_id) if JOB_ID.match(job_id) else None
     if job is None or not principal.can_see_project(job.project_id):
@@ -282,7 +261,12 @@ def submit(
         "attempt": 0,
     }
     try:
-        job = session.connection().execute(_insert_job(session), values).mappings().one_or_none()
+        job = (
+            session.connection()
+            .execute(store_jobs.insert_statement(session), values)
+            .mappings()
+            .one_or_none()
+        )
         if job is not None:
             session.commit()
             return job
@@ -290,7 +274,7 @@ def submit(
         session.rollback()
         _check_project(session, project_id)
         raise
-    existing = _existing(session, project_id, key)  # the key was taken: that job is the answer
+    existing = store_jobs.by_key(session, project_id, key)  # the key was taken: that job is the answer
     if existing is None:  # pragma: no cover - ON CONFLICT skips only rows whose key exists
         raise Conflict(f"idempotency_key: {key!r} is taken but its job was not found; try again")
     if response is not None:
@@ -301,28 +285,6 @@ def submit(
 def _check_project(session: Session, project_id: str) -> None:
     if session.scalar(select(Project.id).where(Project.id == project_id)) is None:
         raise Invalid(f"project_id: no project {project_id!r}")
-
-
-_INSERTS: dict[str, Any] = {}
-
-
-def _insert_job(session: Session) -> Any:
-    """``INSERT INTO jobs … ON CONFLICT (project_id, idempotency_key) DO NOTHING RETURNING *`` for the
-    session's database, with the job number drawn in the statement; built once per dialect so that
-    SQLAlchemy's compiled-statement cache serves every submission."""
-    name = session.get_bind().dialect.name
-    statement = _INSERTS.get(name)
-    if statement is None:
-        dialect_insert = postgresql.insert if name == "postgresql" else sqlite.insert
-        table = cast(Table, Job.__table__)  # Core: no ORM bookkeeping for a row that is only answered
-        statement = (
-            dialect_insert(table)
-            .values(seq=next_seq(session))
-            .on_conflict_do_nothing(index_elements=["project_id", "idempotency_key"])
-            .returning(*table.c)
-        )
-        _INSERTS[name] = statement
-    return statement
 
 
 @router.get(
