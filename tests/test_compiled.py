@@ -56,12 +56,23 @@ def test_the_sources_can_be_forced(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert compiled.freshness(MODULES, root, record) == "forced"
 
 
-def test_a_stale_module_is_imported_from_its_source(tmp_path: Path) -> None:
-    root, _ = _tree(tmp_path)
-    finder = compiled._Sources(MODULES, root)
-    spec = finder.find_spec("pkg.a", None)
-    assert spec is not None and spec.origin == str(compiled.source_path("pkg.a", root))
-    assert finder.find_spec("pkg.c", None) is None
+def test_when_the_sources_are_to_be_used_they_are_imported(tmp_path: Path) -> None:
+    """``import aifactory`` decides (``use_fresh_modules``); with the sources forced — the path a stale
+    build also takes — every compiled module comes from its ``.py`` file, and other modules (imported
+    after that decision: ``colorsys`` from the standard library) as usual."""
+    probe = (
+        "import json, sys, aifactory.compiled as c, aifactory.plant.engine, colorsys;"
+        "print(json.dumps([c.engine_build(), colorsys.__file__]"
+        " + [sys.modules[m].__file__ for m in c.COMPILED_MODULES]))"
+    )
+    env = {**os.environ, compiled.PURE_ENV: "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=env, cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    build, colorsys_file, *files = json.loads(done.stdout)
+    assert build == f"pure Python ({compiled.PURE_ENV}=1)"
+    assert files == [str(compiled.source_path(m)) for m in compiled.COMPILED_MODULES]
+    assert Path(colorsys_file).name == "colorsys.py" and not Path(colorsys_file).is_relative_to(compiled.SRC)
 
 
 def _kpis(env: dict[str, str], out: Path) -> dict[str, object]:

@@ -1,4 +1,4 @@
-"""``aifactory replay``: outputs per CONTRACTS.md §3, policies, bad traces and options."""
+"""``aifactory replay``: the outputs docs/replay.md lists, policies, bad traces and options."""
 
 from __future__ import annotations
 
@@ -166,8 +166,20 @@ def test_replay_with_random_tray_failures(capsys: pytest.CaptureFixture[str], tm
     m = outs[0]
     assert m["tray_failures"] > 0 and m["jobs_interrupted"] > 0 and m["gpu_hours_lost"] > 0
     assert outs[0]["avg_jct_s"] == outs[1]["avg_jct_s"]  # the seed fixes the failures
+    # one tenant, no preemption: a job runs in more than one segment exactly when a failure interrupted it
+    allocations = list(csv.DictReader((tmp_path / "a" / "allocations.csv").open()))
+    segments: dict[str, set[str]] = {}
+    for r in allocations:
+        segments.setdefault(r["job_id"], set()).add(r["segment"])
+    interrupted = {job for job, s in segments.items() if len(s) > 1}
+    assert len(interrupted) == m["jobs_interrupted"]
     rows = list(csv.DictReader((tmp_path / "a" / "jobs.csv").open()))
-    assert sum(int(r["interruptions"]) > 0 for r in rows) == m["jobs_interrupted"]
+    assert {r["job_id"] for r in rows if int(r["interruptions"]) > 0} == interrupted
+    # every job completed: the GPU time allocated beyond the jobs' own work (36 GPUs × 200,000 + i s) was lost
+    spent = sum((float(r["end"]) - float(r["start"])) * int(r["gpus"]) for r in allocations)
+    own = sum(36 * (200_000 + i) for i in range(20))
+    assert m["completed"] == 20
+    assert m["gpu_hours_lost"] == pytest.approx((spent - own) / 3600, rel=1e-6)
 
 
 def test_a_bad_failure_option_is_refused(

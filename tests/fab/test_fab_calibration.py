@@ -53,22 +53,25 @@ def test_engine_records_every_lot_of_a_dd1_queue(tmp_path: Path) -> None:
 
 
 def test_flow_records_conserve_lots_across_the_warmup(tmp_path: Path) -> None:
-    # releases every 50 min, service 60 min: the queue grows by 1 lot every 300 min
+    # Releases every 50 min (lot k at 50k, k = 0…79, the last at 3,950), service 70 min: the tool never
+    # idles, lot k ends at 70(k + 1). At the warm-up (1,440 min) lots 0–28 are released (28 × 50 =
+    # 1,400) and lots 0–19 done (20 × 70 = 1,400): 9 in the fab. At the end (4,320) all 80 are released
+    # and lots 0–60 done (61 × 70 = 4,270): 19 in the fab. In the window: 51 released, 41 completed —
+    # in minus out is 10, the change of WIP from 9 to 19.
     ds = make(
         tmp_path,
         [tool_row("T")],
-        [route_row("r_A", "1", "T", PTIME="60")],
+        [route_row("r_A", "1", "T", PTIME="70")],
         [order_row(every="50", repeats=80, due="01/10/18 00:00:00")],
     )
     r = simulate(ds, days=3, warmup_days=1, seed=1)
     c = r.completions
     i = c.type_names.index("Lot_A")
-    released_after = int(c.released_lots[i])
-    assert released_after == 80 - math.ceil(DAY / 50)  # releases at 0, 50, … < 1 day are before
-    assert int(c.released_wafers[i]) == 25 * released_after
-    # what came in minus what went out in the window is the change of WIP
-    assert released_after - len(c) == int(c.wip_end[i] - c.wip_start[i])
-    assert int(c.wip_end[i]) == r.wip_end
+    assert int(c.released_lots[i]) == 80 - math.ceil(DAY / 50) == 51
+    assert int(c.released_wafers[i]) == 25 * 51
+    assert len(c) == r.lots["Lot_A"].throughput == 41
+    assert (int(c.wip_start[i]), int(c.wip_end[i])) == (9, 19)
+    assert r.wip_end == 19
 
 
 # ------------------------------------------------------------------------------------------- fits

@@ -1,4 +1,4 @@
-"""``aifactory fab simulate`` and ``aifactory fab validate`` (CONTRACTS.md §4): outputs, bad input."""
+"""``aifactory fab simulate`` and ``aifactory fab validate`` (docs/fab.md): outputs, bad input."""
 
 from __future__ import annotations
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from pathlib import Path
 
@@ -24,13 +23,6 @@ from aifactory.fab import (
 @pytest.fixture(scope="module")
 def hvlm(hvlm_dir: Path) -> Dataset:
     return read_dataset(hvlm_dir)
-
-
-def test_reads_well_under_a_second(hvlm_dir: Path) -> None:
-    read_dataset(hvlm_dir)  # warm the file cache
-    started = time.perf_counter()
-    read_dataset(hvlm_dir)
-    assert time.perf_counter() - started < 0.5
 
 
 def test_name_and_epoch(hvlm: Dataset) -> None:

@@ -183,7 +183,7 @@ def test_contract_mm3_through_the_cli_matches_erlang_c(
 
 
 def assert_contract_shape(kpis: dict[str, Any]) -> None:
-    """The keys CONTRACTS.md §6 promises in kpis.json."""
+    """The keys docs/plant.md promises in kpis.json."""
     for key in ("plant", "days", "warmup_days", "replications", "seed", "wall_seconds", "events"):
         assert key in kpis
     for key in ("throughput_per_day", "lead_time_hours", "lead_time_p90_hours", "wip", "scrapped"):

@@ -21,9 +21,9 @@ from plant_builders import (
     station,
 )
 
-from aifactory.plant.loading import load_plant
+from aifactory.plant.engine import simulate
+from aifactory.plant.loading import load_plant, plant_from_data
 from aifactory.plant.log import WIDTHS
-from aifactory.sim.replications import replication_seeds
 
 
 def busy_data() -> dict[str, Any]:
@@ -65,8 +65,6 @@ def strip_wall(kpis: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_same_seed_same_records_other_seed_other_records() -> None:
-    from aifactory.plant.loading import plant_from_data
-
     plant = plant_from_data(busy_data(), "busy")
     a, ma = simulate_checked(plant, days=30, seed=5)
     b, mb = simulate_checked(plant, days=30, seed=5)
@@ -104,9 +102,19 @@ def test_same_seed_same_kpis_through_the_cli(capsys: pytest.CaptureFixture[str],
     again = simulate_cli(capsys, tmp_path, busy_data(), seed=42, records=True, out_name="b", **kw)
     other = simulate_cli(capsys, tmp_path, busy_data(), seed=43, out_name="c", **kw)
     assert strip_wall(first) == strip_wall(again)
-    assert first["seeds"] == replication_seeds(42, 3)
+    # replication i uses the i-th integer drawn from SeedSequence(seed) (aifactory.sim.replications):
+    # the first three for seed 42, pinned
+    assert first["seeds"] == [3444837047, 2669555309, 2046530742]
     for name in ("units.parquet", "visits.parquet", "jobs.parquet"):
         assert same_table(tmp_path / "a" / name, tmp_path / "b" / name), name
+    # the records written are the first replication's: a run of the engine with the first seed reported
+    r = simulate(plant_from_data(busy_data(), "busy"), days=60, seed=first["seeds"][0]).records
+    release, end = np.full(len(r.released), np.nan), np.full(len(r.released), np.nan)
+    release[r.released[:, 0].astype(int)] = r.released[:, 2]
+    end[r.ended[:, 0].astype(int)] = r.ended[:, 1]
+    units = pq.read_table(tmp_path / "a" / "units.parquet")
+    np.testing.assert_array_equal(units.column("released_h").to_numpy(), release)
+    np.testing.assert_array_equal(units.column("ended_h").to_numpy(), end)
     assert other["seeds"] != first["seeds"]
     assert other["lead_time_hours"] != first["lead_time_hours"]
     assert other["throughput_per_day"] != first["throughput_per_day"]

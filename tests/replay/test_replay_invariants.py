@@ -4,10 +4,12 @@ gang starts all its GPUs at the same instant."""
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
+from collections.abc import Callable
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from aifactory.cluster.topology import Topology
@@ -18,12 +20,16 @@ from aifactory.scheduler.tenancy import Tenancy
 from data_paths import philly_path
 
 
-def check_invariants(result: ReplayResult, jobs: list[Job]) -> None:
+def check_invariants(
+    result: ReplayResult, jobs: list[Job], most: Callable[[str], float] = lambda tenant: math.inf
+) -> None:
+    """``most(tenant)``: the most GPUs the tenant may ever hold under its limits, worked out by the caller
+    (no limit by default)."""
     topo = result.topology
     rejected = {job.id for job, _ in result.rejected}
-    for job in jobs:  # rejected exactly when bigger than the factory or than its borrowing limits allow
-        too_big = job.gpus > topo.gpus or job.gpus > result.tenancy.ceiling(job.tenant, topo.gpus)
-        assert (job.id in rejected) == too_big
+    for job in jobs:  # rejected exactly when bigger than the factory or than its limits allow
+        too_big = job.gpus > topo.gpus or job.gpus > most(job.tenant) + 1e-6
+        assert (job.id in rejected) == too_big, (job, most(job.tenant))
     runnable = [j for j in jobs if j.id not in rejected]
     assert len(result.records) == len(runnable)
     for rec in result.records.values():
@@ -105,6 +111,21 @@ def test_random_traces_keep_the_invariants(
     borrow=st.sampled_from([None, 0.0, 6.0]),
     lend=st.sampled_from([None, 0.0, 8.0]),
 )
+# and, whatever hypothesis draws, jobs just above and below each limit (see council_most): on 16 GPUs
+# b (own 64/9) may borrow 6: 12 GPUs pass, 16 do not; on 48 GPUs c keeps all of its 16, so a and b may
+# hold at most 32 (a's 40 is refused, c's is not); with a quota of 4, b owns 28 and may borrow nothing
+@example(
+    jobs=[("b", 16, 0, 10), ("b", 12, 0, 10), ("a", 16, 0, 10)],
+    policy="quota", racks=1, quota=None, borrow=6.0, lend=None,
+)  # fmt: skip
+@example(
+    jobs=[("a", 40, 0, 10), ("c", 40, 0, 10), ("b", 24, 5, 10)],
+    policy="fairshare", racks=3, quota=None, borrow=None, lend=0.0,
+)  # fmt: skip
+@example(
+    jobs=[("b", 40, 0, 10), ("b", 24, 0, 10), ("a", 40, 5, 10)],
+    policy="backfill", racks=3, quota=4.0, borrow=0.0, lend=8.0,
+)  # fmt: skip
 def test_random_traces_under_a_council_tree_keep_the_invariants(
     jobs: list[tuple[str, int, int, int]],
     policy: str,
@@ -129,7 +150,41 @@ def test_random_traces_under_a_council_tree_keep_the_invariants(
     )
     topo = Topology.build(racks, rack_gpus=16, block_racks=2)
     result = replay(trace, topo, policy, Tenancy.of(council, topo.gpus))
-    check_invariants(result, trace)
+    check_invariants(result, trace, lambda tenant: council_most(tenant, topo.gpus, quota, borrow, lend))
+
+
+def council_most(
+    tenant: str, total: int, quota: float | None, borrow: float | None, lend: float | None
+) -> float:
+    """The most GPUs a tenant of that council may ever hold, by hand from docs/scheduler.md (Limits).
+
+    P (share 2 of 3) gets 2/3 of the GPUs: a takes its quota (at most P's part) — or, without one, 1/3 of
+    P's part by weight (1 against b's 2) — and b the rest; b may borrow ``borrow`` above its own. c gets
+    1/3 and lends at most ``lend`` of it while unused, so a and b can never use the other 1/3 − ``lend``
+    GPUs (beyond their own); c itself is limited by nothing."""
+    p_part, c_part = 2 * total / 3, total / 3
+    own_a = p_part / 3 if quota is None else min(quota, p_part)
+    own = {"a": own_a, "b": p_part - own_a}
+    if tenant == "c":
+        return math.inf
+    most = math.inf
+    if tenant == "b" and borrow is not None:
+        most = own["b"] + borrow
+    kept = c_part - lend if lend is not None else 0.0
+    if kept > 0:
+        most = min(most, max(own[tenant], total - kept))
+    return most
+
+
+def test_council_most_by_hand() -> None:
+    # 48 GPUs: P 32, c 16. No quota: a 32/3, b 64/3; b may borrow 6: 64/3 + 6. c lends 8 of 16: a and b
+    # never use the 8 it keeps, so at most 40 (a), min(64/3 + 6, 40) (b)
+    assert council_most("a", 48, None, 6.0, 8.0) == pytest.approx(40.0)
+    assert council_most("b", 48, None, 6.0, 8.0) == pytest.approx(64 / 3 + 6)
+    assert council_most("c", 48, None, 6.0, 8.0) == math.inf
+    # a quota of 40 above P's 32 is cut to 32, leaving b nothing of its own: b may hold its 6 borrowed
+    assert council_most("b", 48, 40.0, 6.0, None) == pytest.approx(6.0)
+    assert council_most("a", 48, 40.0, None, None) == math.inf
 
 
 def test_a_lending_limit_never_lets_borrowers_into_the_kept_gpus() -> None:

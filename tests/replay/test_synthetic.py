@@ -38,6 +38,19 @@ def offered_load(jobs: list[Job], days: float) -> float:
     return sum(j.gpus * j.duration for j in jobs) / (days * DAY)
 
 
+# Mean durations (s) of the size classes under log-linear interpolation of Philly's quantiles, as
+# documented beside PHILLY_STATS in aifactory/replay/synthetic.py; and the class each size draws from.
+CLASS_MEAN_S = {1: 8_992, 2: 29_493, 4: 78_490, 8: 131_650, 12: 120_355, 24: 26_522}
+SIZE_CLASS = {1: 1, 2: 2, 4: 4, 8: 8, 12: 12, 16: 12, 24: 24, 32: 24, 64: 24, 128: 24}
+
+
+def work_per_job_by_hand(max_gpus: int = 128) -> float:
+    """E[gpus × duration] of a synthetic job: Philly's job counts per size (up to ``max_gpus``) × size ×
+    its class's mean duration, over the jobs counted — worked out here, not by the generator's code."""
+    counts = {g: n for g, n in PHILLY_STATS.size_counts.items() if g <= max_gpus}
+    return sum(n * g * CLASS_MEAN_S[SIZE_CLASS[g]] for g, n in counts.items()) / sum(counts.values())
+
+
 @pytest.fixture(scope="module")
 def month() -> list[Job]:
     """About 20k jobs: 30 days at a fixed rate, Philly's diurnal cycle."""
@@ -112,14 +125,18 @@ def test_flat_and_weekly_arrivals() -> None:
 
 def test_offered_load_targets_the_cluster(loaded: list[Job]) -> None:
     assert offered_load(loaded, 30) == pytest.approx(0.8 * 5000, rel=0.10)
-    # The rate is derived exactly from the expected work per job.
-    expected_jobs = 0.8 * 5000 * DAY / expected_gpu_seconds_per_job() * 30
+    # The rate is derived exactly from the expected work per job (≈ 43.6k GPU-s): ≈ 237.6k jobs, and a
+    # Poisson count of that mean is within 1 % (about 5 standard deviations).
+    expected_jobs = 0.8 * 5000 * DAY / work_per_job_by_hand() * 30
     assert len(loaded) == pytest.approx(expected_jobs, rel=0.01)
 
 
 def test_expected_work_per_job_is_philly_like() -> None:
     philly_per_job = PHILLY_STATS.gpu_hours * 3600 / PHILLY_STATS.jobs
     assert expected_gpu_seconds_per_job() == pytest.approx(philly_per_job, rel=0.05)
+    # the documented class means are rounded to the second: 1e-5 is well above that rounding
+    assert expected_gpu_seconds_per_job() == pytest.approx(work_per_job_by_hand(), rel=1e-5)
+    assert expected_gpu_seconds_per_job(max_gpus=8) == pytest.approx(work_per_job_by_hand(8), rel=1e-5)
     assert expected_gpu_seconds_per_job(max_gpus=8) < expected_gpu_seconds_per_job()
     assert expected_gpu_seconds_per_job({1: 1.0}) == pytest.approx(
         expected_gpu_seconds_per_job({1: 1.0, 2: 1.0}, max_gpus=1)
@@ -139,8 +156,8 @@ def test_max_gpus_redraws_big_sizes() -> None:
         days=5, tenants=TENANTS, rng=np.random.default_rng(5), gpus_available=576, target_load=0.5, max_gpus=8
     )
     assert max(j.gpus for j in capped) <= 8
-    # The rate is derived from the capped mix's (smaller) work per job.
-    expected_jobs = 0.5 * 576 * DAY / expected_gpu_seconds_per_job(max_gpus=8) * 5
+    # The rate is derived from the capped mix's (smaller) work per job (≈ 38.0k GPU-s): ≈ 3,275 jobs.
+    expected_jobs = 0.5 * 576 * DAY / work_per_job_by_hand(max_gpus=8) * 5
     assert len(capped) == pytest.approx(expected_jobs, rel=0.05)
 
 

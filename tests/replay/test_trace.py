@@ -1,4 +1,4 @@
-"""Trace loading (CONTRACTS.md §3): the real Philly file, hand-written bad files, generic CSV and Parquet.
+"""Trace loading (docs/replay.md): the real Philly file, hand-written bad files, generic CSV and Parquet.
 
 The Philly tests need the data folder (``AIFACTORY_DATA_DIR``, set by the Makefile; by hand:
 ``AIFACTORY_DATA_DIR=/work/shared/data``) and skip with the reason when it is absent.
@@ -6,7 +6,6 @@ The Philly tests need the data folder (``AIFACTORY_DATA_DIR``, set by the Makefi
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from pathlib import Path
 
@@ -32,11 +31,7 @@ GENERIC_HEADER = "job_id,submit_time,num_gpus,duration,tenant\n"
 
 @pytest.fixture(scope="module")
 def philly() -> Trace:
-    path = philly_path()
-    start = time.perf_counter()
-    trace = load_trace(path)
-    print(f"\nloaded {len(trace.jobs):,} Philly jobs in {time.perf_counter() - start:.3f} s")
-    return trace
+    return load_trace(philly_path())  # how fast: benchmarks/scheduler.py times the load (trace_load_s)
 
 
 def write(tmp_path: Path, text: str, name: str = "trace.csv") -> Path:

@@ -1,4 +1,4 @@
-"""Bad scenario input: exit 2 with ONE line naming the file, the field path and the reason (CONTRACTS.md).
+"""Bad scenario input: exit 2 with ONE line naming the file, the field path and the reason (docs/scenario.md).
 
 Each bad file is the bundled ``serial-line`` scenario with one mutation, checked through
 ``aifactory scenario validate FILE`` run in-process.

@@ -204,6 +204,35 @@ def test_a_time_limit_counts_run_time_across_preemptions() -> None:
 
 
 def test_reclaim_preempts_only_on_the_racks_the_gang_uses() -> None:
+    # 2 racks of 4 GPUs; a is entitled to 3, b to 5. a fills both racks (a0–a3 on rack 0, a4–a7 on rack
+    # 1); at t=5 a0 ends and a8 takes its GPU on rack 0, so a8 is a's most recent start. At t=10 b's
+    # 4-GPU gang reclaims: a is 5 over its entitlement, so victims are taken newest first — a8 (rack 0),
+    # then a7, a6, a5, a4 — until the gang fits, on rack 1. Rack 0 is not used by the gang, so a8 is
+    # spared: exactly the four on rack 1 are preempted.
+    topo = Topology.build(2, rack_gpus=4)
+    sched = Scheduler(topo, policy_named("fairshare"), Tenancy({"a": 3, "b": 5}, topo.gpus))
+    for i in range(8):
+        sched.submit(make_job(f"a{i}", 1, 100, tenant="a"))
+    sched.cycle(0.0)
+    racks = {j: r.placement[0][0] for j, r in sched.running.items()}
+    on_rack = {rack: sorted(j for j, on in racks.items() if on == rack) for rack in (0, 1)}
+    assert on_rack == {0: ["a0", "a1", "a2", "a3"], 1: ["a4", "a5", "a6", "a7"]}
+    sched.finish("a0", 5.0)
+    sched.submit(make_job("a8", 1, 100, 5.0, tenant="a"))
+    assert [(st.job.id, st.placement) for st in sched.cycle(5.0).starts] == [("a8", ((0, 1),))]
+    sched.submit(make_job("b0", 4, 10, 10.0, tenant="b"))
+    result = sched.cycle(10.0)
+    assert sorted(result.preempted) == on_rack[1]
+    assert [(st.job.id, st.placement) for st in result.starts] == [("b0", ((1, 4),))]
+    assert "a8" in sched.running and sched.running_gpus == {"a": 4, "b": 4}
+    # the trial that chose the victims left nothing behind: every GPU is held, none twice
+    assert sched.state.free.tolist() == [0, 0]
+
+
+def test_needed_keeps_every_victim_when_the_trimmed_set_makes_no_room() -> None:
+    # A defensive branch of the private helper that no schedule reaches (holding the victims on other
+    # racks leaves the gang's racks as free as they were, so the gang still fits there): it is given a
+    # placement that the trimmed set cannot satisfy, and must then keep all the victims.
     from aifactory.scheduler.policies import _needed
 
     topo = Topology.build(2, rack_gpus=4)
@@ -212,13 +241,11 @@ def test_reclaim_preempts_only_on_the_racks_the_gang_uses() -> None:
         sched.submit(make_job(f"a{i}", 1, 100, tenant="a"))
     sched.cycle(0.0)
     on_rack = {rack: [j for j, p in sched.state.placements.items() if p[0][0] == rack] for rack in (0, 1)}
-    victims = [on_rack[0][0], *on_rack[1]]  # one victim on rack 0 that the gang will not need
+    victims = [on_rack[0][0], *on_rack[1]]  # one victim on rack 0, where the placement puts nothing
     before = sched.state.free.copy()
     with sched.state.what_if() as trial:
         for victim in victims:
             trial.release(sched.state.placements[victim])
-        assert _needed(sched, trial, make_job("b0", 4, 10, tenant="b"), victims, ((1, 4),)) == on_rack[1]
-        # when the trimmed set no longer makes room, all victims stay
         assert _needed(sched, trial, make_job("b1", 5, 10, tenant="b"), victims, ((1, 4),)) == victims
         assert trial.free.tolist() == [1, 4]  # the trial's releases stand (and nothing else) …
     assert sched.state.free.tolist() == before.tolist()  # … until the trial ends: all undone

@@ -90,9 +90,10 @@ def test_daily_power_waits_and_idle_gpus_in_closed_form() -> None:
     assert daily["busy_gpus"][1] == pytest.approx(128 / 24)
     # the gang waited all of day 0 while the other rack's 64 GPUs stood idle
     assert daily["idle_while_waiting_gpus"][0] == pytest.approx(64)
-    # IT power day 0: 2 racks × 135 kW × 0.3 idle + 64 busy GPUs × 135 kW × 0.7 / 72
+    # IT power day 0: 2 racks × 135 kW × 0.3 idle + 64 busy GPUs × 135 kW × 0.7 / 72 = 81 + 84 kW
     assert daily["it_mw"][0] == pytest.approx((2 * 135 * 0.3 + 64 * 135 * 0.7 / 72) / 1000)
-    assert daily["facility_mw"][0] == pytest.approx(daily["it_mw"][0] * 1.25)
+    assert daily["it_mw"][0] == pytest.approx(0.165)
+    assert daily["facility_mw"][0] == pytest.approx(0.165 * 1.25)  # PUE 1.25: 206.25 kW
     waits = twin.daily_waits()
     assert waits["research"][0] == 0 and np.isnan(waits["research"][1])
     assert waits["industry"][1] == pytest.approx(24.0)
