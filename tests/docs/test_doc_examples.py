@@ -204,6 +204,9 @@ def run_command(
     argv = shlex.split(command.text)
     assert argv[0] == "aifactory"
     monkeypatch.setattr(sys, "argv", argv)  # the program name in usage messages
+    # ... as click finds it: under `python -m pytest` it would be "python -m pytest.aifactory" (click
+    # reads __main__.__package__), not "aifactory" as from the installed command.
+    monkeypatch.setattr(sys.modules["__main__"], "__package__", None, raising=False)
     capsys.readouterr()
     try:
         run_cli(small_runs(argv[1:]) if limit_runs else argv[1:])
