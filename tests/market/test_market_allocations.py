@@ -243,8 +243,11 @@ def test_burn_conserves_gpu_hours(
     assert result.total == pytest.approx(gpus * length)
     assert result.burned + result.uncovered == pytest.approx(result.total, abs=1e-9)
     assert 0.0 <= result.overdrawn <= result.uncovered + 1e-9
+    segment_hours = set(range(start, start + length))
     for i, hours in result.charges:
-        assert 0.0 < hours <= remaining(allocations[i]) + 1e-9
-        a = allocations[i]
-        inside = max(0.0, (min(a.end, h(start + length)) - max(a.start, h(start))) / timedelta(hours=1))
-        assert hours <= gpus * inside + 1e-9
+        s, d, g = allocs[i]
+        assert 0.0 < hours <= (1.0 + g) - g / 2 + 1e-9  # what is left of it: granted 1 + g, used g / 2
+        # whole hours both the allocation and the segment cover, counted one by one (all ends are on the
+        # hour): it is charged at most that many hours of the segment's GPUs
+        shared = len(segment_hours & set(range(s, s + d)))
+        assert hours <= gpus * shared + 1e-9

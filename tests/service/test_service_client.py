@@ -375,11 +375,9 @@ def test_logs_tail_and_follow(cli: Cli) -> None:
 
     writer = threading.Thread(target=run_job)
     writer.start()
-    started = time.monotonic()
     out = cli.ok("member_a", "jobs", "logs", a, "--follow", "--tail", "1", "--interval", "0.1")
     writer.join()
-    assert out == "three\nfour\nfive\n"
-    assert time.monotonic() - started < 30
+    assert out == "three\nfour\nfive\n"  # returned once the job ended, with what it wrote until then
     assert cli.ok("member_a", "jobs", "logs", a, "-f") == "one\ntwo\nthree\nfour\nfive\n"  # ended: at once
 
 

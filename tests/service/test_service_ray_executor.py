@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -110,11 +111,13 @@ def test_runs_with_its_gpus_and_reports_exit_codes(ray_address: str, tmp_path: P
     executor = RayExecutor(ray_address, token=TOKEN)
     ok = launch(tmp_path, "j-0000000000a1", 'echo "gpus=$CUDA_VISIBLE_DEVICES job=$AIFACTORY_JOB_ID"')
     bad = launch(tmp_path, "j-0000000000a2", "echo failing >&2; exit 3")
+    before = time.time()
     ref_ok, ref_bad = executor.start(ok, time.time()), executor.start(bad, time.time())
     assert ref_ok == "aif-j-0000000000a1.1"
     ended = until_ended(executor, ok, ref_ok)
     assert (ended.exit_code, ended.timed_out, ended.stopped, ended.lost) == (0, False, False, False)
-    assert ended.ended_at is not None and abs(ended.ended_at - time.time()) < 120
+    # Ray's end time (ms) in epoch seconds: after the submission, before poll reported the end
+    assert ended.ended_at is not None and before <= ended.ended_at <= time.time()
     assert "gpus=3,4 job=j-0000000000a1" in ok.log_path.read_text()
     failed = until_ended(executor, bad, ref_bad)
     assert failed.exit_code == 3 and not failed.stopped
@@ -179,16 +182,36 @@ def test_an_unreachable_cluster_is_not_a_failed_job(tmp_path: Path) -> None:
         RayExecutor("http://127.0.0.1:1").start(launch(tmp_path, "j-0000000000e2", None), time.time())
 
 
-def test_attempts_share_one_log_file(tmp_path: Path) -> None:
-    from aifactory.service.executors.ray import _write_attempt_log
+class FakeJobServer:
+    """Ray's job API as ``poll`` uses it: each submission id's status and driver output, set by the test."""
 
+    def __init__(self) -> None:
+        self.jobs: dict[str, tuple[str, str]] = {}
+
+    def get_job_info(self, ref: str) -> Any:
+        status, _ = self.jobs[ref]
+        return SimpleNamespace(
+            status=status, start_time=1_000, end_time=2_000, driver_exit_code=0, message=""
+        )
+
+    def get_job_logs(self, ref: str) -> str:
+        return self.jobs[ref][1]
+
+
+def test_attempts_share_one_log_file(tmp_path: Path) -> None:
+    server = FakeJobServer()
+    executor = RayExecutor("http://ray.example", client_factory=lambda *_: server, log_every_s=0.0)
     first = launch(tmp_path, "j-0000000000f1", "x")
-    _write_attempt_log(first, "one\n")
-    _write_attempt_log(first, "one\ntwo\n")  # a later copy of the same attempt replaces its part
     second = launch(tmp_path, "j-0000000000f1", "x", attempt=2)
-    _write_attempt_log(second, "three\n")
-    text = first.log_path.read_text()
-    assert text == (
+    server.jobs["aif-j-0000000000f1.1"] = ("RUNNING", "one\n")
+    assert executor.poll(first, "aif-j-0000000000f1.1", 1.5) is None  # running: its output so far
+    assert first.log_path.read_text() == "=== attempt 1 (Ray job aif-j-0000000000f1.1) ===\none\n"
+    server.jobs["aif-j-0000000000f1.1"] = ("SUCCEEDED", "one\ntwo\n")
+    ended = executor.poll(first, "aif-j-0000000000f1.1", 2.5)  # a later copy replaces the attempt's part
+    assert ended is not None and ended.exit_code == 0
+    server.jobs["aif-j-0000000000f1.2"] = ("RUNNING", "three\n")
+    assert executor.poll(second, "aif-j-0000000000f1.2", 3.5) is None  # the next attempt goes after it
+    assert first.log_path.read_text() == (
         "=== attempt 1 (Ray job aif-j-0000000000f1.1) ===\none\ntwo\n"
         "=== attempt 2 (Ray job aif-j-0000000000f1.2) ===\nthree\n"
     )

@@ -124,27 +124,28 @@ def test_cluster_marks_the_gpus_of_running_jobs(world: World, running: dict[str,
 def test_cluster_shows_drained_racks_and_failed_trays(
     world: World, running: dict[str, dict[str, Any]]
 ) -> None:
-    busy = set(gpu_ids(world, running["a"]["id"]) + gpu_ids(world, running["b"]["id"]))
+    # the worker fills the lowest slots first: a holds rack 0's tray 0, b half of its tray 1
+    assert (gpu_ids(world, running["a"]["id"]), gpu_ids(world, running["b"]["id"])) == ([0, 1, 2, 3], [4, 5])
     with world.session() as session:
-        session.add(RackState(rack=1, drained=True, failed_trays=0))
-        session.add(RackState(rack=0, drained=False, failed_trays=1))
+        session.add(RackState(rack=0, drained=True, failed_trays=0))  # drained under its running jobs
+        session.add(RackState(rack=1, drained=False, failed_trays=1))
         session.commit()
     cluster = ok(world.get("council", "/api/v1/cluster"))
     racks = {r["rack"]: r for r in cluster["rack_list"]}
-    assert (racks[1]["drained"], racks[1]["failed_trays"]) == (True, 0)
-    assert (racks[0]["drained"], racks[0]["failed_trays"]) == (False, 1)
-    # out of service: every schedulable tray of rack 1 and the last schedulable tray (2) of rack 0;
-    # GPUs a job still holds there stay busy
-    out = {(1, 0), (1, 1), (1, 2), (0, 2)}
-    for (rack, tray), state in ((key, t["state"]) for key, t in trays_by_key(cluster).items()):
-        held = sum(rack * 16 + slot in busy for slot in range(tray * 4, tray * 4 + 4))
-        idle = "spare" if tray == 3 else "drained" if (rack, tray) in out else "free"
-        assert state == ("busy" if held == 4 else "partial" if held else idle), (rack, tray)
-    out_gpus = {rack * 16 + slot for rack, tray in out for slot in range(tray * 4, tray * 4 + 4)}
-    assert cluster["gpus_drained"] == len(out_gpus - busy) > 0
-    assert cluster["gpus_busy"] == 6
-    assert cluster["gpus_free"] == 24 - len(out_gpus | busy)
-    assert cluster["gpus_busy"] + cluster["gpus_free"] + cluster["gpus_drained"] + cluster["gpus_spare"] == 32
+    assert (racks[0]["drained"], racks[0]["failed_trays"]) == (True, 0)
+    assert (racks[1]["drained"], racks[1]["failed_trays"]) == (False, 1)
+    # rack 0: GPUs a job still holds stay busy (tray 0 whole, tray 1 half), the rest is drained; rack 1:
+    # its last schedulable tray (2) failed, trays 0 and 1 free; tray 3 of each rack is the spare
+    assert {key: t["state"] for key, t in trays_by_key(cluster).items()} == {
+        (0, 0): "busy", (0, 1): "partial", (0, 2): "drained", (0, 3): "spare",
+        (1, 0): "free", (1, 1): "free", (1, 2): "drained", (1, 3): "spare",
+    }  # fmt: skip
+    gpus = {g["gpu"]: g["busy"] for r in cluster["rack_list"] for t in r["trays"] for g in t["gpus"]}
+    assert [gid for gid, busy in sorted(gpus.items()) if busy] == [0, 1, 2, 3, 4, 5]
+    # by hand: busy 4 + 2 = 6; drained 2 (GPUs 6, 7 of rack 0's tray 1) + 4 (its tray 2) + 4 (rack 1's
+    # tray 2) = 10; free 2 trays × 4 = 8 (rack 1's trays 0 and 1); spare 2 trays × 4 = 8; 6 + 10 + 8 + 8 = 32
+    counts = tuple(cluster[k] for k in ("gpus_busy", "gpus_drained", "gpus_free", "gpus_spare"))
+    assert counts == (6, 10, 8, 8)
 
 
 def test_a_member_sees_other_projects_jobs_only_as_busy(
