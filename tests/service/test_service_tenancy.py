@@ -97,7 +97,8 @@ def test_token_lifecycle(world: World) -> None:
 
     revoked = world.call("admin_a", "DELETE", f"{V1}/tokens/{token['id']}")
     assert revoked.status_code == 200 and revoked.json()["revoked_at"] == "2026-01-05T09:00:00Z"
-    assert world.call("admin_a", "DELETE", f"{V1}/tokens/{token['id']}").status_code == 200  # idempotent
+    again = world.call("admin_a", "DELETE", f"{V1}/tokens/{token['id']}")  # once: then a conflict
+    assert again.status_code == 409 and again.json()["detail"].startswith("revoked_at: ")
     whoami = world.client.get(f"{V1}/whoami", headers={"Authorization": f"Bearer {secret}"})
     assert whoami.status_code == 401
     assert world.call("operator", "DELETE", f"{V1}/tokens/999999").status_code == 404

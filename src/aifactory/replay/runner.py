@@ -19,6 +19,7 @@ import numpy as np
 
 from aifactory.cluster.topology import Topology
 from aifactory.replay.failures import FailureModel, FailureProcess
+from aifactory.scheduler.admission import never_runs
 from aifactory.scheduler.core import CycleResult, Options, Scheduler
 from aifactory.scheduler.job import Job
 from aifactory.scheduler.policies import policy_named
@@ -117,13 +118,9 @@ def replay(
     result = ReplayResult(topology, policy, tenancy, {}, [])
     runnable: list[Job] = []
     for job in jobs:
-        if job.gpus > online_gpus:
-            result.rejected.append((job, f"needs {job.gpus} GPUs; the factory has {online_gpus}"))
-        elif job.gpus > tenancy.ceiling(job.tenant, online_gpus):
-            most = math.floor(tenancy.ceiling(job.tenant, online_gpus))
-            result.rejected.append(
-                (job, f"needs {job.gpus} GPUs; borrowing limits allow {job.tenant} at most {most}")
-            )
+        reason = never_runs(job.gpus, online_gpus, tenancy, job.tenant)
+        if reason is not None:
+            result.rejected.append((job, reason))
         else:
             runnable.append(job)
     runnable.sort(key=lambda j: j.submit)

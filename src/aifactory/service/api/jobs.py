@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from aifactory.cluster.topology import Topology
 from aifactory.market import MarketError, parse_shape, shape_for_factory
+from aifactory.scheduler.admission import never_runs
 from aifactory.service.api.reservations import check_job_reservation
 from aifactory.service.api.schemas import (
     CONFLICT,
@@ -230,6 +231,9 @@ def submit(
         raise Invalid("project_id: required for an operator token")
     principal.acts_for(project_id)
     assert body.gpus is not None
+    impossible = never_runs(body.gpus, factory.gpus)
+    if impossible is not None:
+        raise Invalid(f"gpus: {impossible}: it could never run")
     if body.shape is not None:
         try:
             shape_for_factory(body.shape, factory.rack.gpu_model)
@@ -343,7 +347,14 @@ def cancel_job(
     now: NowDep,
     principal: Annotated[Principal, Depends(require("project_admin", "project_member"))],
 ) -> Job | JobOut:
-    job = _visible_job(session, job_id, principal)
+    """Cancel once: a job already cancelled (or whose cancel is already asked, while it runs) is a 409,
+    so of concurrent cancels exactly one succeeds."""
+    locked = store_jobs.lock(session, job_id) if JOB_ID.match(job_id) else None  # held until committed
+    if locked is None or not principal.can_see_project(locked.project_id):
+        raise NotFound(f"job {job_id!r} not found")
+    job = locked
+    if job.state == "running" and job.cancel_requested:
+        raise Conflict(f"cancel_requested: job {job_id} is already being cancelled")
     if job.state == "pending":
         job.state = "cancelled"
         job.cancel_requested = True

@@ -10,13 +10,15 @@ from fastapi import APIRouter, Depends
 from fastapi import Path as PathParam
 from pydantic import ConfigDict, Field
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from aifactory.cluster.topology import Topology
-from aifactory.service.api.schemas import ERRORS, NOT_FOUND, Body, Out
+from aifactory.service.api.schemas import CONFLICT, ERRORS, NOT_FOUND, Body, Out
 from aifactory.service.auth import AnyRole, Principal, require
 from aifactory.service.db.models import RackState
 from aifactory.service.deps import FactoryDep, SessionDep
-from aifactory.service.errors import Invalid, NotFound
+from aifactory.service.errors import Conflict, Invalid, NotFound
+from aifactory.service.store import racks as store_racks
 
 router = APIRouter(prefix="/racks", tags=["racks"], responses=ERRORS)
 
@@ -53,7 +55,7 @@ def list_racks(session: SessionDep, factory: FactoryDep, _: AnyRole) -> list[Rac
 @router.put(
     "/{rack}",
     response_model=RackStateOut,
-    responses=NOT_FOUND,
+    responses={**NOT_FOUND, **CONFLICT},
     summary="Drain or restore a rack, record its broken trays (operator)",
 )
 def set_rack(
@@ -66,11 +68,21 @@ def set_rack(
     _check_rack(factory, rack)
     if body.failed_trays > factory.rack.trays:
         raise Invalid(f"failed_trays: a rack has {factory.rack.trays} trays, {body.failed_trays} given")
-    row = session.get(RackState, rack)
+    row = store_racks.lock(session, rack)  # held until committed
+    drained, failed = (row.drained, row.failed_trays) if row is not None else (False, 0)
+    if (drained, failed) == (body.drained, body.failed_trays):
+        raise Conflict(
+            f"drained: rack {rack} is already {'drained' if drained else 'in service'} with "
+            f"{failed} failed trays (nothing to change)"
+        )
     if row is None:
         row = RackState(rack=rack)
         session.add(row)
     row.drained = body.drained
     row.failed_trays = body.failed_trays
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:  # a concurrent first change of this rack inserted its row first
+        session.rollback()
+        raise Conflict(f"drained: rack {rack} was changed by another request; read it and retry") from None
     return RackStateOut(rack=rack, drained=row.drained, failed_trays=row.failed_trays)

@@ -9,11 +9,15 @@ from fastapi import APIRouter, Depends, Path, status
 from pydantic import ConfigDict, Field, model_validator
 from sqlalchemy import select
 
-from aifactory.service.api.schemas import ERRORS, MAX_INT, NOT_FOUND, Body, Out, Slug, Subject
+from aifactory.service.api.schemas import CONFLICT, ERRORS, MAX_INT, NOT_FOUND, Body, Out, Slug, Subject
 from aifactory.service.auth import Principal, issue_token, require
 from aifactory.service.db.models import PROJECT_ROLES, Project, Token
 from aifactory.service.deps import NowDep, SessionDep
-from aifactory.service.errors import Forbidden, Invalid, NotFound
+from aifactory.service.errors import Conflict, Forbidden, Invalid, NotFound
+from aifactory.service.store import tokens as store_tokens
+
+LOCKOUT_ROLES = ("operator", "project_admin")
+"""Roles of which the last active token cannot be revoked (without one, nobody can make new tokens)."""
 
 router = APIRouter(prefix="/tokens", tags=["tokens"], responses=ERRORS)
 
@@ -98,7 +102,7 @@ def list_tokens(
 @router.delete(
     "/{token_id}",
     response_model=TokenOut,
-    responses=NOT_FOUND,
+    responses={**NOT_FOUND, **CONFLICT},
     summary="Revoke a token (operator: any; project admin: their project's member tokens)",
 )
 def revoke_token(
@@ -107,12 +111,24 @@ def revoke_token(
     now: NowDep,
     principal: Annotated[Principal, Depends(require("project_admin"))],
 ) -> Token:
-    token = session.get(Token, token_id)
+    """Revoke once: a token already revoked is a 409 (of concurrent revocations one wins). The last
+    active operator token, and a project's last active admin token, cannot be revoked (409): nobody
+    could then create tokens for the factory or the project."""
+    token = store_tokens.lock(session, token_id)  # held until committed
     if token is None or not (principal.is_operator or token.project_id == principal.project_id):
         raise NotFound(f"token {token_id} not found")
     if not principal.is_operator and token.role != "project_member":
         raise Forbidden(f"a project_admin token may only revoke project_member tokens, not {token.role}")
-    if token.revoked_at is None:
-        token.revoked_at = now
-        session.commit()
+    if token.revoked_at is not None:
+        raise Conflict(
+            f"revoked_at: token {token_id} was already revoked at {token.revoked_at:%Y-%m-%dT%H:%M:%SZ}"
+        )
+    if token.role in LOCKOUT_ROLES and set(store_tokens.active_peers(session, token)) <= {token.id}:
+        whose = "the factory's" if token.project_id is None else f"project {token.project_id}'s"
+        raise Conflict(
+            f"role: token {token_id} is {whose} last active {token.role} token; "
+            f"create another {token.role} token before revoking this one"
+        )
+    token.revoked_at = now
+    session.commit()
     return token

@@ -10,6 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from aifactory.service.db.models import Job
+from aifactory.service.store.locks import locked
 
 JOB_SEQUENCE = "jobs_seq_seq"  # PostgreSQL only (migration 0002)
 
@@ -55,3 +56,8 @@ def insert_statement(session: Session) -> Any:
         )
         _INSERTS[name] = statement
     return statement
+
+
+def lock(session: Session, job_id: str) -> Job | None:
+    """The job, locked until the transaction ends (None: no such job)."""
+    return locked(session, Job, job_id)

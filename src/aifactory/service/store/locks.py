@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import inspect, select, update
+from sqlalchemy import Select, inspect, select, update
 from sqlalchemy.orm import Session
 
 T = TypeVar("T")
@@ -33,3 +33,12 @@ def locked(session: Session, model: type[T], key: Any) -> T | None:
     if not sqlite:
         query = query.with_for_update()
     return session.scalars(query).one_or_none()
+
+
+def locked_set(session: Session, query: Select[int]) -> list[int]:
+    """The ids ``query`` selects, each row locked until the transaction ends, read after the lock so
+    that a concurrent change that took them out of the set is seen (PostgreSQL re-checks the condition
+    of a row it waited for; SQLite: the caller holds the write lock from :func:`locked`)."""
+    if session.get_bind().dialect.name != "sqlite":
+        query = query.with_for_update()
+    return list(session.scalars(query))
