@@ -68,10 +68,18 @@ def ray_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         deadline = time.monotonic() + 60
         while True:  # the job server answers a little after ray.init returns
             try:
-                RayExecutor(address, token=TOKEN).client()
+                client = RayExecutor(address, token=TOKEN).client()
                 break
             except RayUnavailable:
                 if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        while True:  # and takes submissions once its agent is up ("No available agent" until then)
+            try:
+                client.submit_job(entrypoint="true", submission_id="aifactory-warm-up")
+                break
+            except Exception as exc:
+                if "agent" not in str(exc).lower() or time.monotonic() > deadline:
                     raise
                 time.sleep(0.5)
         yield address
