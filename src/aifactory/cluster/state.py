@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -98,16 +96,11 @@ class ClusterState:
         self.healthy_trays[rack] += 1
         self._recompute(rack)
 
-    @contextmanager
-    def what_if(self) -> Iterator[WhatIf]:
+    def what_if(self) -> WhatIf:
         """A trial on this state's free map (placement and reclaim ask "if these jobs ended, where would
-        the gang go?"): the trial's changes are undone when the block ends, whatever happens in it.
-        Nothing else may change the state inside the block."""
-        trial = WhatIf(self.free)
-        try:
-            yield trial
-        finally:
-            trial.undo()
+        the gang go?"), used as ``with state.what_if() as trial:``: the trial's changes are undone when
+        the block ends, whatever happens in it. Nothing else may change the state inside the block."""
+        return WhatIf(self.free)
 
     def jobs_on(self, rack: int) -> list[tuple[str, int]]:
         """(job, GPUs on this rack) for the jobs running on ``rack``, in start order."""
@@ -115,36 +108,59 @@ class ClusterState:
 
 
 class WhatIf:
-    """Hypothetical releases (and holds) of placements on a free map, logged so that they can be undone
-    (all of them, or back to a :meth:`mark`) — Kueue's preemption simulation on its snapshot."""
+    """Hypothetical releases (and holds) of placements on a free map, undone together when the ``with``
+    block ends (or back to a :meth:`mark`) — Kueue's preemption simulation on its snapshot.
 
-    __slots__ = ("_log", "free")
+    It sits on the scheduler's hot path (every backfill reservation and reclaim asks one), so the whole
+    trial is undone by restoring a copy of the free map taken at the start (one array copy, however many
+    placements were released), and only changes after a :meth:`mark` are logged for a partial undo."""
+
+    __slots__ = ("_log", "_saved", "free")
 
     def __init__(self, free: IntArray) -> None:
         self.free = free
-        self._log: list[tuple[Placement, int]] = []
+        self._saved = free.copy()
+        self._log: list[tuple[Placement, int]] | None = None  # logging starts at the first mark
+
+    def __enter__(self) -> WhatIf:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.undo()
 
     def release(self, placement: Placement) -> None:
         """As if the job on ``placement`` ended: its GPUs are free."""
-        self._apply(placement, 1)
+        free = self.free
+        for rack, gpus in placement:
+            free[rack] += gpus
+        if self._log is not None:
+            self._log.append((placement, 1))
 
     def hold(self, placement: Placement) -> None:
         """As if ``placement`` were taken again (undoes a :meth:`release` out of order)."""
-        self._apply(placement, -1)
-
-    def _apply(self, placement: Placement, sign: int) -> None:
         free = self.free
         for rack, gpus in placement:
-            free[rack] += sign * gpus
-        self._log.append((placement, sign))
+            free[rack] -= gpus
+        if self._log is not None:
+            self._log.append((placement, -1))
 
     def mark(self) -> int:
+        """A point to :meth:`undo` back to; changes from here on are logged."""
+        if self._log is None:
+            self._log = []
         return len(self._log)
 
-    def undo(self, mark: int = 0) -> None:
-        """Take back every change since ``mark`` (0: all of them)."""
+    def undo(self, mark: int | None = None) -> None:
+        """Take back every change since ``mark`` (None: the whole trial)."""
+        if mark is None:
+            self.free[:] = self._saved
+            self._log = None
+            return
+        log = self._log
+        if log is None:
+            raise ValueError("undo(mark) without a mark")
         free = self.free
-        while len(self._log) > mark:
-            placement, sign = self._log.pop()
+        while len(log) > mark:
+            placement, sign = log.pop()
             for rack, gpus in placement:
                 free[rack] -= sign * gpus

@@ -77,11 +77,14 @@ def backfill(s: Scheduler, now: float, result: CycleResult) -> None:
 def _reservation_time(s: Scheduler, head: Job, now: float) -> float:
     """Earliest time the head's gang can be placed, releasing running jobs at their expected ends."""
     total = s.state.free_gpus
+    need, topology = head.gpus, s.topology
     with s.state.what_if() as trial:
+        release = trial.release
+        free = trial.free
         for run in sorted(s.running.values(), key=lambda r: r.expected_end):
-            trial.release(run.placement)
+            release(run.placement)
             total += run.gpus
-            if total >= head.gpus and place(head.gpus, trial.free, s.topology) is not None:
+            if total >= need and place(need, free, topology) is not None:
                 return max(run.expected_end, now)
     return float("inf")
 
