@@ -18,9 +18,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from aifactory.service.db.models import PROJECT_ROLES, ROLES, Token
+from aifactory.service.db.models import PROJECT_ROLES, ROLES, Project, Token
 from aifactory.service.deps import NowDep, SessionDep
-from aifactory.service.errors import Forbidden, Unauthorized
+from aifactory.service.errors import Forbidden, Invalid, Unauthorized
 
 PREFIX = "aif_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # last_used_at is written at most once a minute per token
@@ -86,6 +86,23 @@ class Principal:
         """Raise 403 unless the caller is an operator or bound to ``project_id``."""
         if not (self.is_operator or self.project_id == project_id):
             raise Forbidden(f"{field}: a {self.role} token may not act on project {project_id!r}")
+
+    def project_for(self, asked: str | None) -> str:
+        """The project a request acts on: the one ``asked`` for (default: the token's own), which the
+        caller must be allowed to act on (422 when an operator names none, 403 for another's)."""
+        project_id = asked or self.project_id
+        if project_id is None:
+            raise Invalid("project_id: required for an operator token")
+        self.acts_for(project_id)
+        return project_id
+
+
+def existing_project(session: Session, principal: Principal, asked: str | None) -> str:
+    """:meth:`Principal.project_for`, and the project must exist (422 naming ``project_id``)."""
+    project_id = principal.project_for(asked)
+    if session.get(Project, project_id) is None:
+        raise Invalid(f"project_id: no project {project_id!r}")
+    return project_id
 
 
 def authenticate(session: Session, secret: str, now: datetime) -> Principal:

@@ -19,10 +19,10 @@ from sqlalchemy import select
 from aifactory.market import MarketError
 from aifactory.market import allocations as domain
 from aifactory.service.api.schemas import CONFLICT, ERRORS, MAX_INT, NOT_FOUND, PERIOD, Body, Note, Out, Slug
-from aifactory.service.auth import AnyRole, Principal, require
-from aifactory.service.db.models import Allocation, Project
+from aifactory.service.auth import AnyRole, Principal, existing_project, require
+from aifactory.service.db.models import Allocation
 from aifactory.service.deps import NowDep, SessionDep
-from aifactory.service.errors import Invalid, NotFound, from_market
+from aifactory.service.errors import NotFound, from_market
 from aifactory.service.store import allocations as store
 
 router = APIRouter(prefix="/allocations", tags=["allocations"], responses=ERRORS)
@@ -118,12 +118,7 @@ def request_allocation(
     now: NowDep,
     principal: Annotated[Principal, Depends(require("project_admin", "project_member"))],
 ) -> Allocation:
-    project_id = body.project_id or principal.project_id
-    if project_id is None:
-        raise Invalid("project_id: required for an operator token")
-    principal.acts_for(project_id)
-    if session.get(Project, project_id) is None:
-        raise Invalid(f"project_id: no project {project_id!r}")
+    project_id = existing_project(session, principal, body.project_id)
     try:
         asked = domain.request(project_id, body.gpu_hours, body.start_at, body.end_at)
     except MarketError as exc:

@@ -226,10 +226,7 @@ def submit(
     if header_key is not None and body.idempotency_key is not None and header_key != body.idempotency_key:
         raise Invalid("idempotency_key: the Idempotency-Key header and the body's idempotency_key differ")
     key = body.idempotency_key or header_key
-    project_id = body.project_id or principal.project_id
-    if project_id is None:
-        raise Invalid("project_id: required for an operator token")
-    principal.acts_for(project_id)
+    project_id = principal.project_for(body.project_id)
     assert body.gpus is not None
     impossible = never_runs(body.gpus, factory.gpus)
     if impossible is not None:

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from aifactory.market import MarketError, book, cancel, check_pool, check_use
 from aifactory.service.api.offers import busy_if_spot, price_now
 from aifactory.service.api.schemas import CONFLICT, ERRORS, MAX_INT, NOT_FOUND, PERIOD, Body, Out, Slug
-from aifactory.service.auth import AnyRole, Principal, require
-from aifactory.service.db.models import Project, Reservation
+from aifactory.service.auth import AnyRole, Principal, existing_project, require
+from aifactory.service.db.models import Reservation
 from aifactory.service.deps import FactoryDep, NowDep, SessionDep
 from aifactory.service.errors import Invalid, NotFound, from_market
 from aifactory.service.store import market as store
@@ -106,12 +106,7 @@ def book_reservation(
     factory: FactoryDep,
     principal: Annotated[Principal, Depends(require("project_admin", "project_member"))],
 ) -> ReservationOut:
-    project_id = body.project_id or principal.project_id
-    if project_id is None:
-        raise Invalid("project_id: required for an operator token")
-    principal.acts_for(project_id)
-    if session.get(Project, project_id) is None:
-        raise Invalid(f"project_id: no project {project_id!r}")
+    project_id = existing_project(session, principal, body.project_id)
     found = store.lock_offer(session, body.offer_id)  # held until the booking commits
     if found is None:
         raise Invalid(f"offer_id: no offer {body.offer_id}")
