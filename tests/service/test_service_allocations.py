@@ -28,6 +28,10 @@ GOOD = {
         ({"end_at": "2026-01-01T00:00:00Z"}, "end_at"),
         ({"start_at": "2026-02-01T00:00:00"}, "start_at"),
         ({"start_at": "yesterday"}, "start_at"),
+        ({"start_at": 1767225600}, "start_at"),  # a number is not a date (strict bodies)
+        ({"start_at": "1767225600"}, "start_at"),  # nor is a number in quotes
+        ({"gpu_hours": "100"}, "gpu_hours"),  # "100" is not 100
+        ({"gpu_hours": True}, "gpu_hours"),  # true is not 1
         ({"project_id": "nope"}, "project_id"),
         ({"justification": "x" * 10_001}, "justification"),
         ({"extra": 1}, "extra"),
@@ -102,6 +106,8 @@ def test_reject(world: World) -> None:
         ({"decision": "reject", "end_at": "2026-05-01T00:00:00Z"}, "end_at"),
         ({"decision": "amend"}, "decision"),
         ({"decision": "amend", "gpu_hours": 0}, "gpu_hours"),
+        ({"decision": "amend", "gpu_hours": "5"}, "gpu_hours"),
+        ({"decision": True}, "decision"),
         ({"decision": "amend", "end_at": "2025-12-01T00:00:00Z"}, "end_at"),
         ({"decision": "amend", "start_at": "2026-06-01T00:00:00Z"}, "end_at"),
     ],

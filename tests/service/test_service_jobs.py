@@ -26,7 +26,12 @@ GOOD = {"project_id": "pa", "command": "python train.py", "gpus": 4, "time_limit
         ({"gpus": -1}, "gpus"),
         ({"gpus": 2.5}, "gpus"),
         ({"gpus": 10**30}, "gpus"),
-        ({"gpus": 145}, "gpus"),  # the factory has 2 racks of 72: it could never run
+        ({"gpus": 145}, "gpus"),
+        ({"gpus": True}, "gpus"),  # strict bodies: true is not 1 …
+        ({"gpus": "4"}, "gpus"),  # … "4" is not 4
+        ({"time_limit_s": "60"}, "time_limit_s"),
+        ({"preemptible": 1}, "preemptible"),
+        ({"priority": 1.5}, "priority"),  # the factory has 2 racks of 72: it could never run
         ({"gpus": None, "shape": "gpu.3xgb300"}, "shape"),
         ({"gpus": None, "shape": "tpu.4"}, "shape"),
         ({"gpus": None, "shape": "gpu.8xh100"}, "shape"),  # a real shape, but not this factory's GPUs

@@ -13,12 +13,23 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, status
-from pydantic import AwareDatetime, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 from sqlalchemy import select
 
 from aifactory.market import MarketError
 from aifactory.market import allocations as domain
-from aifactory.service.api.schemas import CONFLICT, ERRORS, MAX_INT, NOT_FOUND, PERIOD, Body, Note, Out, Slug
+from aifactory.service.api.schemas import (
+    CONFLICT,
+    ERRORS,
+    MAX_INT,
+    NOT_FOUND,
+    PERIOD,
+    Body,
+    Instant,
+    Note,
+    Out,
+    Slug,
+)
 from aifactory.service.auth import AnyRole, Principal, existing_project, require
 from aifactory.service.db.models import Allocation
 from aifactory.service.deps import NowDep, SessionDep
@@ -34,8 +45,8 @@ GpuHours = Annotated[float, Field(gt=0, le=1e12, description="GPU-hours.", examp
 class AllocationIn(Body):
     project_id: Slug | None = Field(None, description="The project (a project token's own by default).")
     gpu_hours: GpuHours
-    start_at: AwareDatetime = Field(examples=["2026-01-01T00:00:00Z"])
-    end_at: AwareDatetime = Field(examples=["2026-04-01T00:00:00Z"])
+    start_at: Instant = Field(examples=["2026-01-01T00:00:00Z"])
+    end_at: Instant = Field(examples=["2026-04-01T00:00:00Z"])
     justification: Note = ""
 
     @model_validator(mode="after")
@@ -62,8 +73,8 @@ class AllocationIn(Body):
 class ReviewIn(Body):
     decision: Literal["approve", "amend", "reject"]
     gpu_hours: GpuHours | None = Field(None, description="Only with amend: the GPU-hours granted.")
-    start_at: AwareDatetime | None = Field(None, description="Only with amend: a new start.")
-    end_at: AwareDatetime | None = Field(None, description="Only with amend: a new end.")
+    start_at: Instant | None = Field(None, description="Only with amend: a new start.")
+    end_at: Instant | None = Field(None, description="Only with amend: a new end.")
     note: Note | None = None
 
     model_config = ConfigDict(

@@ -8,12 +8,12 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, status
-from pydantic import AwareDatetime, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 from sqlalchemy.orm import Session
 
 from aifactory.cluster.topology import Topology
 from aifactory.market import MarketError, booked_units_peak, parse_country, parse_shape, search
-from aifactory.service.api.schemas import ERRORS, MAX_INT, NOT_FOUND, Body, Country, Out, Price, Slug
+from aifactory.service.api.schemas import ERRORS, MAX_INT, NOT_FOUND, Body, Country, Instant, Out, Price, Slug
 from aifactory.service.auth import AnyRole, Principal, require
 from aifactory.service.db.models import Offer, Provider
 from aifactory.service.deps import FactoryDep, NowDep, SessionDep
@@ -34,8 +34,8 @@ class OfferIn(Body):
     price_per_gpu_hour: Price
     kind: OfferKindName
     units: int = Field(ge=1, le=1_000_000, description="Units of the shape on sale at once.")
-    available_from: AwareDatetime = Field(examples=["2026-01-01T00:00:00Z"])
-    available_until: AwareDatetime | None = Field(None, description="Open-ended when not given.")
+    available_from: Instant = Field(examples=["2026-01-01T00:00:00Z"])
+    available_until: Instant | None = Field(None, description="Open-ended when not given.")
     country: Country | None = Field(None, description="The provider's country by default.")
 
     model_config = ConfigDict(
@@ -212,8 +212,8 @@ def get_offer(
 )
 def offer_availability(
     offer_id: Annotated[int, Path(ge=1, le=MAX_INT)],
-    start_at: Annotated[AwareDatetime, Query(examples=["2026-01-05T00:00:00Z"])],
-    end_at: Annotated[AwareDatetime, Query(examples=["2026-01-06T00:00:00Z"])],
+    start_at: Annotated[Instant, Query(examples=["2026-01-05T00:00:00Z"])],
+    end_at: Annotated[Instant, Query(examples=["2026-01-06T00:00:00Z"])],
     session: SessionDep,
     _: AnyRole,
 ) -> AvailabilityOut:

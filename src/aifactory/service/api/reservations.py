@@ -14,13 +14,23 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, status
-from pydantic import AwareDatetime, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aifactory.market import MarketError, book, cancel, check_pool, check_use
 from aifactory.service.api.offers import busy_if_spot, price_now
-from aifactory.service.api.schemas import CONFLICT, ERRORS, MAX_INT, NOT_FOUND, PERIOD, Body, Out, Slug
+from aifactory.service.api.schemas import (
+    CONFLICT,
+    ERRORS,
+    MAX_INT,
+    NOT_FOUND,
+    PERIOD,
+    Body,
+    Instant,
+    Out,
+    Slug,
+)
 from aifactory.service.auth import AnyRole, Principal, existing_project, require
 from aifactory.service.db.models import Reservation
 from aifactory.service.deps import FactoryDep, NowDep, SessionDep
@@ -36,8 +46,8 @@ class ReservationIn(Body):
     offer_id: int = Field(ge=1, le=MAX_INT)
     project_id: Slug | None = Field(None, description="The project (a project token's own by default).")
     units: int = Field(ge=1, le=1_000_000)
-    start_at: AwareDatetime = Field(examples=["2026-01-05T00:00:00Z"])
-    end_at: AwareDatetime = Field(examples=["2026-01-06T00:00:00Z"])
+    start_at: Instant = Field(examples=["2026-01-05T00:00:00Z"])
+    end_at: Instant = Field(examples=["2026-01-06T00:00:00Z"])
 
     model_config = ConfigDict(
         json_schema_extra={

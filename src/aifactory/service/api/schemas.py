@@ -1,12 +1,24 @@
-"""Pydantic models shared by the routers: strict bodies (unknown fields, NaN, NUL characters and naive
-timestamps are rejected with the field named) and the error body."""
+"""Pydantic models shared by the routers: strict bodies (unknown fields, NaN, NUL characters, naive
+timestamps and values of the wrong JSON type — ``true`` for a number, ``"4"`` for 4, a number for a
+date — are rejected with the field named) and the error body."""
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    field_validator,
+)
 
 from aifactory.market.slices import MARKET_PROGRAMME, RESERVATION_PREFIX
 
@@ -33,6 +45,20 @@ Price = Annotated[float, Field(ge=0, le=1e6, description="Price per GPU-hour.", 
 Country = Annotated[
     str, Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2.", examples=["TW"])
 ]
+
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _instant_text(value: Any) -> Any:
+    if isinstance(value, datetime) or (isinstance(value, str) and ISO_DATE.match(value)):
+        return value  # pydantic parses the text (and refuses it without a timezone)
+    raise ValueError("must be an ISO 8601 date-time with a timezone, e.g. 2026-01-01T00:00:00Z")
+
+
+Instant = Annotated[AwareDatetime, Strict(False), BeforeValidator(_instant_text)]
+"""A timestamp in a body or a query: ISO 8601 text with a timezone (numbers, even as text, are refused:
+JSON has no date type, and a bare number is no unambiguous instant)."""
 PERIOD = {"start": "start_at", "end": "end_at"}
 """The API's names of the market domain's period fields (errors are named as the client sent them)."""
 
@@ -40,7 +66,7 @@ PERIOD = {"start": "start_at", "end": "end_at"}
 class Body(BaseModel):
     """Base of every request body."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
     @field_validator("*", mode="after")
     @classmethod

@@ -114,7 +114,7 @@ def revoke_token(
     """Revoke once: a token already revoked is a 409 (of concurrent revocations one wins). The last
     active operator token, and a project's last active admin token, cannot be revoked (409): nobody
     could then create tokens for the factory or the project."""
-    token = store_tokens.lock(session, token_id)  # held until committed
+    token = store_tokens.lock(session, token_id, LOCKOUT_ROLES)  # held until committed
     if token is None or not (principal.is_operator or token.project_id == principal.project_id):
         raise NotFound(f"token {token_id} not found")
     if not principal.is_operator and token.role != "project_member":

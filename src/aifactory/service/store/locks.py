@@ -35,10 +35,17 @@ def locked(session: Session, model: type[T], key: Any) -> T | None:
     return session.scalars(query).one_or_none()
 
 
-def locked_set(session: Session, query: Select[int]) -> list[int]:
-    """The ids ``query`` selects, each row locked until the transaction ends, read after the lock so
-    that a concurrent change that took them out of the set is seen (PostgreSQL re-checks the condition
-    of a row it waited for; SQLite: the caller holds the write lock from :func:`locked`)."""
-    if session.get_bind().dialect.name != "sqlite":
-        query = query.with_for_update()
-    return list(session.scalars(query))
+def locked_group(session: Session, model: type[T], key: Any, group: Select[Any]) -> T | None:
+    """``model``'s row ``key`` locked together with the rows whose keys ``group`` selects, all taken in
+    key order: two requests that lock overlapping groups (two revocations of two of the last tokens of
+    a role) then queue one behind the other instead of deadlocking. None: no such row.
+
+    SQLite: the database's write lock (as :func:`locked`) covers every row at once."""
+    (column,) = inspect(model).primary_key
+    if session.get_bind().dialect.name == "sqlite":
+        return locked(session, model, key)
+    keys = sorted({*session.scalars(group), key})
+    session.execute(select(column).where(column.in_(keys)).order_by(column).with_for_update()).all()
+    return session.scalars(
+        select(model).where(column == key).execution_options(populate_existing=True)
+    ).one_or_none()
