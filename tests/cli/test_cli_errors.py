@@ -170,3 +170,42 @@ def test_internal_error_with_debug_reraises(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(cli_main, "load_scenario", broken)
     with pytest.raises(RuntimeError, match="boom"):
         run_cli(["scenario", "validate", "serial-line"])
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("run", "serial-line", "--runs", "10", "--seed", "-1"),
+        ("supply", "simulate", "serial-line", "--runs", "10", "--seed", "-1"),
+        ("replay", "--racks", "1", "--seed", "-1", "trace.csv"),
+        ("plant", "simulate", "foxconn-houston", "--days", "1", "--seed", "-1"),
+    ],
+)
+def test_a_negative_seed_exits_2_with_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    (tmp_path / "trace.csv").write_text("job_id,submit_time,num_gpus,duration,tenant\nj1,0,4,10,a\n")
+    cwd = Path.cwd()
+    os.chdir(tmp_path)
+    try:
+        code, _, stderr = invoke(capsys, *args, "--out", str(tmp_path / "out"))
+    finally:
+        os.chdir(cwd)
+    assert code == 2
+    assert "--seed" in assert_one_line(stderr)
+
+
+def test_a_trace_with_an_absurd_gpu_count_skips_the_row_on_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A count beyond int64 once overflowed and ended in an internal error (exit 1)."""
+    trace = tmp_path / "t.csv"
+    trace.write_text(
+        "job_id,submit_time,num_gpus,duration,tenant\nj1,0,99999999999999999999999,10,a\nj2,1,4,10,a\n"
+    )
+    code, _, stderr = invoke(
+        capsys, "replay", str(trace), "--racks", "1", "--quiet", "--out", str(tmp_path / "o")
+    )
+    assert code == 0, stderr
+    (line,) = [x for x in stderr.splitlines() if "row 1" in x]
+    assert line.endswith("num_gpus: more than 10,000,000 GPUs: '99999999999999999999999' (skipped)")

@@ -36,7 +36,7 @@ Warmup = Annotated[
     float | None,
     typer.Option("--warmup-days", help="Days before KPIs are counted [90, or a quarter of --days if less]."),
 ]
-Seed = Annotated[int, typer.Option("--seed", help="Random seed (the same seed, the same run).")]
+Seed = Annotated[int, typer.Option("--seed", min=0, help="Random seed (the same seed, the same run).")]
 Rule = Annotated[
     str | None, typer.Option("--rule", help="Dispatching rule for every tool group (default: the data's).")
 ]

@@ -74,7 +74,9 @@ SetOption = Annotated[
     ),
 ]
 RunsOption = Annotated[int, typer.Option("--runs", "-n", min=1, help="Monte Carlo runs.")]
-SeedOption = Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same numbers.")]
+SeedOption = Annotated[
+    int, typer.Option("--seed", min=0, help="Random seed; the same seed gives the same numbers.")
+]
 WorkersOption = Annotated[int, typer.Option("--workers", "-w", min=1, help="Local worker processes.")]
 RayOption = Annotated[
     str | None, typer.Option("--ray", help="Distribute on a Ray cluster at ADDRESS ('local' starts one).")

@@ -130,7 +130,7 @@ def replay_command(
             show_default=False,
         ),
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the random failures.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the random failures.")] = 0,
     list_policies: Annotated[
         bool, typer.Option("--list-policies", help="List the policies and exit.")
     ] = False,
@@ -179,7 +179,11 @@ def replay_command(
             highlight=False,
         )
     for rejection in loaded.rejected[:5]:
-        err.print(f"{trace.name}: row {rejection.row}: {rejection.reason} (skipped)", highlight=False)
+        err.print(
+            f"{trace.name}: row {rejection.row}: {rejection.reason} (skipped)",
+            highlight=False,
+            soft_wrap=True,
+        )
     if len(loaded.rejected) > 5:
         err.print(
             f"{trace.name}: {len(loaded.rejected)} rows skipped in all (see rejected.csv)", highlight=False

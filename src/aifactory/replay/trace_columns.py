@@ -27,6 +27,9 @@ _TRUE = ("true", "1", "yes", "y", "t")
 _FALSE = ("false", "0", "no", "n", "f")
 _MAX_SHOWN = 40  # longest raw value quoted in a reason
 
+MAX_JOB_GPUS = 10_000_000
+"""Most GPUs one job of a trace may ask for (larger counts are typos or overflows; int64-safe)."""
+
 
 @dataclass(frozen=True)
 class Rejection:
@@ -156,11 +159,15 @@ class Checks:
         return nums.values
 
     def gpus(self, col: Any, name: str) -> IntArray:
+        """Check a GPU-count column: whole numbers from 1 to :data:`MAX_JOB_GPUS`."""
         values = self.number(col, name)
         with np.errstate(invalid="ignore"):
             whole = np.isfinite(values) & (values == np.floor(values))
             self.reject(~whole, lambda i: f"{name}: not a whole number of GPUs: {shown(col, i)}")
             self.reject(values <= 0, lambda i: f"{name}: must be at least 1, got {shown(col, i)}")
+            self.reject(
+                values > MAX_JOB_GPUS, lambda i: f"{name}: more than {MAX_JOB_GPUS:,} GPUs: {shown(col, i)}"
+            )
         return np.where(np.isfinite(values) & ~self.bad, values, 0).astype(np.int64)
 
     def duration(self, col: Any, name: str) -> FloatArray:
