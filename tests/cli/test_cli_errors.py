@@ -209,3 +209,32 @@ def test_a_trace_with_an_absurd_gpu_count_skips_the_row_on_one_line(
     assert code == 0, stderr
     (line,) = [x for x in stderr.splitlines() if "row 1" in x]
     assert line.endswith("num_gpus: more than 10,000,000 GPUs: '99999999999999999999999' (skipped)")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("run", "serial-line", "--runs", "10"),
+        ("supply", "simulate", "serial-line", "--runs", "10"),
+        ("replay", "trace.csv", "--racks", "1"),
+        ("plant", "simulate", "foxconn-houston", "--days", "1"),
+        ("fab", "simulate", "fab", "--days", "1"),
+    ],
+)
+def test_an_out_folder_that_cannot_be_made_exits_2_before_any_work(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    """Under a file, ``--out`` cannot be a folder: refused at once (it once ended replay and fab runs in
+    an internal error, after the simulation)."""
+    (tmp_path / "trace.csv").write_text("job_id,submit_time,num_gpus,duration,tenant\nj1,0,4,10,a\n")
+    (tmp_path / "fab").mkdir()  # not read: the output folder is checked first
+    (tmp_path / "a-file").write_text("")
+    cwd = Path.cwd()
+    os.chdir(tmp_path)
+    try:
+        code, _, stderr = invoke(capsys, *args, "--out", "a-file/out")
+    finally:
+        os.chdir(cwd)
+    assert code == 2
+    line = assert_one_line(stderr)
+    assert line.startswith("error: --out a-file/out") and line.endswith(": a-file exists and is not a folder")

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from aifactory.cli.out_folder import out_folder_problem
 from aifactory.cli.progress import progress_bar
 
 T = TypeVar("T")
@@ -52,6 +53,12 @@ Ray = Annotated[
     str | None,
     typer.Option("--ray", help="Run replications on a Ray cluster at ADDRESS ('local' starts one)."),
 ]
+
+
+def _check_out(out: Path) -> None:
+    problem = out_folder_problem(out)
+    if problem is not None:
+        raise FabInputError(problem)
 
 
 def _prepare(
@@ -124,6 +131,7 @@ def simulate_command(
     quiet: Quiet = False,
 ) -> None:
     """Simulate the fab; write DIR/kpis.json (lot types, tool groups) and print a summary."""
+    _check_out(out)
     kpis, _ = _run(dataset, days, warmup_days, seed, rule, quiet, replications, workers, ray_address)
     out.mkdir(parents=True, exist_ok=True)
     (out / "kpis.json").write_text(json.dumps(kpis, indent=2))
@@ -151,6 +159,7 @@ def validate_command(
     """Simulate and compare with the data set's reference files; print the deltas, write validation.json."""
     from aifactory.fab.validation import compare
 
+    _check_out(out)
     kpis, reference = _run(dataset, days, warmup_days, seed, rule, quiet, replications, workers, ray_address)
     if reference is None or not reference.lots:
         raise FabInputError(f"{dataset}: no reference_lots.txt to validate against")
@@ -346,6 +355,7 @@ def calibrate_command(
     from aifactory.fab.calibration import DISTRIBUTIONS, SPREADS, CalibrationError, calibrate, pooled
     from aifactory.report.fab_calibration import write_calibration_html
 
+    _check_out(out)
     if dist not in DISTRIBUTIONS:
         raise FabInputError(f"--dist {dist!r}: unknown; valid: {', '.join(DISTRIBUTIONS)}")
     if spread not in SPREADS:

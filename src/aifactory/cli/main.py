@@ -24,6 +24,7 @@ from aifactory.cli.alloc import alloc_app
 from aifactory.cli.fab import FabInputError, fab_app
 from aifactory.cli.jobs import jobs_app
 from aifactory.cli.market import market_app
+from aifactory.cli.out_folder import out_folder_problem
 from aifactory.cli.plant import PlantInputError, plant_app
 from aifactory.cli.progress import progress_bar
 from aifactory.cli.replay import ReplayInputError, replay_command
@@ -168,11 +169,9 @@ def _simulate(
 
 def _check_out(out: Path) -> None:
     """Reject an output folder that cannot be one before simulating, not after (exit 2, not 1)."""
-    for folder in (out, *out.parents):
-        if folder.exists():
-            if not folder.is_dir():
-                raise BadInput(f"--out {out}: {folder} exists and is not a folder")
-            return
+    problem = out_folder_problem(out)
+    if problem is not None:
+        raise BadInput(problem)
 
 
 def _write_outputs(mc: MonteCarlo, wall: float, out: Path, *, html: bool) -> tuple[dict[str, Any], Series]:

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from aifactory.cli.out_folder import out_folder_problem
 from aifactory.cli.progress import progress_bar
 
 if TYPE_CHECKING:
@@ -75,11 +76,9 @@ def check_window(days: float, warmup_days: float | None) -> float:
 
 def check_out(out: Path) -> None:
     """Reject an output folder that cannot be one before simulating, not after."""
-    for folder in (out, *out.parents):
-        if folder.exists():
-            if not folder.is_dir():
-                raise PlantInputError(f"--out {out}: {folder} exists and is not a folder")
-            return
+    problem = out_folder_problem(out)
+    if problem is not None:
+        raise PlantInputError(problem)
 
 
 # ------------------------------------------------------------------------------------------ catalogue

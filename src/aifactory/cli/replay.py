@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from aifactory.cli.out_folder import out_folder_problem
 from aifactory.cli.progress import progress_bar
 from aifactory.cluster.topology import Topology
 from aifactory.scenario import ScenarioError, load_scenario
@@ -155,8 +156,9 @@ def replay_command(
         raise ReplayInputError("replay: missing TRACE (a trace file), or use --list-policies")
     if policy not in POLICIES:
         raise ReplayInputError(f"--policy {policy}: unknown policy (policies: {', '.join(POLICIES)})")
-    if out.exists() and not out.is_dir():
-        raise ReplayInputError(f"--out {out}: exists and is not a folder")
+    problem = out_folder_problem(out)
+    if problem is not None:
+        raise ReplayInputError(problem)
     spec: AIFactory | None = None
     try:
         if scenario is not None or factory is not None:
