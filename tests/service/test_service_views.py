@@ -296,8 +296,9 @@ def test_usage_counts_closed_and_open_segments_against_shares(
     response = world.get("member_b", "/api/v1/usage")
     theirs = ok(response)
     assert [p["id"] for p in theirs["projects"]] == ["pb"]
-    assert {p["id"]: p["gpu_hours"] for p in theirs["programmes"]}["sci"] == pytest.approx(6.0)
-    for secret in (a, running["a"]["name"], '"pa"', '"pc"'):
+    # their programme's figures only: sci (pa and pb) used 4 + 2 GPU-hours; nothing of ind
+    assert {p["id"]: p["gpu_hours"] for p in theirs["programmes"]} == {"sci": pytest.approx(6.0)}
+    for secret in (a, running["a"]["name"], '"pa"', '"pc"', '"ind"'):
         assert secret not in response.text
 
 

@@ -297,7 +297,9 @@ class UsageOut(BaseModel):
     since: datetime | None
     until: datetime
     gpu_hours_total: float = Field(description="Every project's GPU-hours in the window.")
-    programmes: list[ProgrammeUsageOut]
+    programmes: list[ProgrammeUsageOut] = Field(
+        description="Every programme (project roles: their own project's only)."
+    )
     projects: list[ProjectUsageOut] = Field(description="Every project (project roles: their own only).")
 
 
@@ -406,6 +408,7 @@ def usage(
                 fraction_of_total=shares[p.id].used_share,
             )
             for p in programmes
+            if principal.reads_everything or p.id == programme_of.get(principal.project_id or "")
         ],
         projects=[
             _project_usage(session, p, hours[p.id], cost[p.id], now)
