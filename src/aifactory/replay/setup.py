@@ -19,8 +19,9 @@ from aifactory.scheduler.tenancy import Tenancy
 
 HOUR = 3600.0
 DAY = 86_400.0
-DEFAULT_REPAIR_HOURS = 24.0
-DEFAULT_CHECKPOINT_MINUTES = 60.0
+# without a factory, the defaults a scenario's AI factory has (one source for both)
+DEFAULT_REPAIR_HOURS = float(AIFactory.model_fields["tray_repair_hours"].default)
+DEFAULT_CHECKPOINT_MINUTES = float(AIFactory.model_fields["checkpoint_minutes"].default)
 
 
 @dataclass(frozen=True)

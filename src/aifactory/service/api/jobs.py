@@ -161,8 +161,11 @@ class JobOut(Out):
     executor_ref: str | None
 
 
-def _visible_job(session: Session, job_id: str, principal: Principal) -> Job:
-    job = session.get(Job, job_id) if JOB_ID.match(job_id) else None
+def _visible_job(session: Session, job_id: str, principal: Principal, *, lock: bool = False) -> Job:
+    """The job, if ``principal`` may see it (404 otherwise); ``lock``: its row locked until commit."""
+    job = None
+    if JOB_ID.match(job_id):
+        job = store_jobs.lock(session, job_id) if lock else session.get(Job, job_id)
     if job is None or not principal.can_see_project(job.project_id):
         raise NotFound(f"job {job_id!r} not found")
     return job
@@ -346,10 +349,7 @@ def cancel_job(
 ) -> Job | JobOut:
     """Cancel once: a job already cancelled (or whose cancel is already asked, while it runs) is a 409,
     so of concurrent cancels exactly one succeeds."""
-    locked = store_jobs.lock(session, job_id) if JOB_ID.match(job_id) else None  # held until committed
-    if locked is None or not principal.can_see_project(locked.project_id):
-        raise NotFound(f"job {job_id!r} not found")
-    job = locked
+    job = _visible_job(session, job_id, principal, lock=True)  # held until committed
     if job.state == "running" and job.cancel_requested:
         raise Conflict(f"cancel_requested: job {job_id} is already being cancelled")
     if job.state == "pending":
