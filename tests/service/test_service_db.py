@@ -40,9 +40,9 @@ def test_upgrade_creates_every_table_and_is_idempotent(empty_engine: Engine) -> 
     assert current_revision(empty_engine) is None
     upgrade(empty_engine)
     assert set(inspect(empty_engine).get_table_names()) >= TABLES
-    assert current_revision(empty_engine) == head_revision() == "0002"
+    assert current_revision(empty_engine) == head_revision() == "0003"
     upgrade(empty_engine)  # a second upgrade is a no-op
-    assert current_revision(empty_engine) == "0002"
+    assert current_revision(empty_engine) == "0003"
     with empty_engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
     indexes = {index["name"] for index in inspect(empty_engine).get_indexes("jobs")}
@@ -111,4 +111,31 @@ def test_migration_0002_round_trips(empty_engine: Engine) -> None:
     command.downgrade(alembic_config(empty_engine), "0001")
     assert current_revision(empty_engine) == "0001"
     upgrade(empty_engine)
-    assert current_revision(empty_engine) == "0002"
+    assert current_revision(empty_engine) == "0003"
+
+
+def test_migration_0003_adds_checked_borrowing_limits(empty_engine: Engine) -> None:
+    from alembic import command
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from aifactory.service.db.migrate import alembic_config
+
+    upgrade(empty_engine)
+    command.downgrade(alembic_config(empty_engine), "base")
+    upgrade(empty_engine, "0002")
+    for table in ("programmes", "projects"):
+        assert "borrowing_limit_gpus" not in {c["name"] for c in inspect(empty_engine).get_columns(table)}
+    with empty_engine.begin() as connection:  # a programme stored before 0003 keeps its row
+        connection.execute(text("INSERT INTO programmes VALUES ('sci', 'Science', 1.0, '2026-01-01')"))
+    upgrade(empty_engine)
+    for table in ("programmes", "projects"):
+        assert "borrowing_limit_gpus" in {c["name"] for c in inspect(empty_engine).get_columns(table)}
+    with empty_engine.begin() as connection:
+        assert connection.execute(text("SELECT borrowing_limit_gpus FROM programmes")).scalar_one() is None
+    with pytest.raises(IntegrityError), empty_engine.begin() as connection:
+        connection.execute(text("UPDATE programmes SET borrowing_limit_gpus = -1"))
+    command.downgrade(alembic_config(empty_engine), "0002")
+    assert "borrowing_limit_gpus" not in {c["name"] for c in inspect(empty_engine).get_columns("programmes")}
+    with empty_engine.begin() as connection:
+        assert connection.execute(text("SELECT id FROM programmes")).scalar_one() == "sci"

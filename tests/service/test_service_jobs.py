@@ -199,6 +199,38 @@ def test_submit_on_a_reservation(world: World) -> None:
     for reservation_id in (other, cancelled):
         response = world.post("member_a", URL, GOOD | {"reservation_id": reservation_id})
         assert response.status_code == 422 and response.json()["detail"].startswith("reservation_id: ")
+    world.clock.advance(days=1)  # the window has ended: a job on it would wait for ever
+    response = world.post("member_a", URL, GOOD | {"reservation_id": own})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"] == (
+        f"reservation_id: reservation {own} ended at 2026-01-06T09:00:00+00:00: a job on it could never run"
+    )
+
+
+def test_jobs_beyond_borrowing_limits_are_refused_at_submission(world: World) -> None:
+    """144 GPUs; sci (0.6 of 1.0 → 86.4 GPUs) holds pa, pb and a limited project; ind has 57.6."""
+    project = {"id": "pl", "programme_id": "sci", "name": "Limited", "quota_gpus": 20}
+    created = world.post("council", "/api/v1/projects", project | {"borrowing_limit_gpus": 10})
+    assert created.status_code == 201, created.text
+    assert created.json()["borrowing_limit_gpus"] == 10
+    response = world.post("operator", URL, GOOD | {"project_id": "pl", "gpus": 31})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"] == (
+        "gpus: needs 31 GPUs; borrowing limits allow pl at most 30: it could never run"
+    )
+    assert world.submit(project_id="pl", gpus=30)["state"] == "pending"  # quota 20 + limit 10
+    assert world.submit(project_id="pa", gpus=144)["gpus"] == 144  # no limit: it may borrow everything
+    # a programme's limit binds its projects together: cap has no share, so may hold 8 GPUs at most
+    programme = {"id": "cap", "name": "Capped", "share": 0.0, "borrowing_limit_gpus": 8}
+    assert world.post("council", "/api/v1/programmes", programme).status_code == 201
+    project = {"id": "pz", "programme_id": "cap", "name": "Z", "borrowing_limit_gpus": 100}
+    assert world.post("council", "/api/v1/projects", project).status_code == 201
+    response = world.post("operator", URL, GOOD | {"project_id": "pz", "gpus": 9})
+    assert response.status_code == 422
+    assert response.json()["detail"] == (
+        "gpus: needs 9 GPUs; borrowing limits allow pz at most 8: it could never run"
+    )
+    assert world.submit(project_id="pz", gpus=8)["gpus"] == 8
 
 
 def test_logs(world: World) -> None:

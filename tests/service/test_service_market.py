@@ -283,6 +283,14 @@ def test_reservations_validate_their_fields(world: World) -> None:
     assert detail(book(world, ids["tray"], **early)).startswith("end_at:")  # over before now
     before: dict[str, Any] = {"start_at": "2025-12-31T00:00:00Z", "end_at": "2026-01-08T00:00:00Z"}
     assert detail(book(world, ids["tray"], **before)).startswith("start_at:")  # before the offer starts
+    short = {"provider_id": "factory", "shape": "gpu.4xgb300", "price_per_gpu_hour": 3.0, "kind": "reserved"}
+    short |= {"units": 4, "available_from": FROM, "available_until": "2026-01-06T12:00:00Z"}
+    offer = world.post("operator", f"{API}/offers", short).json()["id"]
+    assert detail(book(world, offer)) == (  # past the end of the offer's capacity window
+        f"end_at: 2026-01-07T00:00:00+00:00 is after offer {offer} stops being available "
+        "(2026-01-06T12:00:00+00:00)"
+    )
+    assert book(world, offer, end_at="2026-01-06T12:00:00Z").status_code == 201
     assert detail(book(world, ids["tray"], project_id="nope", role="operator")).startswith("project_id:")
     assert detail(book(world, ids["tray"], colour="red")).startswith("colour:")
     avail = world.get("member_a", f"{API}/offers/{ids['tray']}/availability", params={**DAY1, "end_at": FROM})

@@ -118,8 +118,8 @@ def test_a_reservation_reclaims_its_slice_in_its_window_and_waits_outside(world:
     with world.session() as session:  # pa's reserved run burned no allocation (pc's did, for its own)
         assert all(a.project_id == "pc" for a in session.scalars(select(Allocation)))
 
-    world.clock.advance(hours=2)  # after the window: new jobs on it wait, with the reason
-    late = simulated(world, reservation_id=rid)
+    late = simulated(world, reservation_id=rid)  # submitted in the window, not started before its end
+    world.clock.advance(hours=2)  # after the window: it waits, with the reason
     worker.cycle()
     assert row(world, late).state == "pending"
     assert f"reservation {rid} ended at 2026-01-05 12:00:00 UTC" in row(world, late).reason
@@ -231,7 +231,9 @@ def test_each_reservation_is_entitled_to_exactly_what_it_booked(total: int, rese
     active = dict(enumerate(reserved, start=1))
     cut = market_slice({"sci": 0.6, "ind": 0.4}, active, total, known=[99])
     council = council_of(
-        [("sci", 0.6), ("ind", 0.4)], [("pa", "sci", 1.0, None), ("pc", "ind", 1.0, None)], cut
+        [("sci", 0.6, None), ("ind", 0.4, None)],
+        [("pa", "sci", 1.0, None, None), ("pc", "ind", 1.0, None, None)],
+        cut,
     )
     tenancy = Tenancy.of(council, total)
     for rid, gpus in active.items():

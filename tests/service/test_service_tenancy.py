@@ -19,6 +19,7 @@ V1 = "/api/v1"
         ({"id": "ok", "name": "x", "share": -1}, "share"),
         ({"id": "ok", "name": "x", "share": "lots"}, "share"),
         ({"id": "ok", "name": "x", "colour": "red"}, "colour"),
+        ({"id": "ok", "name": "x", "borrowing_limit_gpus": -1}, "borrowing_limit_gpus"),
         ({"id": "ok", "name": "x\u0000"}, "name"),
         ({"id": "market", "name": "x"}, "id"),  # the scheduler's programme of reservations
     ],
@@ -36,6 +37,7 @@ def test_programmes(world: World) -> None:
         "id": "health",
         "name": "Health",
         "share": 0.25,
+        "borrowing_limit_gpus": None,
         "created_at": None,
     }
     assert response.json()["created_at"] == "2026-01-05T09:00:00Z"
@@ -54,6 +56,16 @@ def test_programmes(world: World) -> None:
         ({"id": "px", "programme_id": "sci", "name": "x", "weight": -0.5}, 422, "weight"),
         ({"id": "px", "programme_id": "sci", "name": "x", "quota_gpus": -1}, 422, "quota_gpus"),
         ({"id": "px", "programme_id": "sci", "name": "x", "quota_gpus": 1.5}, 422, "quota_gpus"),
+        (
+            {"id": "px", "programme_id": "sci", "name": "x", "borrowing_limit_gpus": -1},
+            422,
+            "borrowing_limit_gpus",
+        ),
+        (
+            {"id": "px", "programme_id": "sci", "name": "x", "borrowing_limit_gpus": "8"},
+            422,
+            "borrowing_limit_gpus",
+        ),
         ({"id": "pb", "programme_id": "sci", "name": "x"}, 409, "id"),
         ({"id": "sci", "programme_id": "sci", "name": "x"}, 409, "id"),
         ({"programme_id": "sci", "name": "x"}, 422, "id"),

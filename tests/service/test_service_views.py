@@ -298,6 +298,9 @@ def test_usage_counts_closed_and_open_segments_against_shares(
     assert [p["id"] for p in theirs["projects"]] == ["pb"]
     # their programme's figures only: sci (pa and pb) used 4 + 2 GPU-hours; nothing of ind
     assert {p["id"]: p["gpu_hours"] for p in theirs["programmes"]} == {"sci": pytest.approx(6.0)}
+    # no total, no fraction of it: with it, total − sci would be every other programme's hours
+    assert theirs["gpu_hours_total"] is None
+    assert [p["fraction_of_total"] for p in theirs["programmes"]] == [None]
     for secret in (a, running["a"]["name"], '"pa"', '"pc"', '"ind"'):
         assert secret not in response.text
 

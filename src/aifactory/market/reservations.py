@@ -213,15 +213,20 @@ def cancel(reservation: Reservation) -> Reservation:
     return dataclasses.replace(reservation, state=ReservationState.CANCELLED)
 
 
-def check_use(reservation: Reservation, project: str, gpus: int, *, on_factory: bool) -> None:
+def check_use(
+    reservation: Reservation, project: str, gpus: int, *, on_factory: bool, now: datetime | None = None
+) -> None:
     """Raise ``MarketError`` (on ``reservation_id``) unless a job of ``project`` asking ``gpus`` GPUs may
-    run on the reservation: the project's own, booked, on the factory's capacity (a partner's offer
-    is used on the partner's cloud), and holding at least the job's GPUs."""
+    run on the reservation: the project's own, booked, not ended at ``now``, on the factory's capacity (a
+    partner's offer is used on the partner's cloud), and holding at least the job's GPUs."""
     name = reservation.name
     if reservation.project != project:
         raise MarketError("reservation_id", f"no {name} for project {project!r}")
     if reservation.state is not ReservationState.BOOKED:
         raise MarketError("reservation_id", f"{name} is {reservation.state}")
+    if now is not None and reservation.end <= now:
+        ended = reservation.end.isoformat()
+        raise MarketError("reservation_id", f"{name} ended at {ended}: a job on it could never run")
     if not on_factory:
         raise MarketError("reservation_id", f"{name} is on a partner's offer, not the factory's")
     if gpus > reservation.gpus:

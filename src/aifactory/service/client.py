@@ -137,11 +137,21 @@ class ApiClient:
     def whoami(self) -> Json:
         return self._object("GET", "/whoami")
 
-    def create_programme(self, id: str, name: str, share: float) -> Json:
-        return self._object("POST", "/programmes", json={"id": id, "name": name, "share": share})
+    def create_programme(
+        self, id: str, name: str, share: float, *, borrowing_limit_gpus: int | None = None
+    ) -> Json:
+        body = {"id": id, "name": name, "share": share, "borrowing_limit_gpus": borrowing_limit_gpus}
+        return self._object("POST", "/programmes", json=_drop_none(body))
 
     def create_project(
-        self, id: str, programme_id: str, name: str, *, weight: float = 1.0, quota_gpus: int | None = None
+        self,
+        id: str,
+        programme_id: str,
+        name: str,
+        *,
+        weight: float = 1.0,
+        quota_gpus: int | None = None,
+        borrowing_limit_gpus: int | None = None,
     ) -> Json:
         body = {
             "id": id,
@@ -149,6 +159,7 @@ class ApiClient:
             "name": name,
             "weight": weight,
             "quota_gpus": quota_gpus,
+            "borrowing_limit_gpus": borrowing_limit_gpus,
         }
         return self._object("POST", "/projects", json=_drop_none(body))
 

@@ -21,12 +21,10 @@ from aifactory.scheduler.core import Scheduler
 from aifactory.scheduler.job import Job
 from aifactory.service.db.models import Allocation as AllocationRow
 from aifactory.service.db.models import Job as JobRow
-from aifactory.service.db.models import Programme as ProgrammeRow
-from aifactory.service.db.models import Project as ProjectRow
 from aifactory.service.db.models import RackState as RackStateRow
 from aifactory.service.executors.base import Launch
 from aifactory.service.ledger import utc
-from aifactory.service.market_sync import MarketSync
+from aifactory.service.market_sync import MarketSync, stored_council
 from aifactory.service.store import allocations
 
 IDS_PER_QUERY = 500  # ids per IN list
@@ -76,10 +74,7 @@ class DatabaseSync:
 
     def council(self, session: Session, now: float) -> None:
         """Programmes and projects, and the reservations in their window, as the scheduler's council."""
-        programmes = session.execute(select(ProgrammeRow.id, ProgrammeRow.share)).all()
-        projects = session.execute(
-            select(ProjectRow.id, ProjectRow.programme_id, ProjectRow.weight, ProjectRow.quota_gpus)
-        ).all()
+        programmes, projects = stored_council(session)
         self.market.read(session, utc(now), programmes, self.scheduler)  # reservations in their window
         key = (tuple(programmes), tuple(projects), self.market.key)
         if key == self._council_key:

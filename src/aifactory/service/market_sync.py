@@ -21,9 +21,11 @@ from aifactory.scheduler.core import Scheduler
 from aifactory.scheduler.council import Council, Programme, Project
 from aifactory.service.db.models import Job as JobRow
 from aifactory.service.db.models import Offer, Provider, Reservation
+from aifactory.service.db.models import Programme as ProgrammeTable
+from aifactory.service.db.models import Project as ProjectTable
 
-ProgrammeRow = tuple[str, float]  # id, share
-ProjectRow = tuple[str, str, float, int | None]  # id, programme, weight, quota GPUs
+ProgrammeRow = tuple[str, float, int | None]  # id, share, borrowing limit (GPUs)
+ProjectRow = tuple[str, str, float, int | None, int | None]  # id, programme, weight, quota, borrowing limit
 
 
 def busy_gpus(session: Session) -> int:
@@ -50,17 +52,58 @@ def factory_spot_base(session: Session, at: datetime) -> float | None:
     return None if price is None else float(price)
 
 
-def council_of(
-    programmes: Sequence[ProgrammeRow], projects: Sequence[ProjectRow], cut: MarketSlice
-) -> Council:
-    """The scheduler's council: the programmes (shares as ``cut`` scaled them) with their projects, and
-    the market programme of reservation tenants when there is one."""
-    tree: dict[str, dict[str, Project]] = {p[0]: {} for p in programmes}
-    for project_id, programme_id, weight, quota in projects:
-        tree.setdefault(programme_id, {})[project_id] = Project(
-            weight=weight, quota_gpus=float(quota) if quota is not None else None
+def stored_council(session: Session) -> tuple[list[ProgrammeRow], list[ProjectRow]]:
+    """Every programme and project as stored, in id order."""
+    programmes = session.execute(
+        select(ProgrammeTable.id, ProgrammeTable.share, ProgrammeTable.borrowing_limit_gpus).order_by(
+            ProgrammeTable.id
         )
-    council = {name: Programme(share=cut.shares.get(name, 1.0), projects=tree[name]) for name in tree}
+    ).all()
+    projects = session.execute(
+        select(
+            ProjectTable.id,
+            ProjectTable.programme_id,
+            ProjectTable.weight,
+            ProjectTable.quota_gpus,
+            ProjectTable.borrowing_limit_gpus,
+        ).order_by(ProjectTable.id)
+    ).all()
+    return [(r[0], r[1], r[2]) for r in programmes], [(r[0], r[1], r[2], r[3], r[4]) for r in projects]
+
+
+def is_limited(session: Session, project_id: str) -> bool:
+    """The project or its programme has a borrowing limit (False too for an unknown project)."""
+    row = session.execute(
+        select(ProjectTable.borrowing_limit_gpus, ProgrammeTable.borrowing_limit_gpus)
+        .join(ProgrammeTable, ProgrammeTable.id == ProjectTable.programme_id)
+        .where(ProjectTable.id == project_id)
+    ).one_or_none()
+    return row is not None and (row[0] is not None or row[1] is not None)
+
+
+def _gpus(n: int | None) -> float | None:
+    return float(n) if n is not None else None
+
+
+def council_of(
+    programmes: Sequence[ProgrammeRow], projects: Sequence[ProjectRow], cut: MarketSlice | None = None
+) -> Council:
+    """The scheduler's council: the programmes (shares as ``cut`` scaled them; none: as stored) with
+    their projects, and the market programme of reservation tenants when there is one."""
+    if cut is None:
+        cut = MarketSlice({p[0]: p[1] for p in programmes}, {}, 0)
+    tree: dict[str, dict[str, Project]] = {p[0]: {} for p in programmes}
+    for project_id, programme_id, weight, quota, borrowing in projects:
+        tree.setdefault(programme_id, {})[project_id] = Project(
+            weight=weight, quota_gpus=_gpus(quota), borrowing_limit_gpus=_gpus(borrowing)
+        )
+    limits = {p[0]: _gpus(p[2]) for p in programmes}
+    council = {
+        name: Programme(
+            share=cut.shares.get(name, 1.0), projects=tree[name], borrowing_limit_gpus=limits.get(name)
+        )
+        for name in tree
+    }
     if cut.has_market:
         council[MARKET_PROGRAMME] = Programme(
             share=cut.shares[MARKET_PROGRAMME],
@@ -148,7 +191,8 @@ class MarketSync:
             for r in rows
             if r.state == "booked" and r.kind == "factory" and r.start_at <= at < r.end_at
         }
-        self.cut = market_slice(dict(programmes), self.active, self.schedulable_gpus, known=self.windows)
+        shares = {p[0]: p[1] for p in programmes}
+        self.cut = market_slice(shares, self.active, self.schedulable_gpus, known=self.windows)
 
     @property
     def key(self) -> tuple[tuple[tuple[str, int], ...], int]:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from aifactory.cluster.topology import Topology
 from aifactory.market import MarketError, parse_shape, shape_for_factory
 from aifactory.scheduler.admission import never_runs
+from aifactory.scheduler.tenancy import Tenancy
 from aifactory.service.api.reservations import check_job_reservation
 from aifactory.service.api.schemas import (
     CONFLICT,
@@ -44,6 +45,7 @@ from aifactory.service.auth import (
 from aifactory.service.db.models import JOB_STATES, Job, Project
 from aifactory.service.deps import NowDep, SessionDep, SettingsDep
 from aifactory.service.errors import Conflict, Invalid, NotFound
+from aifactory.service.market_sync import council_of, is_limited, stored_council
 from aifactory.service.store import jobs as store_jobs
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], responses=ERRORS)
@@ -231,7 +233,10 @@ def submit(
     key = body.idempotency_key or header_key
     project_id = principal.project_for(body.project_id)
     assert body.gpus is not None
-    impossible = never_runs(body.gpus, factory.gpus)
+    tenancy = None
+    if is_limited(session, project_id):  # its programme's and its own limits: the council as stored
+        tenancy = Tenancy.of(council_of(*stored_council(session)), factory.gpus)
+    impossible = never_runs(body.gpus, factory.gpus, tenancy, project_id)
     if impossible is not None:
         raise Invalid(f"gpus: {impossible}: it could never run")
     if body.shape is not None:
@@ -241,7 +246,7 @@ def submit(
             raise Invalid(str(exc)) from None
     if body.reservation_id is not None:
         _check_project(session, project_id)
-        check_job_reservation(session, body.reservation_id, project_id, body.gpus)
+        check_job_reservation(session, body.reservation_id, project_id, body.gpus, now)
     values = {
         "id": new_job_id(),
         "project_id": project_id,

@@ -22,6 +22,13 @@ class ProgrammeIn(Body):
     id: CouncilId = Field(description="Slug, unique across programmes and projects.", examples=["science"])
     name: Name = Field(examples=["National science programme"])
     share: float = Field(1.0, ge=0, le=1e6, description="Fair-share weight among programmes.")
+    borrowing_limit_gpus: int | None = Field(
+        None,
+        ge=0,
+        le=10_000_000,
+        description="Most GPUs beyond the programme's entitlement its projects may borrow together "
+        "(none: no limit).",
+    )
 
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"id": "science", "name": "National science", "share": 0.6}]}
@@ -32,6 +39,7 @@ class ProgrammeOut(Out):
     id: str
     name: str
     share: float
+    borrowing_limit_gpus: int | None
     created_at: datetime
 
 
@@ -76,7 +84,13 @@ def create_programme(
 ) -> Programme:
     if session.get(Programme, body.id) is not None or session.get(Project, body.id) is not None:
         raise Conflict(f"id: {body.id!r} is already a programme or project id")
-    programme = Programme(id=body.id, name=body.name, share=body.share, created_at=now)
+    programme = Programme(
+        id=body.id,
+        name=body.name,
+        share=body.share,
+        borrowing_limit_gpus=body.borrowing_limit_gpus,
+        created_at=now,
+    )
     session.add(programme)
     session.commit()
     return programme

@@ -23,7 +23,20 @@ class ProjectIn(Body):
     programme_id: Slug = Field(examples=["science"])
     name: Name = Field(examples=["Climate foundation model"])
     weight: float = Field(1.0, ge=0, le=1e6, description="Fair-share weight within the programme.")
-    quota_gpus: int | None = Field(None, ge=0, le=10_000_000, description="Most GPUs at once (none: no cap).")
+    quota_gpus: int | None = Field(
+        None,
+        ge=0,
+        le=10_000_000,
+        description="A fixed nominal quota of GPUs, its entitlement taken first from the programme's share "
+        "(none: a part of the rest by weight).",
+    )
+    borrowing_limit_gpus: int | None = Field(
+        None,
+        ge=0,
+        le=10_000_000,
+        description="Most GPUs beyond its entitlement it may borrow when others' are idle (none: no limit); "
+        "a job that could never fit is refused at submission.",
+    )
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -40,6 +53,7 @@ class ProjectOut(Out):
     name: str
     weight: float
     quota_gpus: int | None
+    borrowing_limit_gpus: int | None
     created_at: datetime
 
 
@@ -88,6 +102,7 @@ def create_project(
         name=body.name,
         weight=body.weight,
         quota_gpus=body.quota_gpus,
+        borrowing_limit_gpus=body.borrowing_limit_gpus,
         created_at=now,
     )
     session.add(project)

@@ -194,7 +194,9 @@ def cancel_reservation(
     return ReservationOut.of(row)
 
 
-def check_job_reservation(session: Session, reservation_id: int | None, project_id: str, gpus: int) -> None:
+def check_job_reservation(
+    session: Session, reservation_id: int | None, project_id: str, gpus: int, now: datetime
+) -> None:
     """422 naming ``reservation_id`` unless a job of ``project_id`` asking ``gpus`` GPUs may run on that
     reservation (:func:`aifactory.market.check_use`)."""
     if reservation_id is None:
@@ -204,6 +206,6 @@ def check_job_reservation(session: Session, reservation_id: int | None, project_
         raise Invalid(f"reservation_id: no reservation {reservation_id} for project {project_id!r}")
     on_factory = store.provider_kind_of_offer(session, row.offer_id) == store.FACTORY
     try:
-        check_use(store.reservation_of(row), project_id, gpus, on_factory=on_factory)
+        check_use(store.reservation_of(row), project_id, gpus, on_factory=on_factory, now=now)
     except MarketError as exc:
         raise from_market(exc) from exc

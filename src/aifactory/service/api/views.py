@@ -253,7 +253,10 @@ class ProgrammeUsageOut(BaseModel):
     name: str
     share: float = Field(description="Council share, normalised to fractions of 1.")
     gpu_hours: float = Field(description="GPU-hours used in the window by all its projects.")
-    fraction_of_total: float = Field(description="Its GPU-hours over everyone's in the window.")
+    fraction_of_total: float | None = Field(
+        description="Its GPU-hours over everyone's in the window (project roles: null, it would tell "
+        "them the other programmes' hours)."
+    )
 
 
 class AllocationUsageOut(BaseModel):
@@ -296,7 +299,9 @@ class ProjectUsageOut(BaseModel):
 class UsageOut(BaseModel):
     since: datetime | None
     until: datetime
-    gpu_hours_total: float = Field(description="Every project's GPU-hours in the window.")
+    gpu_hours_total: float | None = Field(
+        description="Every project's GPU-hours in the window (project roles: null, as above)."
+    )
     programmes: list[ProgrammeUsageOut] = Field(
         description="Every programme (project roles: their own project's only)."
     )
@@ -398,14 +403,14 @@ def usage(
     return UsageOut(
         since=since,
         until=end,
-        gpu_hours_total=sum(hours.values()),
+        gpu_hours_total=sum(hours.values()) if principal.reads_everything else None,
         programmes=[
             ProgrammeUsageOut(
                 id=p.id,
                 name=p.name,
                 share=shares[p.id].entitled_share,
                 gpu_hours=shares[p.id].gpu_hours,
-                fraction_of_total=shares[p.id].used_share,
+                fraction_of_total=shares[p.id].used_share if principal.reads_everything else None,
             )
             for p in programmes
             if principal.reads_everything or p.id == programme_of.get(principal.project_id or "")

@@ -60,11 +60,17 @@ class Base(DeclarativeBase):
 
 class Programme(Base):
     __tablename__ = "programmes"
-    __table_args__ = (CheckConstraint("share >= 0", name="share"),)
+    __table_args__ = (
+        CheckConstraint("share >= 0", name="share"),
+        CheckConstraint(
+            "borrowing_limit_gpus IS NULL OR borrowing_limit_gpus >= 0", name="borrowing_limit_gpus"
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(SLUG), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     share: Mapped[float] = mapped_column(Float)
+    borrowing_limit_gpus: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime]
 
 
@@ -73,6 +79,9 @@ class Project(Base):
     __table_args__ = (
         CheckConstraint("weight >= 0", name="weight"),
         CheckConstraint("quota_gpus IS NULL OR quota_gpus >= 0", name="quota_gpus"),
+        CheckConstraint(
+            "borrowing_limit_gpus IS NULL OR borrowing_limit_gpus >= 0", name="borrowing_limit_gpus"
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(SLUG), primary_key=True)
@@ -80,6 +89,7 @@ class Project(Base):
     name: Mapped[str] = mapped_column(String(200))
     weight: Mapped[float] = mapped_column(Float, default=1.0)
     quota_gpus: Mapped[int | None] = mapped_column(Integer)
+    borrowing_limit_gpus: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime]
 
 

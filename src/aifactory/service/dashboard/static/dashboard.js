@@ -134,17 +134,26 @@ function drawUsage(u) {
   const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, width: "100%", class: "chart", role: "img",
     "aria-labelledby": "usage-chart-title usage-chart-desc" });
   chart.append(svg("title", { id: "usage-chart-title" }, "Usage against council shares"));
-  const desc = rows.map((p) => `${p.name}: share ${pct(p.share)}, used ${pct(p.fraction_of_total)}`).join("; ");
+  // project roles get no total and no fractions of it (they would tell them other programmes' hours)
+  const whole = u.gpu_hours_total !== null;
+  const used = (p) => (whole ? `used ${pct(p.fraction_of_total)}` : `used ${fmt(p.gpu_hours)} GPU-h`);
+  const desc = rows.map((p) => `${p.name}: share ${pct(p.share)}, ${used(p)}`).join("; ");
   chart.append(svg("desc", { id: "usage-chart-desc" }, desc));
   chart.append(svg("rect", { x: left, y: 6, width: 12, height: 10, class: "share" }));
   chart.append(svg("text", { x: left + 16, y: 15 }, "council share"));
-  chart.append(svg("rect", { x: left + 120, y: 6, width: 12, height: 10, class: "used" }));
-  chart.append(svg("text", { x: left + 136, y: 15 }, `share of GPU-hours used (${fmt(u.gpu_hours_total)} GPU-h)`));
+  if (whole) {
+    chart.append(svg("rect", { x: left + 120, y: 6, width: 12, height: 10, class: "used" }));
+    chart.append(svg("text", { x: left + 136, y: 15 }, `share of GPU-hours used (${fmt(u.gpu_hours_total)} GPU-h)`));
+  }
   rows.forEach((p, i) => {
     const y = top + i * group;
     chart.append(svg("text", { x: left - 8, y: y + barH + 4, "text-anchor": "end" }, p.name));
     chart.append(svg("rect", { x: left, y, width: Math.max(scale(p.share) - left, 1), height: barH, class: "share" }));
     chart.append(svg("text", { x: scale(p.share) + 4, y: y + barH - 3 }, pct(p.share)));
+    if (!whole) {
+      chart.append(svg("text", { x: left + 4, y: y + 2 * barH - 3 }, `${fmt(p.gpu_hours)} GPU-h used`));
+      return;
+    }
     chart.append(svg("rect", { x: left, y: y + barH, width: Math.max(scale(p.fraction_of_total) - left, 1),
       height: barH, class: "used" }));
     chart.append(svg("text", { x: scale(p.fraction_of_total) + 4, y: y + 2 * barH - 3 },
