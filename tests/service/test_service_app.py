@@ -15,6 +15,8 @@ from aifactory.service.db import make_engine
 from aifactory.service.settings import Settings
 from conftest import World
 
+JSON = {"Content-Type": "application/json"}
+
 
 def test_healthz(world: World) -> None:
     assert world.get("anon", "/healthz").json() == {"status": "ok", "database": "ok"}
@@ -86,7 +88,37 @@ def test_unknown_routes_and_methods_answer_json(world: World) -> None:
     missing = world.get("operator", "/api/v1/nothing")
     assert missing.status_code == 404 and missing.json() == {"detail": "Not Found"}
     wrong = world.call("operator", "PUT", "/api/v1/jobs")
-    assert wrong.status_code == 405 and isinstance(wrong.json()["detail"], str)
+    assert wrong.status_code == 405 and wrong.json() == {"detail": "method: PUT is not allowed here"}
+    # every method the path serves, though they are two routes (Starlette named only one of them)
+    assert wrong.headers["Allow"] == "GET, HEAD, POST"
+    assert world.call("operator", "OPTIONS", "/api/v1/allocations").headers["Allow"] == "GET, HEAD, POST"
+    assert world.call("operator", "PATCH", "/api/v1/jobs/j-000000000000").headers["Allow"] == "GET, HEAD"
+
+
+def test_malformed_json_is_400_and_documented(world: World) -> None:
+    for content in (b"{not json", b"\xff\xfe\x00{", b""):
+        response = world.post("member_a", "/api/v1/jobs", content=content, headers=JSON)
+        assert response.status_code == (400 if content else 422), (content, response.text)
+        assert response.json()["detail"].startswith("body: ") and "\n" not in response.json()["detail"]
+    spec = world.get("anon", "/openapi.json").json()
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            responses = operation["responses"]
+            assert ("400" in responses) == ("requestBody" in operation), (method, path)
+            assert "503" in responses, (method, path)  # the database may be away from any route
+            for status, response in responses.items():
+                if status[0] in "45":  # errors are JSON, also on a plain-text route
+                    assert list(response["content"]) == ["application/json"], (method, path, status)
+            if "401" in responses:
+                assert "WWW-Authenticate" in responses["401"]["headers"]
+    assert world.get("anon", "/api/v1/jobs").headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_a_whole_float_is_an_integer_but_true_and_text_are_not(world: World) -> None:
+    body = {"command": "echo", "time_limit_s": 60}
+    assert world.post("member_a", "/api/v1/jobs", body | {"gpus": 4.0}).json()["gpus"] == 4  # JSON's 4.0
+    for gpus in (4.5, True, "4"):
+        assert world.post("member_a", "/api/v1/jobs", body | {"gpus": gpus}).status_code == 422, gpus
 
 
 def test_describe_validation_errors() -> None:

@@ -10,11 +10,25 @@ from typing import Any
 
 from fastapi.routing import APIRoute
 from sqlalchemy import event, select
-from test_service_fuzz import KNOWN, _existing
 from test_service_worker import make_worker
 
 from aifactory.service.db.models import Allocation
 from conftest import World
+
+KNOWN = {  # a path parameter named like these is set to an id of that collection that exists
+    "job_id": "jobs",
+    "allocation_id": "allocations",
+    "programme_id": "programmes",
+    "project_id": "projects",
+    "offer_id": "offers",
+    "reservation_id": "reservations",
+    "provider_id": "providers",
+}
+
+
+def _existing(world: World, collection: str) -> list[Any]:
+    response = world.get("operator", f"/api/v1/{collection}")
+    return [item["id"] for item in response.json()] if response.status_code == 200 else []
 
 
 def _get_paths(world: World) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -12,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -61,6 +63,11 @@ TAGS = [
 ]
 
 
+class HealthOut(BaseModel):
+    status: str = Field(examples=["ok"])
+    database: str = Field(description="ok, or why the database cannot be reached.")
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -90,7 +97,11 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": describe_validation_errors(exc.errors())}, status_code=422)
+        errors = exc.errors()
+        malformed = bool(errors) and errors[0].get("type") == "json_invalid"  # not JSON at all: 400
+        return JSONResponse(
+            {"detail": describe_validation_errors(errors)}, status_code=400 if malformed else 422
+        )
 
     @app.exception_handler(IntegrityError)
     async def conflict(_: Request, exc: IntegrityError) -> JSONResponse:
@@ -111,9 +122,64 @@ def _install_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 400 and detail == "There was an error parsing the body":
+            detail = "body: cannot be read as JSON (not UTF-8 text)"  # FastAPI's answer to such bytes
+        if exc.status_code == 405:  # Starlette names the methods of one route; the path may have several
+            detail = f"method: {request.method} is not allowed here"
+            headers["Allow"] = ", ".join(allowed_methods(app, request, headers.get("Allow", "")))
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers or None)
+
+
+def allowed_methods(app: FastAPI, request: Request, named: str) -> list[str]:
+    """Every method the app serves at the request's path: those its OpenAPI document lists for the
+    path templates that match it, with HEAD beside GET, and ``named`` (Starlette's ``Allow`` of the
+    one route it matched, for routes outside the document such as the dashboard's)."""
+    methods = {m.strip().upper() for m in named.split(",") if m.strip()}
+    for template, item in app.openapi()["paths"].items():
+        pattern = "^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, request.url.path):
+            methods |= {m.upper() for m in item}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
+
+
+ERROR_BODY = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+DOCUMENTED = {
+    "400": "Malformed JSON: the body cannot be parsed.",
+    "503": "The database is unavailable or dropped the connection; retry after `Retry-After` seconds.",
+}
+
+
+def document_every_status(app: FastAPI) -> None:
+    """The OpenAPI document lists what every route can answer besides its own statuses: 400 for a body
+    that is not JSON (routes that take one), 503 while the database is away, error bodies as JSON (also
+    on a plain-text route), and the ``WWW-Authenticate`` header of a 401."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = build()
+        for item in document["paths"].values():
+            for operation in item.values():
+                responses = operation.setdefault("responses", {})
+                if "requestBody" in operation:
+                    responses.setdefault("400", {"description": DOCUMENTED["400"], "content": ERROR_BODY})
+                responses.setdefault("503", {"description": DOCUMENTED["503"], "content": ERROR_BODY})
+                for status, response in responses.items():
+                    if status[0] in "45" and "application/json" not in response.get("content", {}):
+                        response["content"] = ERROR_BODY
+                if "401" in responses:
+                    responses["401"]["headers"] = {
+                        "WWW-Authenticate": {"description": "Bearer", "schema": {"type": "string"}}
+                    }
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None) -> FastAPI:
@@ -151,7 +217,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None, engine: Engine
     for module in (*routers, views, racks):
         app.include_router(module.router, prefix=API_PREFIX)
 
-    @app.get("/healthz", tags=["ops"], summary="Liveness and database check")
+    @app.get(
+        "/healthz",
+        tags=["ops"],
+        summary="Liveness and database check",
+        response_model=HealthOut,
+        responses={503: {"model": HealthOut, "description": "The database cannot be reached."}},
+    )
     def healthz() -> JSONResponse:
         try:
             with engine.connect() as connection:
@@ -166,6 +238,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, engine: Engine
         return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     dashboard.install(app)
+    document_every_status(app)
     return app
 
 

@@ -13,7 +13,18 @@ from sqlalchemy.orm import Session
 
 from aifactory.cluster.topology import Topology
 from aifactory.market import MarketError, booked_units_peak, parse_country, parse_shape, search
-from aifactory.service.api.schemas import ERRORS, MAX_INT, NOT_FOUND, Body, Country, Instant, Out, Price, Slug
+from aifactory.service.api.schemas import (
+    COUNTRY_PATTERN,
+    ERRORS,
+    MAX_INT,
+    NOT_FOUND,
+    Body,
+    Country,
+    Instant,
+    Out,
+    Price,
+    Slug,
+)
 from aifactory.service.auth import AnyRole, Principal, require
 from aifactory.service.db.models import Offer, Provider
 from aifactory.service.deps import FactoryDep, NowDep, SessionDep
@@ -161,9 +172,11 @@ def search_offers(
     factory: FactoryDep,
     _: AnyRole,
     shape: Annotated[str | None, Query(max_length=32, description="Exactly this shape.")] = None,
-    country: Annotated[str | None, Query(max_length=2, description="ISO 3166-1 alpha-2.")] = None,
+    country: Annotated[
+        str | None, Query(max_length=2, pattern=COUNTRY_PATTERN, description="ISO 3166-1 alpha-2.")
+    ] = None,
     max_price: Annotated[
-        float | None, Query(ge=0, le=1e6, description="At most this per GPU-hour (now).")
+        float | None, Query(ge=0, le=1e6, allow_inf_nan=False, description="At most this per GPU-hour (now).")
     ] = None,
     kind: Annotated[OfferKindName | None, Query()] = None,
     provider_id: Annotated[Slug | None, Query()] = None,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -17,6 +17,7 @@ from pydantic import (
     Field,
     Strict,
     StringConstraints,
+    ValidationInfo,
     field_validator,
 )
 
@@ -42,8 +43,16 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Note = Annotated[str, StringConstraints(max_length=10_000)]
 MAX_INT = 2**31 - 1
 Price = Annotated[float, Field(ge=0, le=1e6, description="Price per GPU-hour.", examples=[2.5])]
+COUNTRY_PATTERN = r"^[A-Za-z]{2}$"
 Country = Annotated[
-    str, Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2.", examples=["TW"])
+    str,
+    Field(
+        min_length=2,
+        max_length=2,
+        pattern=COUNTRY_PATTERN,
+        description="ISO 3166-1 alpha-2.",
+        examples=["TW"],
+    ),
 ]
 
 
@@ -63,10 +72,34 @@ PERIOD = {"start": "start_at", "end": "end_at"}
 """The API's names of the market domain's period fields (errors are named as the client sent them)."""
 
 
+def _takes_int_only(annotation: Any) -> bool:
+    """``annotation`` (``int``, ``int | None``, ``Annotated[int, ...]``) accepts an int and no float."""
+    leaves: set[Any] = set()
+    pending = [annotation]
+    while pending:
+        current = pending.pop()
+        args = get_args(current)
+        if args:
+            pending.extend(args[:1] if get_origin(current) is Annotated else args)
+        else:
+            leaves.add(current)
+    return int in leaves and float not in leaves
+
+
 class Body(BaseModel):
     """Base of every request body."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _integral(cls, value: Any, info: ValidationInfo) -> Any:
+        """JSON has one number type: 4.0 is the integer 4 (JSON Schema agrees); 4.5, true and "4" are no
+        integer."""
+        whole = isinstance(value, float) and value.is_integer() and info.field_name is not None
+        if whole and _takes_int_only(cls.model_fields[str(info.field_name)].annotation):
+            return int(value)
+        return value
 
     @field_validator("*", mode="after")
     @classmethod

@@ -25,7 +25,7 @@ from aifactory.cluster.topology import Topology
 from aifactory.market import allocations as market_alloc
 from aifactory.market.accounting import UsageSegment, clipped_gpu_hours, usage_vs_shares
 from aifactory.service.api.reservations import ReservationOut
-from aifactory.service.api.schemas import ERRORS, redact
+from aifactory.service.api.schemas import ERRORS, Instant, redact
 from aifactory.service.auth import AnyRole, Principal
 from aifactory.service.db.models import (
     Allocation,
@@ -372,8 +372,8 @@ def usage(
     session: SessionDep,
     now: NowDep,
     principal: AnyRole,
-    since: Annotated[datetime | None, Query(description="Window start (ISO 8601 with zone).")] = None,
-    until: Annotated[datetime | None, Query(description="Window end (default now).")] = None,
+    since: Annotated[Instant | None, Query(description="Window start (ISO 8601 with zone).")] = None,
+    until: Annotated[Instant | None, Query(description="Window end (default now).")] = None,
 ) -> UsageOut:
     since, until = _utc("since", since), _utc("until", until)
     end = until or now
