@@ -235,6 +235,9 @@ def test_search_filters_and_sorts_cheapest_first(world: World) -> None:
     )
     assert detail(world.get("member_a", f"{API}/offers", params={"country": "1A"})).startswith("country:")
     assert detail(world.get("member_a", f"{API}/offers", params={"max_price": -1})).startswith("max_price:")
+    for bad in ("nan", "inf", "-inf"):
+        refused = world.get("member_a", f"{API}/offers", params={"max_price": bad})
+        assert detail(refused) == "max_price: Input should be a finite number"
     assert detail(world.get("member_a", f"{API}/offers", params={"kind": "x"})).startswith("kind:")
     assert detail(world.get("member_a", f"{API}/offers/999999"), 404).startswith("offer 999999")
 
