@@ -181,3 +181,31 @@ def test_connections_the_server_closed_are_replaced(world: World, database_url: 
             assert listed.status_code == 200 and len(listed.json()) == 2
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e400"])
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        (
+            "/api/v1/jobs",
+            '{"project_id": "pa", "command": "x", "gpus": 1, "time_limit_s": %s}',
+            "time_limit_s",
+        ),
+        ("/api/v1/programmes", '{"id": "p9", "name": "x", "share": %s}', "share"),
+        ("/api/v1/projects", '{"id": "p9", "programme_id": "sci", "name": "x", "weight": %s}', "weight"),
+        (
+            "/api/v1/allocations",
+            '{"project_id": "pa", "gpu_hours": %s, "start_at": "2026-01-01T00:00:00Z",'
+            ' "end_at": "2026-02-01T00:00:00Z"}',
+            "gpu_hours",
+        ),
+    ],
+)
+def test_not_a_number_and_infinity_are_refused_naming_the_field(
+    world: World, number: str, path: str, body: str, field: str
+) -> None:
+    """Python's JSON reader takes NaN, Infinity and 1e400 (which overflows to infinity); no body does."""
+    response = world.post("operator", path, content=(body % number).encode(), headers=JSON)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"].startswith(f"{field}: "), response.text
