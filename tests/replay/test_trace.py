@@ -267,6 +267,45 @@ def test_typed_parquet_columns(tmp_path: Path) -> None:
     assert "duplicate" in rows[4]
 
 
+@pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-Infinity", "1e400", "-1e999"])
+@pytest.mark.parametrize("column", ["submit_time", "num_gpus", "duration", "priority", "time_limit"])
+def test_nan_and_infinity_skip_their_row_naming_the_column(tmp_path: Path, column: str, value: str) -> None:
+    """Not a silent zero and not a crash: the row is skipped like any other bad row, and says why."""
+    cells = {"job_id": "j1", "submit_time": "0", "num_gpus": "4", "duration": "10", "tenant": "a",
+             "priority": "0", "time_limit": "60"}  # fmt: skip
+    cells[column] = value
+    trace = load_trace(write(tmp_path, f"{','.join(cells)}\n{','.join(cells.values())}\nj2,1,4,10,a,0,60\n"))
+    assert [j.id for j in trace.jobs] == ["j2"]
+    assert [str(r) for r in trace.rejected] == [f"row 1 (j1): {column}: not a finite number: {value!r}"]
+
+
+def test_nan_and_infinity_in_typed_parquet_columns_skip_their_row(tmp_path: Path) -> None:
+    path = tmp_path / "typed.parquet"
+    nan, inf = float("nan"), float("inf")
+    pq.write_table(
+        pa.table({"job_id": ["j1", "j2", "j3", "j4"], "submit_time": [nan, 0.0, 1.0, 2.0],
+                  "num_gpus": [4.0, inf, 4.0, 4.0], "duration": [10.0, 10.0, -inf, 10.0],
+                  "tenant": ["a"] * 4}),
+        path,
+    )  # fmt: skip
+    trace = load_trace(path)
+    assert [j.id for j in trace.jobs] == ["j4"]
+    assert [r.reason for r in trace.rejected] == [
+        "submit_time: not a finite number: 'nan'",
+        "num_gpus: not a finite number: 'inf'",
+        "duration: not a finite number: '-inf'",
+    ]
+
+
+def test_a_priority_beyond_int64_skips_its_row(tmp_path: Path) -> None:
+    """It once wrapped around to -9223372036854775808 without a word."""
+    trace = load_trace(
+        write(tmp_path, "job_id,submit_time,num_gpus,duration,tenant,priority\nj1,0,4,10,a,1e30\n")
+    )
+    assert trace.jobs == []
+    assert [r.reason for r in trace.rejected] == ["priority: too large for a 64-bit integer: '1e30'"]
+
+
 def test_format_detection(tmp_path: Path) -> None:
     philly = write(tmp_path, PHILLY_HEADER + "2017-10-01 00:00:00,1,1,1,a\n", "p.csv")
     generic = write(tmp_path, GENERIC_HEADER + "a,0,1,1,t\n", "g.csv")

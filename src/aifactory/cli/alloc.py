@@ -16,6 +16,7 @@ from aifactory.cli.client import (
     add_row,
     api_session,
     day,
+    finite_number,
     hours_text,
     new_table,
     out,
@@ -63,6 +64,7 @@ def alloc_request(
     as_json: AsJson = False,
 ) -> None:
     """Ask the council for GPU-hours over a period."""
+    finite_number(gpu_hours, "--gpu-hours")
     now = datetime.now(UTC)
     start_at = parse_time(start, "--start", now)
     end_at = parse_time(end, "--end", now, after=start_at)
@@ -148,6 +150,7 @@ def alloc_review(
     """Approve, amend or reject a requested allocation (council, operator)."""
     if decision not in ("approve", "amend", "reject"):
         raise ServiceInputError(f"decision: {decision!r} is not one of approve, amend, reject")
+    finite_number(gpu_hours, "--gpu-hours")
     now = datetime.now(UTC)
     start_at = None if start is None else parse_time(start, "--start", now)
     with api_session(url, token) as api:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import re
 import sys
 from collections.abc import Iterator
@@ -96,7 +97,10 @@ def parse_time(
     if value.lower() == "now":
         return now
     if value.startswith("+"):
-        return (after or now) + timedelta(seconds=parse_duration(value[1:], option))
+        try:
+            return (after or now) + timedelta(seconds=parse_duration(value[1:], option))
+        except OverflowError:
+            raise ServiceInputError(f"{option}: {text!r} is too far from now") from None
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
@@ -122,6 +126,14 @@ def day(stamp: str | None) -> str:
     if not stamp:
         return ""
     return datetime.fromisoformat(stamp).astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def finite_number(value: float | None, option: str) -> float | None:
+    """``value`` unless it is NaN or infinite (a request cannot carry those): ServiceInputError naming
+    ``option``."""
+    if value is not None and not math.isfinite(value):
+        raise ServiceInputError(f"{option}: not a finite number ({value})")
+    return value
 
 
 def hours_text(value: float | None) -> str:

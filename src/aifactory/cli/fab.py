@@ -46,9 +46,12 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.
 
 
 Replications = Annotated[
-    int, typer.Option("--replications", "-r", min=1, help="Independent runs; KPIs get 95 % intervals.")
+    int,
+    typer.Option(
+        "--replications", "-r", min=1, max=10_000, help="Independent runs; KPIs get 95 % intervals."
+    ),
 ]
-Workers = Annotated[int, typer.Option("--workers", "-w", min=1, help="Local worker processes.")]
+Workers = Annotated[int, typer.Option("--workers", "-w", min=1, max=1024, help="Local worker processes.")]
 Ray = Annotated[
     str | None,
     typer.Option("--ray", help="Run replications on a Ray cluster at ADDRESS ('local' starts one)."),

@@ -6,6 +6,7 @@ Exit codes: 0 success, 2 bad input (one line naming the file, field and reason),
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import time
@@ -74,11 +75,15 @@ SetOption = Annotated[
         help="Override one scenario field: PATH=VALUE (repeatable), e.g. stages.fab.capacity=120.",
     ),
 ]
-RunsOption = Annotated[int, typer.Option("--runs", "-n", min=1, help="Monte Carlo runs.")]
+MAX_RUNS = 1_000_000
+RunsOption = Annotated[int, typer.Option("--runs", "-n", min=1, max=MAX_RUNS, help="Monte Carlo runs.")]
 SeedOption = Annotated[
     int, typer.Option("--seed", min=0, help="Random seed; the same seed gives the same numbers.")
 ]
-WorkersOption = Annotated[int, typer.Option("--workers", "-w", min=1, help="Local worker processes.")]
+MAX_WORKERS = 1024
+WorkersOption = Annotated[
+    int, typer.Option("--workers", "-w", min=1, max=MAX_WORKERS, help="Local worker processes.")
+]
 RayOption = Annotated[
     str | None, typer.Option("--ray", help="Distribute on a Ray cluster at ADDRESS ('local' starts one).")
 ]
@@ -203,7 +208,7 @@ def supply_simulate(
         bool, typer.Option("--deterministic", help="Use every distribution's point value (mode/mean/median).")
     ] = False,
     bucket_days: Annotated[
-        int, typer.Option("--bucket-days", min=1, help="Days per time-series bucket.")
+        int, typer.Option("--bucket-days", min=1, max=36600, help="Days per time-series bucket.")
     ] = 1,
     html: Annotated[bool, typer.Option("--html/--no-html", help="Also write report.html.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")] = False,
@@ -255,13 +260,21 @@ def run(
     plant_days: Annotated[float, typer.Option("--plant-days", help="Days each plant is simulated.")] = 120.0,
     plant_replications: Annotated[
         int,
-        typer.Option("--plant-replications", min=1, help="Replications of each plant (as written and full)."),
+        typer.Option(
+            "--plant-replications",
+            min=1,
+            max=10_000,
+            help="Replications of each plant (as written and full).",
+        ),
     ] = 2,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")] = False,
 ) -> None:
     """The main job: the whole chain on a scenario; prints a summary, writes report.html and summary.json."""
     from aifactory.report.terminal import print_supply_summary
 
+    for option, days in (("--factory-days", factory_days), ("--plant-days", plant_days)):
+        if not (math.isfinite(days) and days > 0):
+            raise BadInput(f"{option} {days:g}: must be a finite number > 0")
     _check_out(out / "supply")
     if plants:
         s, plant_stages = _with_plants(scenario, overrides, plants, days=plant_days,

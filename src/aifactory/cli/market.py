@@ -16,6 +16,7 @@ from aifactory.cli.client import (
     add_row,
     api_session,
     day,
+    finite_number,
     new_table,
     out,
     parse_time,
@@ -45,6 +46,7 @@ def market_offers(
     as_json: AsJson = False,
 ) -> None:
     """Offers of capacity, cheapest first (spot prices are the price now)."""
+    finite_number(max_price, "--max-price")
     with api_session(url, token) as api:
         offers = api.list_offers(
             shape=shape, country=country, max_price=max_price, kind=kind, provider_id=provider

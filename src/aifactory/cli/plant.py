@@ -44,10 +44,13 @@ Warmup = Annotated[
     typer.Option("--warmup-days", help="Days before measuring [30, or a quarter of --days if less]."),
 ]
 Replications = Annotated[
-    int, typer.Option("--replications", "-r", min=1, help="Independent runs; every KPI gets a 95 % interval.")
+    int,
+    typer.Option(
+        "--replications", "-r", min=1, max=10_000, help="Independent runs; every KPI gets a 95 % interval."
+    ),
 ]
 Seed = Annotated[int, typer.Option("--seed", min=0, help="Random seed (the same seed, the same numbers).")]
-Workers = Annotated[int, typer.Option("--workers", "-w", min=1, help="Local worker processes.")]
+Workers = Annotated[int, typer.Option("--workers", "-w", min=1, max=1024, help="Local worker processes.")]
 Ray = Annotated[
     str | None,
     typer.Option("--ray", help="Run replications on a Ray cluster at ADDRESS ('local' starts one)."),
@@ -344,7 +347,10 @@ def calibrate_command(
         ),
     ] = "scale",
     wip_limit: Annotated[
-        int | None, typer.Option("--wip-limit", min=1, help="Racks in progress when kept full [3 × its WIP].")
+        int | None,
+        typer.Option(
+            "--wip-limit", min=1, max=100_000, help="Racks in progress when kept full [3 × its WIP]."
+        ),
     ] = None,
     overrides: SetOption = None,
     workers: Workers = 1,

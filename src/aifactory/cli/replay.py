@@ -17,11 +17,31 @@ from aifactory.cluster.topology import Topology
 from aifactory.scenario import ScenarioError, load_scenario
 
 if TYPE_CHECKING:
+    from aifactory.replay.trace import Rejection
     from aifactory.scenario.model import AIFactory
+
+
+MAX_RACKS = 100_000
+"""Most racks a replayed factory may have (7.2 million GPUs of NVL72 racks)."""
 
 
 class ReplayInputError(ValueError):
     """Bad replay options (exit code 2)."""
+
+
+def _check_finite(options: dict[str, float | None]) -> None:
+    """NaN and infinity are not values of any option (typer's range checks let them through)."""
+    for option, value in options.items():
+        if value is not None and not math.isfinite(value):
+            raise ReplayInputError(f"{option}: not a finite number ({value})")
+
+
+def _no_jobs(name: str, rejected: list[Rejection]) -> str:
+    """The one line for a trace without a job to replay: empty, or every row skipped."""
+    if not rejected:
+        return f"{name}: no job to replay (the file has no data rows)"
+    first = rejected[0]
+    return f"{name}: no job to replay: every row was skipped ({len(rejected)} in all; first: {first})"
 
 
 def parse_shares(text: str | None, tenants: list[str]) -> dict[str, float]:
@@ -71,7 +91,7 @@ def replay_command(
         str, typer.Option("--policy", "-p", help="Scheduling policy (--list-policies).")
     ] = "fairshare",
     racks: Annotated[
-        int | None, typer.Option("--racks", min=1, help="NVL72 racks in the factory [6].")
+        int | None, typer.Option("--racks", min=1, max=MAX_RACKS, help="NVL72 racks in the factory [6].")
     ] = None,
     rack_gpus: Annotated[int, typer.Option("--rack-gpus", min=1, help="GPUs per rack.")] = 72,
     schedulable_trays: Annotated[
@@ -156,6 +176,16 @@ def replay_command(
         raise ReplayInputError("replay: missing TRACE (a trace file), or use --list-policies")
     if policy not in POLICIES:
         raise ReplayInputError(f"--policy {policy}: unknown policy (policies: {', '.join(POLICIES)})")
+    _check_finite(
+        {
+            "--time-scale": time_scale,
+            "--scale-gpus": scale_gpus,
+            "--starvation-hours": starvation_hours,
+            "--tray-mtbf-hours": tray_mtbf_hours,
+            "--tray-repair-hours": tray_repair_hours,
+            "--checkpoint-minutes": checkpoint_minutes,
+        }
+    )
     problem = out_folder_problem(out)
     if problem is not None:
         raise ReplayInputError(problem)
@@ -174,6 +204,8 @@ def replay_command(
             raise
         raise ReplayInputError(f"cluster: {exc}") from None
     loaded = load_trace(trace, fmt)
+    if not loaded.jobs:
+        raise ReplayInputError(_no_jobs(trace.name, loaded.rejected))
     if loaded.warnings:
         err.print(
             f"{trace.name}: {len(loaded.warnings)} rows go back in time "

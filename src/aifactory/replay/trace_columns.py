@@ -21,6 +21,7 @@ __all__ = ["Checks", "Rejection", "as_bools", "as_text", "as_timestamps", "shown
 # A decimal number: optional sign, digits with an optional fraction (or a bare fraction), optional exponent.
 # "nan", "inf" and thousands separators are not numbers in a trace.
 _NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+_NOT_FINITE = r"(?i)^[+-]?(nan|inf|infinity)$"
 _TIMESTAMP = r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}$"
 _TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 _TRUE = ("true", "1", "yes", "y", "t")
@@ -57,11 +58,13 @@ def as_text(col: Any) -> Any:
 
 @dataclass
 class _Numbers:
-    """A numeric column: ``values`` (NaN where not usable), ``empty`` cells and ``invalid`` (not a number)."""
+    """A numeric column: ``values`` (NaN where not usable), ``empty`` cells, ``invalid`` (not a number) and,
+    among those, ``not_finite`` (NaN, infinity, or a number too large for a float such as ``1e999``)."""
 
     values: FloatArray
     empty: BoolArray
     invalid: BoolArray
+    not_finite: BoolArray
 
 
 def _numbers(col: Any) -> _Numbers:
@@ -72,7 +75,7 @@ def _numbers(col: Any) -> _Numbers:
         empty = np_bool(pc.is_null(col))
         invalid = ~empty & ~np.isfinite(values)
         values[invalid] = np.nan
-        return _Numbers(values, empty, invalid)
+        return _Numbers(values, empty, invalid, invalid.copy())
     text = as_text(col)
     ok = pc.match_substring_regex(text, _NUMBER)
     parsed = pc.cast(pc.if_else(ok, text, pa.scalar(None, pa.string())), pa.float64())
@@ -80,9 +83,10 @@ def _numbers(col: Any) -> _Numbers:
     empty = np_bool(pc.equal(text, ""))
     invalid = ~empty & ~np_bool(ok)
     overflow = ~invalid & ~empty & ~np.isfinite(values)  # "1e999"
+    not_finite = overflow | np_bool(pc.match_substring_regex(text, _NOT_FINITE))
     invalid |= overflow
     values[overflow] = np.nan
-    return _Numbers(values, empty, invalid)
+    return _Numbers(values, empty, invalid, not_finite)
 
 
 def as_timestamps(col: Any) -> tuple[IntArray, BoolArray, BoolArray]:
@@ -151,10 +155,11 @@ class Checks:
         self.bad |= new
 
     def number(self, col: Any, name: str, *, required: bool = True) -> FloatArray:
-        """Check a numeric column: empty (if required) and non-numeric cells reject their row."""
+        """Check a numeric column: empty (if required), non-finite and non-numeric cells reject their row."""
         nums = _numbers(col)
         if required:
             self.reject(nums.empty, lambda i: f"{name}: missing value")
+        self.reject(nums.not_finite, lambda i: f"{name}: not a finite number: {shown(col, i)}")
         self.reject(nums.invalid, lambda i: f"{name}: not a number: {shown(col, i)}")
         return nums.values
 

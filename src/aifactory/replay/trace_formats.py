@@ -105,6 +105,11 @@ def _parse_generic(table: RawTable) -> Parsed:
         with np.errstate(invalid="ignore"):
             fractional = np.isfinite(values) & (values != np.floor(values))
         checks.reject(fractional, lambda i: f"priority: not an integer: {shown(cols['priority'], i)}")
+        with np.errstate(invalid="ignore"):
+            huge = np.abs(values) >= 2.0**63
+        checks.reject(
+            huge, lambda i: f"priority: too large for a 64-bit integer: {shown(cols['priority'], i)}"
+        )
         priority = np.where(np.isfinite(values) & ~checks.bad, values, 0).astype(np.int64)
 
     time_limit = np.full(n, np.nan)

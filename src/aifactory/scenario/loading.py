@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from aifactory.scenario.distributions import DISTRIBUTIONS
 from aifactory.scenario.model import Scenario
+from aifactory.scenario.yaml_loader import YamlLimitError, load_bounded, read_bounded
 
 BUNDLED_PACKAGE = "aifactory.scenario.bundled"
 DEFAULT_SCENARIO = "nvidia-2025"
@@ -41,11 +42,17 @@ def read_yaml_ref(ref: str, package: str, kind: str) -> tuple[str, str]:
     if path.suffix in (".yaml", ".yml") or path.is_file() or (path.exists() and ref not in names):
         if not path.is_file():
             what = "is a folder, not a file" if path.is_dir() else "no such file"
+            if path.exists() and not path.is_dir():  # a device or a pipe: reading it may never end
+                what = "not a regular file"
             raise ScenarioError(f"{ref}: {what}")
         try:
-            return path.read_text(encoding="utf-8"), str(path)
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ScenarioError(f"{ref}: cannot read: {exc}") from exc
+            return read_bounded(path), str(path)
+        except YamlLimitError as exc:
+            raise ScenarioError(f"{ref}: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise ScenarioError(f"{ref}: cannot read: not UTF-8 text (byte {exc.start})") from None
+        except OSError as exc:
+            raise ScenarioError(f"{ref}: cannot read: {exc.strerror or exc}") from None
     if ref in names:  # a bundled name, even where a folder of that name exists (an output folder, say)
         return yaml_text(package, ref), ref
     close = difflib.get_close_matches(ref, names, n=1)
@@ -66,50 +73,14 @@ def read_scenario_text(ref: str) -> tuple[str, str]:
     return read_yaml_ref(ref, BUNDLED_PACKAGE, "scenario")
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe loader that rejects a key repeated in one mapping (plain YAML keeps the last one silently)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue
-            key = self.construct_object(key_node, deep=True)
-            try:
-                duplicate = key in seen
-                seen.add(key)
-            except TypeError:  # unhashable: the base class reports it
-                continue
-            if duplicate:
-                raise yaml.constructor.ConstructorError(
-                    "while constructing a mapping",
-                    node.start_mark,
-                    f"duplicate key {key!r}",
-                    key_node.start_mark,
-                )
-        return super().construct_mapping(node, deep=deep)
-
-
-# Dates stay text so that pydantic parses them and an impossible date names its field.
-_UniqueKeyLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-MAX_YAML_CHARS = 20_000_000
-"""Larger input files are refused before they are parsed."""
-
-
 def parse_yaml(text: str, label: str, *, kind: str = "scenario") -> dict[str, Any]:
     """The mapping in ``text``; malformed, oversized or absurdly nested YAML raises ScenarioError."""
-    if len(text) > MAX_YAML_CHARS:
-        raise ScenarioError(f"{label}: {len(text):,} characters is more than a {kind} file may hold "
-                            f"({MAX_YAML_CHARS:,})")  # fmt: skip
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass: safe
-    except RecursionError:
-        raise ScenarioError(f"{label}: malformed YAML: nested too deeply") from None
+        data = load_bounded(text)
+    except YamlLimitError as exc:
+        raise ScenarioError(f"{label}: {exc}") from None
+    except RecursionError:  # the depth bound should make this unreachable
+        raise ScenarioError(f"{label}: nested too deeply") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
@@ -129,7 +100,9 @@ def apply_override(data: dict[str, Any], assignment: str, label: str = "--set") 
     if not keys:
         raise ScenarioError(f"{label} {assignment}: empty PATH")
     try:
-        value = yaml.load(raw, Loader=_UniqueKeyLoader) if raw.strip() else None  # a safe loader
+        value = load_bounded(raw) if raw.strip() else None
+    except YamlLimitError as exc:
+        raise ScenarioError(f"{label} {path}: VALUE: {exc}") from None
     except yaml.YAMLError as exc:
         raise ScenarioError(f"{label} {path}: VALUE is not valid YAML: {raw!r}") from exc
     node: Any = data
