@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel
 from test_doc_examples import Block, Command, blocks, commands, run_command
 
-from aifactory.plant import model, resources
+from aifactory.plant import design_model, model, resources
 from aifactory.plant.loading import load_plant
 
 DOC = "plant.md"
@@ -49,7 +49,7 @@ def test_console_example_runs(
     "cls",
     [model.Release, model.Station, model.Maintenance, model.Item, model.Part, model.Material, model.Delivery,
      model.Site, resources.OperatorPool, resources.Shift, resources.RobotFleet, resources.Battery,
-     resources.Layout, resources.Edge],
+     resources.Layout, resources.Edge, design_model.Design, design_model.Variable],
 )  # fmt: skip
 def test_every_field_is_described(cls: type[BaseModel]) -> None:
     text = (DOCS / DOC).read_text(encoding="utf-8")

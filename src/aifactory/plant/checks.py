@@ -13,6 +13,7 @@ import itertools
 import math
 from collections.abc import Iterable, Iterator
 
+from aifactory.plant.design_model import design_errors
 from aifactory.plant.distributions import Duration, lowest, mean_of
 from aifactory.plant.floor import floor_plan, node_positions
 from aifactory.plant.model import Plant, Station
@@ -70,6 +71,7 @@ def plant_errors(p: Plant) -> list[str]:
         return errors  # the later checks assume names resolve
     errors += _parts_errors(p)
     errors += _floor_errors(p)
+    errors += design_errors(p)
     visited = visited_stations(p)
     for name, st in stations.items():
         where = f"stations.{name}"

@@ -17,6 +17,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from aifactory.plant.design_model import Design
 from aifactory.plant.distributions import Duration
 from aifactory.plant.resources import Layout, OperatorPool, RobotFleet
 
@@ -228,6 +229,9 @@ class Plant(_Strict):
     layout: Layout | None = None
     items: dict[str, Item] = Field(default_factory=dict)
     materials: dict[str, Material] = Field(default_factory=dict)
+    design: Design | None = Field(
+        default=None, description="What `aifactory plant design` may change, with bounds and costs."
+    )
     note: str | None = None
 
     def weekday0(self) -> int:
