@@ -30,10 +30,13 @@ PLANT = "foxconn-houston"
 
 
 def _search(trials: int, replications: int, workers: int, seed: int) -> dict[str, Any]:
+    import optuna
+
     from aifactory.parallel import make_mapper
     from aifactory.plant.design_search import SearchSettings, search, summary
     from aifactory.plant.loading import load_plant
 
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # as the command does
     plant = load_plant(PLANT)
     assert plant.design is not None and plant.design.target_racks_per_week is not None
     settings = SearchSettings(
