@@ -156,12 +156,14 @@ def test_the_cli_writes_the_design_and_the_plant_with_it(
     args += ["--max-replications", "6", "--days", "14", "--out", str(out)]
     code, _, err = invoke(capsys, *args)
     assert code == 0, err
-    report = json.loads((out / "design.json").read_text())
-    assert report["chosen"]["values"] == {"prep-servers": 1, "test-servers": 3, "pack-servers": 1}
+    chosen = json.loads((out / "design.json").read_text())["chosen"]
+    assert chosen["values"] == {"prep-servers": 1, "test-servers": 3, "pack-servers": 1}
     designed = load_plant(str(out / "line-design.yaml"))  # a valid plant, with the design written in
     assert designed.stations["test"].servers == 3 and designed.stations["pack"].servers == 1
     page = (out / "design.html").read_text()
     assert "Cost against throughput" in page and "What binds" in page
+    report = (out / "report.html").read_text()  # the chosen plant's report, opened by the design
+    assert report.index("The design") < report.index("Cost against throughput") < report.index("Utilisation")
 
 
 @pytest.mark.parametrize(

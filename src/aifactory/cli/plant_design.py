@@ -28,7 +28,7 @@ from aifactory.cli.plant import (
 from aifactory.cli.progress import progress_bar
 
 if TYPE_CHECKING:
-    from aifactory.plant.design_search import DesignResult
+    from aifactory.plant.design_search import DesignResult, SearchSettings
     from aifactory.plant.model import Plant
 
 
@@ -69,7 +69,8 @@ def design_command(
     quiet: Quiet = False,
 ) -> None:
     """Search the plant file's design variables for the cheapest design that meets the target; write
-    DIR/design.json, DIR/design.html (cost against throughput) and the plant file with it applied."""
+    DIR/design.json, DIR/design.html (cost against throughput), the plant file with it applied and the
+    plant report of the chosen design, opened by the design (DIR/report.html)."""
     import optuna
 
     from aifactory.parallel import make_mapper
@@ -126,9 +127,43 @@ def design_command(
         name = f"{p.name}-design.yaml"
         (out / name).write_text(designed_yaml(plant, overrides, p, result), encoding="utf-8")
         written.append(name)
+        write_chosen_report(out / "report.html", p, result, report, settings)
+        written.append("report.html")
     if not quiet:
         print_design_summary(Console(), report)
         Console().print(f"wrote {', '.join(written)} in {out}/")
+
+
+def write_chosen_report(
+    path: Path, p: Plant, result: DesignResult, report: dict[str, Any], settings: SearchSettings
+) -> None:
+    """The plant report of the chosen design (its first replications again, the first with its records),
+    opened by the design: the cost-throughput chart and what binds."""
+    from aifactory.plant.design_search import chosen_plant
+    from aifactory.plant.joined import Joined
+    from aifactory.plant.replications import combine, jobs_for, run_replications
+    from aifactory.report.plant import write_plant_report
+    from aifactory.report.plant_design import design_body
+
+    chosen = chosen_plant(p, result)
+    assert chosen is not None
+    n = min(4, settings.replications)
+    jobs = jobs_for(
+        chosen, days=settings.days, warmup_days=settings.warmup_days, replications=n, seed=settings.seed
+    )
+    outcomes = run_replications(jobs)
+    kpis = combine(
+        outcomes,
+        plant=chosen.name,
+        days=settings.days,
+        warmup_days=settings.warmup_days,
+        seed=settings.seed,
+        wall_seconds=sum(o.wall_seconds for o in outcomes),
+    )
+    first = outcomes[0].run
+    joined = Joined(first) if first is not None else None
+    before = f"<h2>The design</h2>\n{design_body(report)}\n<h2>The plant with it</h2>\n"
+    write_plant_report(path, chosen, kpis, outcomes, joined, before=before)
 
 
 def designed_yaml(ref: str, overrides: list[str] | None, p: Plant, result: DesignResult) -> str:

@@ -230,8 +230,10 @@ def write_plant_report(
     kpis: dict[str, Any],
     outcomes: Sequence[PlantOutcome],
     joined: Joined | None = None,
+    before: str = "",
 ) -> None:
-    """Write the self-contained report of one plant study."""
+    """Write the self-contained report of one plant study (``before``: a section to open it with, such
+    as the design that chose this plant)."""
     meta = (
         f"{kpis['days']:g} days ({kpis['warmup_days']:g} warm-up) · {kpis['replications']} replication(s) · "
         f"seed {kpis['seed']} · {kpis['events']:,} events · {kpis['wall_seconds']:.1f} s"
@@ -243,6 +245,7 @@ def write_plant_report(
         f'<script type="text/javascript">{get_plotlyjs()}</script>\n</head>\n<body>\n<main>\n'
         f"<header>\n<h1>{escape(plant.site.name if plant.site else plant.name)}</h1>\n{desc}\n"
         f"{_p(_site_line(plant), 'meta')}\n{_p(meta, 'meta')}\n</header>\n"
+        + before
         + plant_body(plant, kpis, outcomes, joined=joined)
         + "\n</main>\n</body>\n</html>\n"
     )
