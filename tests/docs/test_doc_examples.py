@@ -100,10 +100,11 @@ def commands(block: Block) -> list[Command]:
 
 
 def doc_files(doc: str) -> dict[str, str]:
-    """The doc's YAML and CSV blocks marked ``# file: NAME`` (a CSV file without its marker line)."""
+    """The doc's YAML, CSV and JSON-lines blocks marked ``# file: NAME`` (a CSV or JSON-lines file
+    without its marker line)."""
     out: dict[str, str] = {}
     for b in blocks(doc):
-        if b.lang in ("yaml", "csv"):
+        if b.lang in ("yaml", "csv", "jsonl"):
             named = FILE_LINE.fullmatch(b.first_line)
             if named:
                 text = b.text if b.lang == "yaml" else b.text.lstrip().split("\n", 1)[1]

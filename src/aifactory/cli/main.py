@@ -21,7 +21,8 @@ from aifactory.scenario import DEFAULT_SCENARIO, Scenario, ScenarioError, bundle
 if TYPE_CHECKING:  # heavy modules load lazily so that the CLI starts fast
     from aifactory.supply.montecarlo import MonteCarlo
     from aifactory.supply.series import Series
-import aifactory.cli.plant_design  # noqa: F401  (registers `plant design`)
+import aifactory.cli.plant_design
+import aifactory.cli.plant_floor  # noqa: F401  (registers `plant state`)
 from aifactory.cli.alloc import alloc_app
 from aifactory.cli.fab import FabInputError, fab_app
 from aifactory.cli.jobs import jobs_app

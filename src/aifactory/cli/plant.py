@@ -84,6 +84,15 @@ def check_out(out: Path) -> None:
         raise PlantInputError(problem)
 
 
+def check_file_out(path: Path, option: str) -> None:
+    """Reject a file that cannot be written before the work, not after."""
+    if path.is_dir():
+        raise PlantInputError(f"{option} {path}: is a folder, not a file")
+    problem = out_folder_problem(path.parent)
+    if problem is not None:
+        raise PlantInputError(f"{option} {path}: {problem}")
+
+
 # ------------------------------------------------------------------------------------------ catalogue
 
 
@@ -187,6 +196,12 @@ def simulate_command(
         bool, typer.Option("--records/--no-records", help="Write the first replication's records as Parquet.")
     ] = True,
     html: Annotated[bool, typer.Option("--html/--no-html", help="Write report.html.")] = True,
+    events_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--events-out", help="Write the first replication's shop-floor events here (JSON lines)."
+        ),
+    ] = None,
     quiet: Quiet = False,
 ) -> None:
     """Simulate the plant; write DIR/kpis.json, the records as Parquet and DIR/report.html."""
@@ -196,6 +211,8 @@ def simulate_command(
     p = _load(plant, overrides)
     warmup = check_window(days, warmup_days)
     check_out(out)
+    if events_out is not None:
+        check_file_out(events_out, "--events-out")
     outcomes, wall = replicate(
         p,
         days=days,
@@ -210,6 +227,13 @@ def simulate_command(
     write_json(out / "kpis.json", kpis)
     written = ["kpis.json"]
     first = outcomes[0]
+    if events_out is not None and first.run is not None:
+        from aifactory.plant.events import events_of, to_lines
+
+        events_out.parent.mkdir(parents=True, exist_ok=True)
+        with events_out.open("w", encoding="utf-8") as stream:
+            stream.writelines(to_lines(events_of(first.run)))
+        written.append(str(events_out))
     if first.run is not None and (records or html):
         from aifactory.plant.joined import Joined
 

@@ -1,0 +1,294 @@
+"""Shop-floor events: the documented JSON-lines format, written from the twin's runs and read back into the
+state of the floor at a time, with every malformed or impossible event counted and refused with a reason.
+
+One event per line, ``t`` in hours from the plant's hour 0::
+
+    {"t": 12.5, "kind": "released", "unit": 7, "item": "rack"}
+    {"t": 12.5, "kind": "moved", "unit": 7, "station": "kitting"}
+    {"t": 13.0, "kind": "started", "unit": 7, "station": "kitting", "server": 2}
+    {"t": 13.8, "kind": "finished", "unit": 7, "station": "kitting"}
+    {"t": 40.1, "kind": "failed", "unit": 7, "station": "l10-test"}      # failed the test: to rework
+    {"t": 41.0, "kind": "scrapped", "unit": 9, "station": "l10-test"}
+    {"t": 50.0, "kind": "station_down", "station": "l11-test", "server": 0}
+    {"t": 56.0, "kind": "station_up", "station": "l11-test", "server": 0}
+    {"t": 6.0, "kind": "clock_in", "pool": "integrators", "count": 27}
+    {"t": 14.0, "kind": "clock_out", "pool": "integrators", "count": 27}
+
+A unit is ``released``, ``moved`` to a station (it waits there), ``started`` on one of its servers, and
+``finished`` (passed), ``failed`` (to rework) or ``scrapped`` there; finishing the last station of its
+route, it leaves the plant. Pure: no I/O; the CLI reads and writes the files.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from aifactory.plant.calendar import WEEK_HOURS, weekly_duty
+from aifactory.plant.joined import Joined
+from aifactory.plant.log import FAILED, FINISHED, OUTAGE_FAILURE, SCRAPPED
+from aifactory.plant.model import Plant
+from aifactory.plant.result import PlantRun
+
+Kind = Literal[
+    "released", "moved", "started", "finished", "failed", "scrapped",
+    "station_down", "station_up", "clock_in", "clock_out",
+]  # fmt: skip
+UNIT_KINDS = {"released", "moved", "started", "finished", "failed", "scrapped"}
+
+
+class Event(BaseModel):
+    """One shop-floor event."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
+
+    t: float = Field(ge=0, le=1e7, description="Hours from the plant's hour 0.")
+    kind: Kind
+    unit: int | None = Field(default=None, ge=0)
+    item: str | None = None
+    station: str | None = None
+    server: int | None = Field(default=None, ge=0)
+    pool: str | None = None
+    count: int | None = Field(default=None, ge=0)
+    cause: Literal["failure", "maintenance"] | None = None
+
+
+# ------------------------------------------------------------------------------------ writing
+
+
+def events_of(run: PlantRun, joined: Joined | None = None) -> list[dict[str, Any]]:
+    """The events of a run of the twin, in time order (what a shop floor would have reported)."""
+    j = joined if joined is not None else Joined(run)
+    index = run.index
+    items, stations = index.items, index.stations
+    first_server = {
+        int(s): int(np.flatnonzero(index.server_station == s)[0]) for s in set(index.server_station)
+    }
+    # at one instant: shifts change, units are released, end at one station, arrive at the next, start
+    out: list[tuple[float, int, dict[str, Any]]] = []
+
+    def add(t: float, order: int, event: dict[str, Any]) -> None:
+        if math.isfinite(t):
+            out.append((float(t), order, {"t": round(float(t), 6), **event}))
+
+    for unit in range(len(j.unit_item)):
+        add(j.unit_release[unit], 0, {"kind": "released", "unit": unit, "item": items[j.unit_item[unit]]})
+    ended = {FAILED: "failed", SCRAPPED: "scrapped", FINISHED: "finished"}
+    for v in range(len(j.v_unit)):
+        unit, st = int(j.v_unit[v]), int(j.v_station[v])
+        name = stations[st]
+        add(j.v_arrived[v], 2, {"kind": "moved", "unit": unit, "station": name})
+        job = int(j.v_job[v])
+        if job < 0:
+            continue
+        server = int(j.job_server[job]) - first_server[st]
+        add(j.v_start[v], 3, {"kind": "started", "unit": unit, "station": name, "server": server})
+        outcome = int(j.v_outcome[v])
+        if outcome >= 0:
+            add(j.v_end[v], 1, {"kind": ended.get(outcome, "finished"), "unit": unit, "station": name})
+    for o in range(len(j.o_server)):
+        st = int(j.o_station[o])
+        server = int(j.o_server[o]) - first_server[st]
+        cause = "failure" if j.o_kind[o] == OUTAGE_FAILURE else "maintenance"
+        where = {"station": stations[st], "server": server, "cause": cause}
+        add(j.o_from[o], 4, {"kind": "station_down", **where})
+        add(j.o_to[o], 4, {"kind": "station_up", **where})
+    for name in run.plant.operators:
+        for t, delta in _duty_changes(run.plant, name, run.hours):
+            add(t, -1, {"kind": "clock_in" if delta > 0 else "clock_out", "pool": name, "count": abs(delta)})
+    out.sort(key=lambda e: (e[0], e[1]))
+    return [e for _, _, e in out]
+
+
+def _duty_changes(plant: Plant, pool: str, hours: float) -> Iterator[tuple[float, int]]:
+    steps = weekly_duty(plant.operators[pool], plant.weekday0())
+    if steps is None:
+        yield 0.0, plant.operators[pool].count
+        return
+    level, week = 0, 0
+    while week * WEEK_HOURS < hours:
+        for hour, on_duty in steps:
+            t = week * WEEK_HOURS + hour
+            if t >= hours:
+                return
+            if on_duty != level:
+                yield t, on_duty - level
+                level = on_duty
+        week += 1
+
+
+def to_lines(events: Iterable[dict[str, Any]]) -> Iterator[str]:
+    for e in events:
+        yield json.dumps(e, separators=(",", ":")) + "\n"
+
+
+# ------------------------------------------------------------------------------------ reading
+
+
+@dataclass
+class Unit:
+    item: str
+    station: str | None = None
+    status: Literal["released", "waiting", "in process", "left", "scrapped"] = "released"
+    """``left``: finished its route (the product shipped, a sub-assembly to stock)."""
+    server: int | None = None
+    since: float = 0.0
+    route_done: int = 0
+    """Stations of its route passed."""
+
+
+@dataclass
+class FloorState:
+    """What the events up to ``now`` say is on the floor, and the events refused on the way."""
+
+    now: float
+    units: dict[int, Unit] = field(default_factory=dict)
+    down: dict[str, set[int]] = field(default_factory=dict)
+    on_duty: dict[str, int] = field(default_factory=dict)
+    accepted: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+    """(line number, reason) of every event refused."""
+    last_t: float = 0.0
+
+    def summary(self, plant: Plant) -> dict[str, Any]:
+        stations: dict[str, dict[str, Any]] = {
+            name: {
+                "waiting": 0,
+                "in_process": 0,
+                "servers": st.servers,
+                "down": sorted(self.down.get(name, ())),
+            }
+            for name, st in plant.stations.items()
+        }
+        counts: dict[str, dict[str, int]] = {}
+        for u in self.units.values():
+            c = counts.setdefault(u.item, {"released": 0, "in_plant": 0, "finished": 0, "scrapped": 0})
+            c["released"] += 1
+            if u.status in ("left", "scrapped"):
+                c["finished" if u.status == "left" else "scrapped"] += 1
+                continue
+            c["in_plant"] += 1
+            if u.station is not None:
+                stations[u.station]["waiting" if u.status == "waiting" else "in_process"] += 1
+        reasons: dict[str, int] = {}
+        for _, reason in self.rejected:
+            kind = reason.split(":")[0]
+            reasons[kind] = reasons.get(kind, 0) + 1
+        return {
+            "now_hours": self.now,
+            "events_accepted": self.accepted,
+            "events_rejected": len(self.rejected),
+            "rejected_by_reason": reasons,
+            "first_rejected": [{"line": n, "reason": r} for n, r in self.rejected[:20]],
+            "units": counts,
+            "stations": stations,
+            "on_duty": dict(self.on_duty),
+            "open_units": {
+                str(k): {"item": u.item, "station": u.station, "status": u.status, "since_hours": u.since}
+                for k, u in self.units.items()
+                if u.status not in ("left", "scrapped")
+            },
+        }
+
+
+def floor_state(plant: Plant, lines: Iterable[str], now: float | None = None) -> FloorState:
+    """Replay the event lines up to ``now`` (all of them by default) into the state of the floor."""
+    state = FloorState(now=now if now is not None else 0.0)
+    routes = {item: plant.route_of(item) for item in plant.made_items()}
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            event = Event.model_validate(json.loads(line))
+        except json.JSONDecodeError as exc:
+            state.rejected.append((number, f"bad JSON: {exc.msg}"))
+            continue
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "event"
+            state.rejected.append((number, f"bad event: {where}: {first['msg']}"))
+            continue
+        if now is not None and event.t > now:
+            break  # a log is in time order: the rest is after the cut-off
+        problem = _apply(state, event, plant, routes)
+        if problem is None:
+            state.accepted += 1
+            state.last_t = event.t
+        else:
+            state.rejected.append((number, problem))
+    if now is None:
+        state.now = state.last_t
+    return state
+
+
+def _apply(state: FloorState, e: Event, plant: Plant, routes: dict[str, list[str]]) -> str | None:
+    """Apply one event to the state; why it cannot be (None: applied)."""
+    if e.t < state.last_t:
+        return f"time goes backwards: {e.t:g} h after {state.last_t:g} h"
+    if e.station is not None and e.station not in plant.stations:
+        return f"unknown station: {e.station!r}"
+    if e.kind in ("clock_in", "clock_out"):
+        if e.pool not in plant.operators:
+            return f"unknown pool: {e.pool!r}"
+        change = (e.count or 0) * (1 if e.kind == "clock_in" else -1)
+        if state.on_duty.get(e.pool, 0) + change < 0:
+            return f"impossible: {e.pool} would have fewer than 0 operators on duty"
+        state.on_duty[e.pool] = state.on_duty.get(e.pool, 0) + change
+        return None
+    if e.kind in ("station_down", "station_up"):
+        if e.station is None or e.server is None:
+            return f"bad event: {e.kind} needs station and server"
+        if e.server >= plant.stations[e.station].servers:
+            return f"unknown server: {e.station} has {plant.stations[e.station].servers}, not {e.server}"
+        down = state.down.setdefault(e.station, set())
+        (down.add if e.kind == "station_down" else down.discard)(e.server)
+        return None
+    if e.unit is None:
+        return f"bad event: {e.kind} needs a unit"
+    unit = state.units.get(e.unit)
+    if e.kind == "released":
+        if unit is not None:
+            return f"released twice: unit {e.unit}"
+        if e.item not in routes:
+            return f"unknown item: {e.item!r}"
+        state.units[e.unit] = Unit(item=e.item, since=e.t)
+        return None
+    if unit is None:
+        return f"unknown unit: {e.unit} was never released"
+    if unit.status in ("left", "scrapped"):
+        return (
+            f"impossible: unit {e.unit} has {'left the plant' if unit.status == 'left' else 'been scrapped'}"
+        )
+    if e.station is None:
+        return f"bad event: {e.kind} needs a station"
+    if e.kind == "moved":
+        if unit.status == "in process":
+            return f"impossible: unit {e.unit} moved while in process at {unit.station}"
+        unit.station, unit.status, unit.since, unit.server = e.station, "waiting", e.t, None
+        return None
+    if unit.station != e.station:
+        return f"impossible: unit {e.unit} is at {unit.station}, not {e.station}"
+    if e.kind == "started":
+        if unit.status != "waiting":
+            return f"impossible: unit {e.unit} started twice at {e.station}"
+        unit.status, unit.since, unit.server = "in process", e.t, e.server
+        return None
+    if unit.status != "in process":
+        return f"impossible: unit {e.unit} {e.kind} at {e.station} without starting there"
+    unit.server, unit.since = None, e.t
+    if e.kind == "scrapped":
+        unit.status = "scrapped"
+    elif e.kind == "failed":
+        unit.status = "waiting"  # waits for the rework station it is moved to
+    else:
+        route = routes[unit.item]
+        if e.station in route:
+            unit.route_done = route.index(e.station) + 1
+        unit.status = "left" if unit.route_done >= len(route) else "waiting"
+    return None
