@@ -22,7 +22,8 @@ if TYPE_CHECKING:  # heavy modules load lazily so that the CLI starts fast
     from aifactory.supply.montecarlo import MonteCarlo
     from aifactory.supply.series import Series
 import aifactory.cli.plant_design
-import aifactory.cli.plant_floor  # noqa: F401  (registers `plant state`)
+import aifactory.cli.plant_floor
+import aifactory.cli.plant_follow  # noqa: F401  (registers `plant follow`)
 from aifactory.cli.alloc import alloc_app
 from aifactory.cli.fab import FabInputError, fab_app
 from aifactory.cli.jobs import jobs_app

@@ -197,34 +197,52 @@ class FloorState:
         }
 
 
-def floor_state(plant: Plant, lines: Iterable[str], now: float | None = None) -> FloorState:
-    """Replay the event lines up to ``now`` (all of them by default) into the state of the floor."""
-    state = FloorState(now=now if now is not None else 0.0)
-    routes = {item: plant.route_of(item) for item in plant.made_items()}
-    for number, line in enumerate(lines, start=1):
+class Floor:
+    """The floor as events arrive, one line at a time (a log read in order, or a live feed)."""
+
+    def __init__(self, plant: Plant) -> None:
+        self.plant = plant
+        self.state = FloorState(now=0.0)
+        self.routes = {item: plant.route_of(item) for item in plant.made_items()}
+        self.lines = 0
+
+    def feed(self, line: str, until: float | None = None) -> bool:
+        """Apply one event line (refused ones are counted with their reason); False once an event is past
+        ``until``, which is then not applied."""
+        self.lines += 1
+        number, state = self.lines, self.state
         if not line.strip():
-            continue
+            return True
         try:
             event = Event.model_validate(json.loads(line))
         except json.JSONDecodeError as exc:
             state.rejected.append((number, f"bad JSON: {exc.msg}"))
-            continue
+            return True
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "event"
             state.rejected.append((number, f"bad event: {where}: {first['msg']}"))
-            continue
-        if now is not None and event.t > now:
-            break  # a log is in time order: the rest is after the cut-off
-        problem = _apply(state, event, plant, routes)
+            return True
+        if until is not None and event.t > until:
+            return False
+        problem = _apply(state, event, self.plant, self.routes)
         if problem is None:
             state.accepted += 1
-            state.last_t = event.t
+            state.last_t = state.now = event.t
         else:
             state.rejected.append((number, problem))
-    if now is None:
-        state.now = state.last_t
-    return state
+        return True
+
+
+def floor_state(plant: Plant, lines: Iterable[str], now: float | None = None) -> FloorState:
+    """Replay the event lines up to ``now`` (all of them by default) into the state of the floor."""
+    floor = Floor(plant)
+    for line in lines:
+        if not floor.feed(line, now):
+            break  # a log is in time order: the rest is after the cut-off
+    if now is not None:
+        floor.state.now = now
+    return floor.state
 
 
 def _apply(state: FloorState, e: Event, plant: Plant, routes: dict[str, list[str]]) -> str | None:

@@ -1,0 +1,200 @@
+"""``aifactory plant follow``: the floor kept current from a live MQTT feed of shop-floor events, served as
+JSON (``/state``) and as a page (``/``) on a small HTTP endpoint (docs/plant.md)."""
+
+from __future__ import annotations
+
+import html
+import json
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+
+from aifactory.cli.plant import PlantArg, PlantInputError, SetOption, _load, plant_app
+
+if TYPE_CHECKING:
+    from aifactory.plant.events import Floor
+    from aifactory.plant.model import Plant
+
+MAX_PAYLOAD = 64 << 20  # a message is an event, or lines of them (a week of a plant is a few MB)
+
+
+class Follower:
+    """The floor fed from messages (any thread), read as a summary (any other): one lock around both."""
+
+    def __init__(self, plant: Plant) -> None:
+        from aifactory.plant.events import Floor
+
+        self.plant = plant
+        self.floor: Floor = Floor(plant)
+        self.lock = threading.Lock()
+        self.messages = 0
+        self.oversized = 0
+
+    def on_payload(self, payload: bytes) -> None:
+        with self.lock:
+            self.messages += 1
+            if len(payload) > MAX_PAYLOAD:
+                self.oversized += 1
+                self.floor.lines += 1
+                self.floor.state.rejected.append((self.floor.lines, "bad event: a message larger than 64 MB"))
+                return
+            for line in payload.decode("utf-8", errors="replace").splitlines() or [""]:
+                self.floor.feed(line)
+
+    def summary(self) -> dict[str, Any]:
+        with self.lock:
+            out = self.floor.state.summary(self.plant)
+            out["messages"] = self.messages
+            return out
+
+
+def _handler(follower: Follower) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path.split("?")[0] == "/state":
+                body, kind = json.dumps(follower.summary()).encode(), "application/json"
+            elif self.path.split("?")[0] == "/":
+                body, kind = (
+                    page(follower.summary(), follower.plant.name).encode(),
+                    "text/html; charset=utf-8",
+                )
+            else:
+                self.send_error(404, "not found: /state (JSON) or / (page)")
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return  # quiet: the terminal shows the counts
+
+    return Handler
+
+
+def page(s: dict[str, Any], name: str) -> str:
+    """The floor as a page that refreshes itself every 5 seconds."""
+    rows = "".join(
+        f"<tr><td>{html.escape(n)}</td><td>{st['waiting']}</td><td>{st['in_process']}</td><td>{st['servers']}</td>"
+        f"<td>{', '.join(map(str, st['down'])) or '—'}</td></tr>"
+        for n, st in s["stations"].items()
+    )
+    units = "".join(
+        f"<tr><td>{html.escape(i)}</td><td>{c['released']}</td><td>{c['in_plant']}</td><td>{c['finished']}</td>"
+        f"<td>{c['scrapped']}</td></tr>"
+        for i, c in s["units"].items()
+    )
+    refused = "".join(f"<li>line {r['line']}: {html.escape(r['reason'])}</li>" for r in s["first_rejected"])
+    style = (
+        "body{font-family:system-ui,sans-serif;margin:2em} table{border-collapse:collapse;margin:1em 0}"
+        " td,th{border-bottom:1px solid #ddd;padding:2px 10px;text-align:right}"
+        " td:first-child,th:first-child{text-align:left}"
+    )
+    head = (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="refresh" content="5"><title>{html.escape(name)} — the floor</title>'
+        f"<style>{style}</style></head><body>"
+    )
+    counts = (
+        f"{s['events_accepted']:,} events applied, {s['events_rejected']:,} refused, "
+        f"{s['messages']:,} messages."
+    )
+    unit_head = "<tr><th>item</th><th>released</th><th>in plant</th><th>finished</th><th>scrapped</th></tr>"
+    station_head = "<tr><th>station</th><th>waiting</th><th>in process</th><th>servers</th><th>down</th></tr>"
+    return (
+        f"{head}<h1>{html.escape(name)}: the floor at {s['now_hours']:g} h</h1><p>{counts}</p>"
+        f"<table>{unit_head}{units}</table><table>{station_head}{rows}</table>"
+        f"<ul>{refused}</ul></body></html>"
+    )
+
+
+def follow(
+    plant: Plant,
+    broker: tuple[str, int],
+    topic: str,
+    listen: tuple[str, int],
+    stop: threading.Event,
+    ready: Callable[[int], None] = lambda port: None,
+) -> Follower:
+    """Subscribe to ``topic`` on ``broker`` and serve the floor on ``listen`` until ``stop`` is set
+    (``ready`` gets the HTTP port once both are up: 0 in ``listen`` picks a free one)."""
+    import paho.mqtt.client as mqtt
+
+    follower = Follower(plant)
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    client = mqtt.Client(CallbackAPIVersion.VERSION2)
+    subscribed = threading.Event()
+
+    def on_connect(c: Any, _userdata: Any, _flags: Any, reason: Any, _props: Any) -> None:
+        c.subscribe(topic, qos=1)
+
+    def on_subscribe(*_: Any) -> None:
+        subscribed.set()
+
+    client.on_connect = on_connect
+    client.on_subscribe = on_subscribe
+    client.on_message = lambda _c, _u, message: follower.on_payload(bytes(message.payload))
+    client.connect(broker[0], broker[1], keepalive=30)
+    client.loop_start()
+    server = ThreadingHTTPServer(listen, _handler(follower))
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+    serving.start()
+    try:
+        if not subscribed.wait(10):
+            raise ConnectionError(f"no subscription to {topic!r} at {broker[0]}:{broker[1]} within 10 s")
+        ready(server.server_address[1])
+        stop.wait()
+    finally:
+        server.shutdown()
+        server.server_close()
+        client.loop_stop()
+        client.disconnect()
+    return follower
+
+
+def _host_port(text: str, option: str, default_port: int) -> tuple[str, int]:
+    host, _, port = text.rpartition(":") if ":" in text else (text, "", str(default_port))
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise PlantInputError(f"{option} {text}: give HOST:PORT, e.g. 127.0.0.1:{default_port}")
+    return host, int(port)
+
+
+@plant_app.command("follow")
+def follow_command(
+    plant: PlantArg,
+    mqtt: Annotated[str, typer.Option("--mqtt", help="The broker, HOST:PORT.")] = "127.0.0.1:1883",
+    topic: Annotated[
+        str, typer.Option("--topic", help="The topic the shop floor publishes its events on.")
+    ] = ("aifactory/plant/events"),
+    listen: Annotated[
+        str, typer.Option("--listen", help="Serve the floor here, HOST:PORT.")
+    ] = "127.0.0.1:8765",
+    overrides: SetOption = None,
+) -> None:
+    """Keep the floor current from shop-floor events on MQTT (one event, or lines of them, a message);
+    serve it as JSON at /state and as a page at /. Malformed and out-of-order events are counted and
+    refused, never applied. Stop with Ctrl-C."""
+    p = _load(plant, overrides)
+    broker = _host_port(mqtt, "--mqtt", 1883)
+    where = _host_port(listen, "--listen", 8765)
+    if not topic or any(c in topic for c in "+#\x00"):
+        raise PlantInputError(f"--topic {topic!r}: give one topic (no wildcards + or #)")
+    console = Console(stderr=True)
+    stop = threading.Event()
+
+    def ready(port: int) -> None:
+        console.print(f"following {topic} at {broker[0]}:{broker[1]}; the floor at http://{where[0]}:{port}/")
+
+    try:
+        follow(p, broker, topic, where, stop, ready)
+    except (ConnectionError, OSError) as exc:
+        raise PlantInputError(f"--mqtt {mqtt}: {exc}") from None
+    except KeyboardInterrupt:
+        stop.set()
