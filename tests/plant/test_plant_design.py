@@ -191,3 +191,13 @@ def test_the_cli_refuses_bad_input_with_one_line(
 def test_a_plant_without_a_design_section_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = invoke(capsys, "plant", "design", "wistron-fort-worth", "--target", "10")
     assert code == 2 and "design: missing" in err and len(err.strip().splitlines()) == 1
+
+
+def test_two_workers_choose_what_one_does(tmp_path: Path) -> None:
+    """The same seeds in the same order for every design: the mapper changes the time, not the answer."""
+    from aifactory.parallel import make_mapper
+
+    plant = load_plant(str(write(tmp_path, LINE)))
+    settings = SearchSettings(target=160, trials=8, seed=3, batch=4, **FAST)  # type: ignore[arg-type]
+    one, two = search(plant, settings), search(plant, settings, make_mapper(2))
+    assert summary(one) == summary(two)
