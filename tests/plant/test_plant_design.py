@@ -201,3 +201,46 @@ def test_two_workers_choose_what_one_does(tmp_path: Path) -> None:
     settings = SearchSettings(target=160, trials=8, seed=3, batch=4, **FAST)  # type: ignore[arg-type]
     one, two = search(plant, settings), search(plant, settings, make_mapper(2))
     assert summary(one) == summary(two)
+
+
+def test_arms_instead_of_operators_when_they_are_cheaper(tmp_path: Path) -> None:
+    """Two units an hour, an hour's work each: two at work at once keep up. Two operators on duty round
+    the clock cost 2 × 168 h × $40 = $13,440 a week; fitting the station for arms ($500k) and two arms
+    ($200k each), over 5 years, about $3,450: the search takes the arms and no operator."""
+    data = {
+        "format": "aifactory/plant-v1",
+        "name": "cell",
+        "release": {"interarrival_hours": 0.5},
+        "stations": {"assemble": {"servers": 3, "time_hours": 1.0, "operator": "techs"}},
+        "operators": {"techs": {"count": 1}},
+        "robots": {"arms": {"kind": "arm", "count": 1}},
+        "design": {
+            "variables": {
+                "techs": {"operators": "techs", "low": 0, "high": 3, "labour_usd_per_hour": 40},
+                "arm-cell": {
+                    "arms_at": "assemble",
+                    "fleet": "arms",
+                    "low": 0,
+                    "high": 1,
+                    "capex_usd": 500_000,
+                },
+                "arms": {"robots": "arms", "low": 0, "high": 3, "capex_usd": 200_000},
+            }
+        },
+    }
+    plant = load_plant(str(write(tmp_path, data)))
+    assert current_values(plant) == (1, 0, 1)
+    applied = apply(plant, (0, 1, 2))
+    assert applied.stations["assemble"].robots == ["arms"] and applied.stations["assemble"].operators == []
+    result = search(plant, SearchSettings(target=300, trials=30, **FAST))  # type: ignore[arg-type]
+    assert result.chosen is not None
+    assert dict(zip(result.names, result.chosen.values, strict=True)) == {
+        "techs": 0,
+        "arm-cell": 1,
+        "arms": 2,
+    }
+    cell = {"arms_at": "assemble", "fleet": "techs", "low": 0, "high": 1, "capex_usd": 1}
+    bad = {**data, "design": {"variables": {"x": cell}}}
+    with pytest.raises(PlantError) as error:
+        load_plant(str(write(tmp_path, bad)))
+    assert "design.variables.x.fleet: no arm or humanoid fleet 'techs'" in str(error.value)

@@ -185,6 +185,11 @@ def designed_yaml(ref: str, overrides: list[str] | None, p: Plant, result: Desig
             data["robots"][v.target]["count"] = value
         elif v.kind == "operators":
             data["operators"][v.target]["count"] = value
+        elif v.kind == "arms_at":
+            if value == 1:
+                station = data["stations"][v.target]
+                station.pop("operator", None)
+                station.update({"robot": v.fleet, "robot_mode": "replace"})
         else:
             pool = data["operators"][v.target]
             pool["shifts"] = list(pool["shifts"])[:value]

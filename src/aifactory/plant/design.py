@@ -28,6 +28,9 @@ def current_values(plant: Plant) -> Values:
             now = plant.robots[v.target].count
         elif v.kind == "operators":
             now = plant.operators[v.target].count
+        elif v.kind == "arms_at":
+            st = plant.stations[v.target]
+            now = int(st.robots == [v.fleet] and st.robot_mode == "replace" and not st.operators)
         else:
             now = len(plant.operators[v.target].shifts)
         out.append(min(max(now, v.low), v.high))
@@ -49,6 +52,10 @@ def apply(plant: Plant, values: Sequence[int]) -> Plant:
             robots[v.target] = robots[v.target].model_copy(update={"count": value})
         elif v.kind == "operators":
             pools[v.target] = pools[v.target].model_copy(update={"count": value})
+        elif v.kind == "arms_at":
+            if value == 1:  # the fleet's robots do the work; no operator is needed there
+                robots_only = {"robot": v.fleet, "robot_mode": "replace", "operator": None}
+                stations[v.target] = stations[v.target].model_copy(update=robots_only)
         else:
             pools[v.target] = pools[v.target].model_copy(update={"shifts": pools[v.target].shifts[:value]})
     return plant.model_copy(update={"stations": stations, "robots": robots, "operators": pools})

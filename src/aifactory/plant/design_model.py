@@ -1,8 +1,9 @@
 """The ``design:`` section of a plant file: what a designer may change, within which bounds, at what cost.
 
 A decision variable is one whole number: the servers of a station, the units of a robot fleet, the
-operators on each shift of a pool, or how many of a pool's shifts are worked (its first N). Capital
-items (servers, robots) cost ``capex_usd`` a unit, spread over ``amortisation_years``; labour costs
+operators on each shift of a pool, how many of a pool's shifts are worked (its first N), or whether
+robots of a fleet work a station instead of its operators (0 or 1). Capital items (servers, robots, a
+station fitted for robots) cost ``capex_usd`` a unit, spread over ``amortisation_years``; labour costs
 ``labour_usd_per_hour`` an operator-hour on duty. A design's cost is its cost per week of everything the
 variables count — the whole quantity, not only what is added — so two designs compare at a glance.
 """
@@ -17,13 +18,14 @@ if TYPE_CHECKING:
     from aifactory.plant.model import Plant
 
 WEEKS_PER_YEAR = 365.25 / 7
-Kind = Literal["station", "robots", "operators", "shifts"]
-KINDS: tuple[Kind, ...] = ("station", "robots", "operators", "shifts")
+Kind = Literal["station", "robots", "operators", "shifts", "arms_at"]
+KINDS: tuple[Kind, ...] = ("station", "robots", "operators", "shifts", "arms_at")
 NOUNS = {
     "station": "station",
     "robots": "robot fleet",
     "operators": "operator pool",
     "shifts": "operator pool",
+    "arms_at": "station",
 }
 
 
@@ -36,6 +38,10 @@ class Variable(BaseModel):
     robots: str | None = Field(default=None, description="The robot fleet whose units it counts.")
     operators: str | None = Field(default=None, description="The pool whose operators per shift it counts.")
     shifts: str | None = Field(default=None, description="The pool whose shifts it counts (its first N).")
+    arms_at: str | None = Field(
+        default=None, description="A station where robots of `fleet` may work instead of operators (0 or 1)."
+    )
+    fleet: str | None = Field(default=None, description="With arms_at: the arm or humanoid fleet.")
     low: int = Field(ge=0, le=100_000, description="Smallest value allowed.")
     high: int = Field(ge=0, le=100_000, description="Largest value allowed.")
     capex_usd: float | None = Field(
@@ -53,7 +59,13 @@ class Variable(BaseModel):
             raise ValueError(f"name exactly one of {', '.join(KINDS)} (got {', '.join(named) or 'none'})")
         if self.low > self.high:
             raise ValueError(f"low: {self.low} is above high {self.high}")
-        capital = self.kind in ("station", "robots")
+        if (self.kind == "arms_at") != (self.fleet is not None):
+            raise ValueError(
+                "fleet: give it with arms_at (the robots that take the operators' place), only then"
+            )
+        if self.kind == "arms_at" and self.high > 1:
+            raise ValueError("high: arms_at is 0 (operators, as written) or 1 (robots instead)")
+        capital = self.kind in ("station", "robots", "arms_at")
         if capital and self.capex_usd is None:
             raise ValueError(f"capex_usd: required for a variable of {self.kind}")
         if not capital and self.labour_usd_per_hour is None:
@@ -103,12 +115,17 @@ def design_errors(p: Plant) -> list[str]:
         "robots": set(p.robots),
         "operators": set(p.operators),
         "shifts": set(p.operators),
+        "arms_at": set(p.stations),
     }
     for name, v in p.design.variables.items():
         where = f"design.variables.{name}.{v.kind}"
         if v.target not in known[v.kind]:
             errors.append(f"{where}: no {NOUNS[v.kind]} {v.target!r}")
             continue
+        if v.kind == "arms_at" and v.fleet is not None:
+            fleet = p.robots.get(v.fleet)
+            if fleet is None or fleet.kind == "amr":
+                errors.append(f"design.variables.{name}.fleet: no arm or humanoid fleet {v.fleet!r}")
         if v.kind == "shifts":
             listed = len(p.operators[v.target].shifts)
             if listed == 0:
