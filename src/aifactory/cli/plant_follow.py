@@ -7,7 +7,6 @@ import html
 import json
 import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -16,6 +15,8 @@ from rich.console import Console
 from aifactory.cli.plant import PlantArg, PlantInputError, SetOption, _load, plant_app
 
 if TYPE_CHECKING:
+    from http.server import BaseHTTPRequestHandler
+
     from aifactory.plant.events import Floor
     from aifactory.plant.model import Plant
 
@@ -53,6 +54,8 @@ class Follower:
 
 
 def _handler(follower: Follower) -> type[BaseHTTPRequestHandler]:
+    from http.server import BaseHTTPRequestHandler  # here: the CLI's start-up does not pay for it
+
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             if self.path.split("?")[0] == "/state":
@@ -124,6 +127,8 @@ def follow(
 ) -> Follower:
     """Subscribe to ``topic`` on ``broker`` and serve the floor on ``listen`` until ``stop`` is set
     (``ready`` gets the HTTP port once both are up: 0 in ``listen`` picks a free one)."""
+    from http.server import ThreadingHTTPServer
+
     import paho.mqtt.client as mqtt
 
     follower = Follower(plant)
