@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-import aifactory.cli.main as cli_main
+import aifactory.scenario.loading as scenario_loading
 from aifactory.cli.main import run_cli
 from aifactory.scenario.loading import bundled_text
 from cli_invoke import invoke
@@ -154,7 +154,7 @@ def test_internal_error_exits_1_with_one_line(
         raise RuntimeError("boom [bold]x[/bold]")
 
     monkeypatch.delenv("AIFACTORY_DEBUG", raising=False)
-    monkeypatch.setattr(cli_main, "load_scenario", broken)
+    monkeypatch.setattr(scenario_loading, "load_scenario", broken)
     code, _, err = invoke(capsys, "scenario", "validate", "serial-line")
     assert code == 1
     line = assert_one_line(err)
@@ -167,7 +167,7 @@ def test_internal_error_with_debug_reraises(monkeypatch: pytest.MonkeyPatch) -> 
         raise RuntimeError("boom")
 
     monkeypatch.setenv("AIFACTORY_DEBUG", "1")
-    monkeypatch.setattr(cli_main, "load_scenario", broken)
+    monkeypatch.setattr(scenario_loading, "load_scenario", broken)
     with pytest.raises(RuntimeError, match="boom"):
         run_cli(["scenario", "validate", "serial-line"])
 

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 
-from aifactory.scenario import DEFAULT_SCENARIO, Scenario, ScenarioError, bundled_names, load_scenario
+from aifactory.scenario.defaults import DEFAULT_SCENARIO
 
 if TYPE_CHECKING:  # heavy modules load lazily so that the CLI starts fast
+    from aifactory.scenario.model import Scenario
     from aifactory.supply.montecarlo import MonteCarlo
     from aifactory.supply.series import Series
 import aifactory.cli.plant_design
@@ -35,7 +36,6 @@ from aifactory.cli.replay import ReplayInputError, replay_command
 from aifactory.cli.service import bootstrap_command, db_app, serve_command
 from aifactory.cli.service_options import ServiceInputError
 from aifactory.cli.worker import worker_command
-from aifactory.scenario.loading import bundled_text, read_scenario_text
 
 app = typer.Typer(
     name="aifactory",
@@ -100,6 +100,8 @@ def scenario_list() -> None:
     """List the bundled scenarios."""
     from rich.table import Table
 
+    from aifactory.scenario.loading import bundled_names, load_scenario
+
     table = Table("name", "description")
     for name in bundled_names():
         s = load_scenario(name)
@@ -113,6 +115,8 @@ def scenario_show(
     overrides: SetOption = None,
 ) -> None:
     """Print a scenario's YAML (as written, or with --set overrides applied, as validated JSON)."""
+    from aifactory.scenario.loading import bundled_names, bundled_text, load_scenario, read_scenario_text
+
     if overrides:
         s = load_scenario(scenario, overrides)
         console.print_json(s.model_dump_json(by_alias=True, exclude_none=True))
@@ -125,6 +129,8 @@ def scenario_show(
 @scenario_app.command("schema")
 def scenario_schema() -> None:
     """Print the JSON Schema of the scenario format."""
+    from aifactory.scenario.model import Scenario
+
     sys.stdout.write(json.dumps(Scenario.model_json_schema(by_alias=True), indent=2) + "\n")
 
 
@@ -134,6 +140,8 @@ def scenario_validate(
     overrides: SetOption = None,
 ) -> None:
     """Check a scenario file; exit 2 with the offending field if it is invalid."""
+    from aifactory.scenario.loading import load_scenario
+
     s = load_scenario(scenario, overrides)
     console.print(
         f"[green]ok[/green] {scenario}: {len(s.stages)} stages, {len(s.lanes)} lanes, "
@@ -218,6 +226,7 @@ def supply_simulate(
 ) -> None:
     """Run the supply twin's Monte Carlo; write summary.json and series.parquet (per day by default)."""
     from aifactory.report.terminal import print_supply_summary
+    from aifactory.scenario.loading import load_scenario
 
     s = load_scenario(scenario, overrides)
     _check_out(out)
@@ -274,6 +283,7 @@ def run(
 ) -> None:
     """The main job: the whole chain on a scenario; prints a summary, writes report.html and summary.json."""
     from aifactory.report.terminal import print_supply_summary
+    from aifactory.scenario.loading import load_scenario
 
     for option, days in (("--factory-days", factory_days), ("--plant-days", plant_days)):
         if not (math.isfinite(days) and days > 0):
@@ -358,7 +368,7 @@ def _with_plants(
     from aifactory.cli.plant import check_window
     from aifactory.parallel import make_mapper
     from aifactory.plant.loading import load_plant
-    from aifactory.scenario.loading import apply_override, parse_yaml, scenario_from_data
+    from aifactory.scenario.loading import apply_override, parse_yaml, read_scenario_text, scenario_from_data
     from aifactory.twin.plants import PlantStageError, plants_in_scenario
 
     pairs = []
@@ -395,18 +405,16 @@ def _with_plants(
 # ------------------------------------------------------------------------------------------- entry
 
 
-def run_cli(argv: list[str] | None = None) -> None:
-    """Console-script entry point: map errors to exit codes with one-line messages."""
-    from rich.markup import escape
-
+def bad_input_errors() -> tuple[type[Exception], ...]:
+    """The exceptions that mean bad input (exit 2), imported when one is raised: a command that reads no
+    scenario, plant, trace or data set does not load their modules."""
     from aifactory.fab.errors import FabDataError
     from aifactory.parallel.mappers import ScaleOutError
     from aifactory.plant.loading import PlantError
     from aifactory.replay.trace import TraceError
+    from aifactory.scenario.loading import ScenarioError
 
-    try:
-        app(args=argv, standalone_mode=False)
-    except (
+    return (
         ScenarioError,
         BadInput,
         ScaleOutError,
@@ -417,9 +425,23 @@ def run_cli(argv: list[str] | None = None) -> None:
         ServiceInputError,
         PlantError,
         PlantInputError,
-    ) as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        raise SystemExit(2) from None
+    )
+
+
+def run_cli(argv: list[str] | None = None) -> None:
+    """Console-script entry point: map errors to exit codes with one-line messages."""
+    from rich.markup import escape
+
+    try:
+        try:
+            app(args=argv, standalone_mode=False)
+        except (typer.Abort, SystemExit):
+            raise
+        except Exception as exc:
+            if isinstance(exc, bad_input_errors()):
+                err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+                raise SystemExit(2) from None
+            raise
     except typer.Abort:
         raise SystemExit(130) from None
     except SystemExit:

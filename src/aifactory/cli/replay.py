@@ -13,10 +13,9 @@ from rich.table import Table
 
 from aifactory.cli.out_folder import out_folder_problem
 from aifactory.cli.progress import progress_bar
-from aifactory.cluster.topology import Topology
-from aifactory.scenario import ScenarioError, load_scenario
 
 if TYPE_CHECKING:
+    from aifactory.cluster.topology import Topology
     from aifactory.replay.trace import Rejection
     from aifactory.scenario.model import AIFactory
 
@@ -189,6 +188,9 @@ def replay_command(
     problem = out_folder_problem(out)
     if problem is not None:
         raise ReplayInputError(problem)
+    from aifactory.cluster.topology import Topology
+    from aifactory.scenario.loading import ScenarioError
+
     spec: AIFactory | None = None
     try:
         if scenario is not None or factory is not None:
@@ -269,6 +271,7 @@ def _factory_from_scenario(
 ) -> tuple[Topology, AIFactory, str]:
     """Topology and description of ``--factory`` in ``--scenario``; a note on power."""
     from aifactory.cluster.factory import plan_factory
+    from aifactory.scenario.loading import load_scenario
 
     if scenario is None or factory is None:
         raise ReplayInputError("--scenario and --factory go together")

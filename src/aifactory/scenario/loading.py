@@ -12,12 +12,12 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from aifactory.scenario.defaults import DEFAULT_SCENARIO
 from aifactory.scenario.distributions import DISTRIBUTIONS
 from aifactory.scenario.model import Scenario
 from aifactory.scenario.yaml_loader import YamlLimitError, load_bounded, read_bounded
 
 BUNDLED_PACKAGE = "aifactory.scenario.bundled"
-DEFAULT_SCENARIO = "nvidia-2025"
 
 
 class ScenarioError(ValueError):
