@@ -33,15 +33,12 @@ class Follower:
         self.floor: Floor = Floor(plant)
         self.lock = threading.Lock()
         self.messages = 0
-        self.oversized = 0
 
     def on_payload(self, payload: bytes) -> None:
         with self.lock:
             self.messages += 1
             if len(payload) > MAX_PAYLOAD:
-                self.oversized += 1
-                self.floor.lines += 1
-                self.floor.state.rejected.append((self.floor.lines, "bad event: a message larger than 64 MB"))
+                self.floor.refuse("bad event: a message larger than 64 MB")
                 return
             for line in payload.decode("utf-8", errors="replace").splitlines() or [""]:
                 self.floor.feed(line)

@@ -96,10 +96,16 @@ class _Evaluator:
         """Bring each candidate to ``wanted[values]`` replications (the first seeds, in order)."""
         jobs: list[tuple[Values, PlantJob]] = []
         for values, n in wanted.items():
-            e = self.done.setdefault(values, Evaluation(values, weekly_cost(self.plant, values)))
-            applied = apply(self.plant, values)
-            for seed in self.seeds[e.replications : min(n, len(self.seeds))]:
-                jobs.append((values, PlantJob(applied, self.settings.days, self.settings.warmup_days, seed)))
+            e = self.done.get(values)
+            if e is None:
+                e = self.done[values] = Evaluation(values, weekly_cost(self.plant, values))
+            seeds = self.seeds[e.replications : min(n, len(self.seeds))]
+            if seeds:  # the plant with these values is built only when it has replications to run
+                applied = apply(self.plant, values)
+                jobs += [
+                    (values, PlantJob(applied, self.settings.days, self.settings.warmup_days, s))
+                    for s in seeds
+                ]
         mapper = self.mapper or (lambda fn, js: (fn(j) for j in js))
         for (values, _), outcome in zip(jobs, mapper(run_job, [j for _, j in jobs]), strict=True):
             self.done[values].add(outcome.measures)

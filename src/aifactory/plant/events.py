@@ -206,6 +206,11 @@ class Floor:
         self.routes = {item: plant.route_of(item) for item in plant.made_items()}
         self.lines = 0
 
+    def refuse(self, reason: str) -> None:
+        """Count one line that was refused before it could be read (e.g. a message too large)."""
+        self.lines += 1
+        self.state.rejected.append((self.lines, reason))
+
     def feed(self, line: str, until: float | None = None) -> bool:
         """Apply one event line (refused ones are counted with their reason); False once an event is past
         ``until``, which is then not applied."""
