@@ -44,6 +44,11 @@ def test_the_twins_log_replays_into_what_its_records_say(houston: tuple, now: fl
         assert summary["stations"][name]["in_process"] == int(np.sum(started & (j.v_station == s))), name
     on_duty = summary["on_duty"]
     assert set(on_duty) == set(plant.operators) and all(v >= 0 for v in on_duty.values())
+    # bought materials on hand: initial + delivered − taken by the units started, as the run's stock rows
+    stock = run.records.stock
+    for idx, name in enumerate(plant.materials):
+        rows = stock[(stock[:, 0] == idx) & (stock[:, 1] <= now)]
+        assert state.stock[name] == int(rows[-1, 2]), name
 
 
 LINE = {
@@ -89,7 +94,7 @@ def test_malformed_and_impossible_events_are_counted_and_change_nothing(tmp_path
         "unknown unit: 5 was never released",
         "released twice: unit 1",
         "bad event: kind: Input should be 'released', 'moved', 'started', 'finished', 'failed', 'scrapped', "
-        "'station_down', 'station_up', 'clock_in' or 'clock_out'",
+        "'station_down', 'station_up', 'clock_in', 'clock_out' or 'delivered'",
         "unknown server: a has 1, not 3",
         "impossible: tech would have fewer than 0 operators on duty",
         "time goes backwards: 0.2 h after 0.6 h",

@@ -24,7 +24,8 @@ if TYPE_CHECKING:  # heavy modules load lazily so that the CLI starts fast
     from aifactory.supply.series import Series
 import aifactory.cli.plant_design
 import aifactory.cli.plant_floor
-import aifactory.cli.plant_follow  # noqa: F401  (registers `plant follow`)
+import aifactory.cli.plant_follow
+import aifactory.cli.plant_forecast  # noqa: F401  (registers `plant forecast` and `plant backtest`)
 from aifactory.cli.alloc import alloc_app
 from aifactory.cli.fab import FabInputError, fab_app
 from aifactory.cli.jobs import jobs_app

@@ -13,10 +13,13 @@ One event per line, ``t`` in hours from the plant's hour 0::
     {"t": 56.0, "kind": "station_up", "station": "l11-test", "server": 0}
     {"t": 6.0, "kind": "clock_in", "pool": "integrators", "count": 27}
     {"t": 14.0, "kind": "clock_out", "pool": "integrators", "count": 27}
+    {"t": 72.0, "kind": "delivered", "item": "power-shelf", "count": 200}
 
 A unit is ``released``, ``moved`` to a station (it waits there), ``started`` on one of its servers, and
 ``finished`` (passed), ``failed`` (to rework) or ``scrapped`` there; finishing the last station of its
-route, it leaves the plant. Pure: no I/O; the CLI reads and writes the files.
+route, it leaves the plant (a sub-assembly goes to stock). A ``released`` event may name the customer
+``order`` the unit belongs to. ``delivered`` adds to a bought material's stock; a unit starting where
+its bill of materials takes parts takes them from stock. Pure: no I/O; the CLI reads and writes the files.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -38,7 +41,7 @@ from aifactory.plant.result import PlantRun
 
 Kind = Literal[
     "released", "moved", "started", "finished", "failed", "scrapped",
-    "station_down", "station_up", "clock_in", "clock_out",
+    "station_down", "station_up", "clock_in", "clock_out", "delivered",
 ]  # fmt: skip
 UNIT_KINDS = {"released", "moved", "started", "finished", "failed", "scrapped"}
 
@@ -57,13 +60,15 @@ class Event(BaseModel):
     pool: str | None = None
     count: int | None = Field(default=None, ge=0)
     cause: Literal["failure", "maintenance"] | None = None
+    order: str | None = Field(default=None, max_length=200)
 
 
 # ------------------------------------------------------------------------------------ writing
 
 
-def events_of(run: PlantRun, joined: Joined | None = None) -> list[dict[str, Any]]:
-    """The events of a run of the twin, in time order (what a shop floor would have reported)."""
+def events_of(run: PlantRun, joined: Joined | None = None, order_hours: float = 24.0) -> list[dict[str, Any]]:
+    """The events of a run of the twin, in time order (what a shop floor would have reported). Units of
+    the product released in one ``order_hours`` window make one order (``d0``, ``d1``, … by the day)."""
     j = joined if joined is not None else Joined(run)
     index = run.index
     items, stations = index.items, index.stations
@@ -78,7 +83,11 @@ def events_of(run: PlantRun, joined: Joined | None = None) -> list[dict[str, Any
             out.append((float(t), order, {"t": round(float(t), 6), **event}))
 
     for unit in range(len(j.unit_item)):
-        add(j.unit_release[unit], 0, {"kind": "released", "unit": unit, "item": items[j.unit_item[unit]]})
+        item = int(j.unit_item[unit])
+        released: dict[str, Any] = {"kind": "released", "unit": unit, "item": items[item]}
+        if item == 0 and math.isfinite(j.unit_release[unit]):
+            released["order"] = f"d{int(j.unit_release[unit] // order_hours)}"
+        add(j.unit_release[unit], 0, released)
     ended = {FAILED: "failed", SCRAPPED: "scrapped", FINISHED: "finished"}
     for v in range(len(j.v_unit)):
         unit, st = int(j.v_unit[v]), int(j.v_station[v])
@@ -99,11 +108,25 @@ def events_of(run: PlantRun, joined: Joined | None = None) -> list[dict[str, Any
         where = {"station": stations[st], "server": server, "cause": cause}
         add(j.o_from[o], 4, {"kind": "station_down", **where})
         add(j.o_to[o], 4, {"kind": "station_up", **where})
+    for m, t, quantity in _deliveries(run):
+        add(t, 0, {"kind": "delivered", "item": m, "count": quantity})
     for name in run.plant.operators:
         for t, delta in _duty_changes(run.plant, name, run.hours):
             add(t, -1, {"kind": "clock_in" if delta > 0 else "clock_out", "pool": name, "count": abs(delta)})
     out.sort(key=lambda e: (e[0], e[1]))
     return [e for _, _, e in out]
+
+
+def _deliveries(run: PlantRun) -> Iterator[tuple[str, float, int]]:
+    """(material, hour, quantity) of every delivery: the rises of its stock level."""
+    materials = list(run.plant.materials)
+    stock = run.records.stock
+    for idx, name in enumerate(materials):
+        rows = stock[stock[:, 0] == idx]
+        levels = np.concatenate([[run.plant.materials[name].initial], rows[:, 2]])
+        rises = np.flatnonzero(np.diff(levels) > 0)
+        for r in rises:
+            yield name, float(rows[r, 1]), int(levels[r + 1] - levels[r])
 
 
 def _duty_changes(plant: Plant, pool: str, hours: float) -> Iterator[tuple[float, int]]:
@@ -138,9 +161,21 @@ class Unit:
     status: Literal["released", "waiting", "in process", "left", "scrapped"] = "released"
     """``left``: finished its route (the product shipped, a sub-assembly to stock)."""
     server: int | None = None
+    """The server it is on (in process, or processed and not yet moved on)."""
     since: float = 0.0
     route_done: int = 0
     """Stations of its route passed."""
+    released: float = 0.0
+    order: str | None = None
+    next: str | None = None
+    """Processed and not yet moved: the station it goes to next (None: it waits where it is)."""
+    returns: list[str] = field(default_factory=list)
+    """Stations it goes back to after rework (a stack)."""
+    fails: dict[str, int] = field(default_factory=dict)
+    rework: bool = False
+    """Failed a station and not yet passed it again (takes no new parts)."""
+    rework_in: bool = False
+    """Arrived where it waits or is processed in rework."""
 
 
 @dataclass
@@ -150,11 +185,37 @@ class FloorState:
     now: float
     units: dict[int, Unit] = field(default_factory=dict)
     down: dict[str, set[int]] = field(default_factory=dict)
+    down_since: dict[tuple[str, int], tuple[float, str]] = field(default_factory=dict)
+    """(station, server) → (since, cause: failure or maintenance) of the servers down."""
     on_duty: dict[str, int] = field(default_factory=dict)
+    stock: dict[str, int] = field(default_factory=dict)
+    """On hand: bought materials (initial + delivered − taken) and finished sub-assemblies."""
+    released: dict[str, int] = field(default_factory=dict)
+    """Units released so far, by item."""
     accepted: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
     """(line number, reason) of every event refused."""
     last_t: float = 0.0
+
+    def snapshot(self) -> FloorState:
+        """A copy of what a forecast starts from: the open units (not those that have ended), the
+        servers down, who is on duty and the stock (the counts of refused events are not copied)."""
+        units = {
+            k: replace(u, returns=list(u.returns), fails=dict(u.fails))
+            for k, u in self.units.items()
+            if u.status not in ("left", "scrapped")
+        }
+        return FloorState(
+            now=self.now,
+            units=units,
+            down={k: set(v) for k, v in self.down.items()},
+            down_since=dict(self.down_since),
+            on_duty=dict(self.on_duty),
+            stock=dict(self.stock),
+            released=dict(self.released),
+            accepted=self.accepted,
+            last_t=self.last_t,
+        )
 
     def summary(self, plant: Plant) -> dict[str, Any]:
         stations: dict[str, dict[str, Any]] = {
@@ -205,6 +266,8 @@ class Floor:
         self.state = FloorState(now=0.0)
         self.routes = {item: plant.route_of(item) for item in plant.made_items()}
         self.lines = 0
+        self.state.stock = {name: m.initial for name, m in plant.materials.items()}
+        self.state.stock.update({item: 0 for item in self.routes if item != plant.release.item})
 
     def refuse(self, reason: str) -> None:
         """Count one line that was refused before it could be read (e.g. a message too large)."""
@@ -270,7 +333,17 @@ def _apply(state: FloorState, e: Event, plant: Plant, routes: dict[str, list[str
         if e.server >= plant.stations[e.station].servers:
             return f"unknown server: {e.station} has {plant.stations[e.station].servers}, not {e.server}"
         down = state.down.setdefault(e.station, set())
-        (down.add if e.kind == "station_down" else down.discard)(e.server)
+        if e.kind == "station_down":
+            down.add(e.server)
+            state.down_since[e.station, e.server] = (e.t, e.cause or "failure")
+        else:
+            down.discard(e.server)
+            state.down_since.pop((e.station, e.server), None)
+        return None
+    if e.kind == "delivered":
+        if e.item not in plant.materials:
+            return f"unknown material: {e.item!r}"
+        state.stock[e.item] += e.count or 0
         return None
     if e.unit is None:
         return f"bad event: {e.kind} needs a unit"
@@ -280,7 +353,8 @@ def _apply(state: FloorState, e: Event, plant: Plant, routes: dict[str, list[str
             return f"released twice: unit {e.unit}"
         if e.item not in routes:
             return f"unknown item: {e.item!r}"
-        state.units[e.unit] = Unit(item=e.item, since=e.t)
+        state.units[e.unit] = Unit(item=e.item, since=e.t, released=e.t, order=e.order)
+        state.released[e.item] = state.released.get(e.item, 0) + 1
         return None
     if unit is None:
         return f"unknown unit: {e.unit} was never released"
@@ -294,24 +368,56 @@ def _apply(state: FloorState, e: Event, plant: Plant, routes: dict[str, list[str
         if unit.status == "in process":
             return f"impossible: unit {e.unit} moved while in process at {unit.station}"
         unit.station, unit.status, unit.since, unit.server = e.station, "waiting", e.t, None
+        unit.next, unit.rework_in = None, unit.rework
         return None
     if unit.station != e.station:
         return f"impossible: unit {e.unit} is at {unit.station}, not {e.station}"
     if e.kind == "started":
-        if unit.status != "waiting":
+        if unit.status != "waiting" or unit.next is not None:
             return f"impossible: unit {e.unit} started twice at {e.station}"
+        servers = plant.stations[e.station].servers
+        if e.server is not None and e.server >= servers:
+            return f"unknown server: {e.station} has {servers}, not {e.server}"
         unit.status, unit.since, unit.server = "in process", e.t, e.server
+        if not unit.rework_in:
+            _take_parts(state, plant, unit.item, e.station)
         return None
     if unit.status != "in process":
         return f"impossible: unit {e.unit} {e.kind} at {e.station} without starting there"
-    unit.server, unit.since = None, e.t
+    unit.since = e.t
     if e.kind == "scrapped":
-        unit.status = "scrapped"
-    elif e.kind == "failed":
-        unit.status = "waiting"  # waits for the rework station it is moved to
+        unit.status, unit.server = "scrapped", None
+        return None
+    unit.status = "waiting"
+    if e.kind == "failed":
+        rework = plant.stations[e.station].rework
+        if rework is None:
+            return f"impossible: {e.station} has no rework station (a failed unit is scrapped)"
+        unit.fails[e.station] = unit.fails.get(e.station, 0) + 1
+        unit.returns.append(e.station)
+        unit.rework, unit.next = True, rework
+        return None
+    if unit.returns:  # passed rework: back to the station that failed it
+        unit.next = unit.returns.pop()
+        return None
+    unit.rework = False
+    route = routes[unit.item]
+    if unit.route_done < len(route) and route[unit.route_done] == e.station:
+        unit.route_done += 1
+    elif e.station in route:
+        unit.route_done = route.index(e.station) + 1
+    if unit.route_done >= len(route):
+        unit.status, unit.server, unit.next = "left", None, None
+        if unit.item in state.stock:
+            state.stock[unit.item] += 1
     else:
-        route = routes[unit.item]
-        if e.station in route:
-            unit.route_done = route.index(e.station) + 1
-        unit.status = "left" if unit.route_done >= len(route) else "waiting"
+        unit.next = route[unit.route_done]
     return None
+
+
+def _take_parts(state: FloorState, plant: Plant, item: str, station: str) -> None:
+    """A unit of ``item`` starts at ``station``: it takes the parts its bill of materials takes there."""
+    route = plant.route_of(item)
+    for part in plant.bom(item):
+        if (part.at if part.at is not None else route[0]) == station and part.item in state.stock:
+            state.stock[part.item] -= part.quantity

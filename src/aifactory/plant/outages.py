@@ -16,6 +16,8 @@
 
 from __future__ import annotations
 
+import math
+
 from aifactory.plant.distributions import Exponential, Sampler, sampler
 from aifactory.plant.log import (
     OUTAGE_FAILURE,
@@ -57,8 +59,13 @@ class Outages:
     # ------------------------------------------------------------------------------------ start-up
 
     def start_outages(self) -> None:
-        """Schedule the first failure and maintenance of every server, shift changes and deliveries."""
+        """Schedule the first failure and maintenance of every server, shift changes and deliveries.
+
+        From a warm start (the clock past 0), calendars continue where they are, a server already down
+        is repaired (or its maintenance ends) after a fresh draw, and the next failure of the others
+        comes after a fresh draw of their time to failure (exact for the exponential)."""
         plant = self.state.plant
+        now = self.kernel.now
         self._ttf: dict[int, Sampler] = {}
         self._ttr: dict[int, Sampler] = {}
         self._pm_time: dict[int, Sampler] = {}
@@ -74,7 +81,10 @@ class Outages:
                 )
                 self._ttf[st.idx] = ttf
                 for server in st.servers:
-                    self.kernel.after(ttf(), self._fail, server, URGENT)
+                    if server.broken:
+                        self.kernel.after(self._ttr[st.idx](), self._repair, server, URGENT)
+                    else:
+                        self.kernel.after(ttf(), self._fail, server, URGENT)
             if spec.maintenance is not None:
                 pm = spec.maintenance
                 rng = self.state.stream(f"stations/{st.name}/maintenance")
@@ -82,22 +92,32 @@ class Outages:
                 n = len(st.servers)
                 for k, server in enumerate(st.servers, start=1):
                     first = pm.first_hours if pm.first_hours is not None else pm.every_hours * k / n
+                    if first < now:
+                        first += (math.floor((now - first) / pm.every_hours) + 1) * pm.every_hours
                     self.kernel.at(first, self._maintenance_due, (server, pm.every_hours), URGENT)
+                    if server.pm_at >= 0:
+                        self.kernel.after(self._pm_time[st.idx](), self._maintenance_end, server, URGENT)
         for crew, steps in zip(self.state.crews, self.state.duty, strict=True):
             if steps is None:
                 continue
+            week = math.floor(now / WEEK_HOURS) * WEEK_HOURS
             for i, (hour, _) in enumerate(steps):
-                self.kernel.at(hour if hour > 0 else WEEK_HOURS, self._duty, (crew, i), LATE)
+                t = week + hour
+                self.kernel.at(t if t > now else t + WEEK_HOURS, self._duty, (crew, i), LATE)
         for stock in self.state.stocks:
             material = plant.materials.get(stock.name) if stock.is_material else None
             if material is not None and material.deliveries is not None:
                 d = material.deliveries
                 every = sampler(d.every_hours, self.state.stream(f"materials/{stock.name}/every"))
                 quantity = sampler(d.quantity, self.state.stream(f"materials/{stock.name}/quantity"))
-                self.kernel.at(d.first_hours, self._delivery, (stock, every, quantity))
+                arg = (stock, every, quantity)
+                if d.first_hours >= now:
+                    self.kernel.at(d.first_hours, self._delivery, arg)
+                else:
+                    self.kernel.after(every(), self._delivery, arg)
         for stock in self.state.stocks:
             if stock.is_material:
-                self.log.stock.extend((stock.idx, 0.0, stock.level))
+                self.log.stock.extend((stock.idx, now, stock.level))
 
     # ------------------------------------------------------------------------------ job progress
 

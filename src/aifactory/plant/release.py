@@ -9,6 +9,7 @@ passes its item's ``kit_after`` station. A unit whose first station has no place
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from aifactory.plant.distributions import sampler
@@ -46,8 +47,7 @@ class Releases:
         self.continuous = False
         if release.interarrival_hours is not None:
             self.interarrival = sampler(release.interarrival_hours, state.stream("release"))
-        elif release.per_day is not None:
-            gap = 24.0 / release.per_day
+        elif (gap := _fixed_gap(release.per_day, release.interarrival_hours)) is not None:
             self.interarrival = lambda: gap
         else:
             self.interarrival = lambda: 0.0
@@ -55,6 +55,37 @@ class Releases:
 
     def start(self) -> None:
         self.kernel.at(self.state.plant.release.first_hours, self._release)
+
+    def start_warm(self, released: int, in_plant: int) -> None:
+        """Go on from a floor at the clock's time where ``released`` units of the product have been
+        released, ``in_plant`` of them still in the plant: the next release when the calendar (or, at
+        random intervals, a fresh draw) says; with a release calendar and ``wip_limit``, the releases
+        already due and not yet made wait in the backlog."""
+        now = self.kernel.now
+        release = self.state.plant.release
+        self.wip = in_plant
+        self.ordered = released
+        if self.continuous:
+            if self.limit is None or self.ordered < self.limit:
+                for _ in range(max((self.wip_limit or 0) - in_plant, 0)):
+                    self.ordered += 1
+                    self._release_one()
+            return
+        if self.limit is not None and self.ordered >= self.limit:
+            return
+        if release.first_hours >= now:
+            self.kernel.at(release.first_hours, self._release)
+        elif (gap := _fixed_gap(release.per_day, release.interarrival_hours)) is not None:
+            due = math.floor((now - release.first_hours) / gap) + 1  # release instants up to now
+            if self.wip_limit is not None:
+                scheduled = due * self.quantity
+                if self.limit is not None:
+                    scheduled = min(scheduled, self.limit)
+                self.backlog = max(scheduled - released, 0)
+                self.ordered = released + self.backlog
+            self.kernel.at(release.first_hours + due * gap, self._release)
+        else:
+            self.kernel.after(self.interarrival(), self._release)
 
     def _release(self, _: object = None) -> None:
         n = (self.wip_limit or 0) if self.continuous else self.quantity
@@ -121,3 +152,10 @@ class Releases:
             self.arrive(unit, st)
         else:
             st.blocked.append((None, unit))
+
+
+def _fixed_gap(per_day: float | None, interarrival: object) -> float | None:
+    """Hours between releases on a fixed calendar (None: random intervals)."""
+    if per_day is not None:
+        return 24.0 / per_day
+    return float(interarrival) if isinstance(interarrival, int | float) else None
