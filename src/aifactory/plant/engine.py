@@ -33,6 +33,7 @@ import functools
 import gc
 import heapq
 from collections import deque
+from collections.abc import Callable
 
 from aifactory.plant.index import PlantIndex
 from aifactory.plant.log import FAILED, FINISHED, MOVED_ON, REWORK_IN, REWORK_OUT, SCRAPPED, Records, RunLog
@@ -80,6 +81,8 @@ class PlantSim(Outages):
         self._on_finish = self._finish
         self._visits = self.log.visits.extend
         self._jobs = self.log.jobs.extend
+        self.watch: Callable[[Unit, bool], None] | None = None
+        """Told of every unit that ends: True when it finished its route, False when scrapped."""
 
     # ------------------------------------------------------------------------------------------ run
 
@@ -367,6 +370,8 @@ class PlantSim(Outages):
         unit.outcome = SCRAPPED
         self._leave(unit, server)
         self.log.ended.extend((unit.uid, now, SCRAPPED))
+        if self.watch is not None:
+            self.watch(unit, False)
         if unit.item.is_product:
             self.releases.product_left()
         else:  # re-kitted: a replacement (with its own made parts) starts the route
@@ -382,6 +387,8 @@ class PlantSim(Outages):
         unit.outcome = FINISHED
         self._leave(unit, server)
         self.log.ended.extend((unit.uid, now, FINISHED))
+        if self.watch is not None:
+            self.watch(unit, True)
         stock = unit.item.stock
         if stock is None:
             self.releases.product_left()

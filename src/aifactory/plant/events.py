@@ -293,6 +293,7 @@ class Floor:
             return True
         if until is not None and event.t > until:
             return False
+        event.t = float(event.t)  # an integer in the JSON is a float here (the twin's state holds floats)
         problem = _apply(state, event, self.plant, self.routes)
         if problem is None:
             state.accepted += 1

@@ -38,11 +38,13 @@ STEP_HOURS = 24.0
 F = npt.NDArray[np.float64]
 
 
-class WarmSim(PlantSim):
-    """A run from ``floor`` at ``floor.now``; :meth:`follow` runs it until the floor's open units end."""
+class WarmSim:
+    """A run (a :class:`~aifactory.plant.engine.PlantSim`) from ``floor`` at ``floor.now``; :meth:`follow`
+    runs it until the floor's open units end."""
 
     def __init__(self, plant: Plant, seed: int, floor: FloorState, *, new_releases: bool = True) -> None:
-        super().__init__(plant, seed)
+        self.sim = PlantSim(plant, seed)
+        self.sim.watch = self._ended
         self.floor = floor
         self.new_releases = new_releases
         """Release new units after the floor's time as the plant does (False: only the open units run)."""
@@ -60,38 +62,31 @@ class WarmSim(PlantSim):
         """Run from the floor until every open unit has ended or ``horizon_hours`` have passed; when
         each ended (infinity: not within the horizon) and whether it finished (not scrapped)."""
         now = self.floor.now
-        self.kernel.now = now
+        self.sim.kernel.now = now
         self._place()
-        self.kernel.at(now + 24.0, self._flush, None, LATE)
+        self.sim.kernel.at(now + 24.0, self.sim._flush, None, LATE)
         collecting = gc.isenabled()
         gc.disable()
         try:
             until, end = now, now + horizon_hours
             while self.remaining and until < end:
                 until = min(until + STEP_HOURS, end)
-                self.kernel.run(until)
+                self.sim.kernel.run(until)
         finally:
             if collecting:
                 gc.enable()
         return self.ends, self.shipped
 
-    def _finished(self, unit: Unit, server: Server) -> None:
-        super()._finished(unit, server)
+    def _ended(self, unit: Unit, finished: bool) -> None:
         if unit.uid < len(self.ends):
-            self.ends[unit.uid] = self.kernel.now
-            self.shipped[unit.uid] = True
-            self.remaining -= 1
-
-    def _scrap(self, unit: Unit, server: Server) -> None:
-        super()._scrap(unit, server)
-        if unit.uid < len(self.ends):
-            self.ends[unit.uid] = self.kernel.now
+            self.ends[unit.uid] = self.sim.kernel.now
+            self.shipped[unit.uid] = finished
             self.remaining -= 1
 
     # ----------------------------------------------------------------------------- the warm start
 
     def _place(self) -> None:
-        floor, state = self.floor, self.state
+        floor, state = self.floor, self.sim.state
         stations = {st.name: st for st in state.stations}
         items = {f.name: f for f in state.items}
         for stock in state.stocks:
@@ -100,7 +95,7 @@ class WarmSim(PlantSim):
         self._crews_at(floor)
         units = [self._unit(uid, floor.units[k], items) for uid, k in enumerate(self.open_ids)]
         self.units = units
-        self.releases.next_uid = len(units)
+        self.sim.releases.next_uid = len(units)
         order = sorted(range(len(units)), key=lambda i: (floor.units[self.open_ids[i]].since, i))
         doors: list[tuple[Unit, Station]] = []
         leaving: list[tuple[Unit, Server, Station]] = []
@@ -135,29 +130,33 @@ class WarmSim(PlantSim):
         for (name, k), (since, cause) in floor.down_since.items():
             if name in stations and k < len(stations[name].servers):
                 self._down(stations[name].servers[k], since, cause)
-        product = self.state.product.name
+        product = self.sim.state.product.name
         in_plant = sum(
             u.item == product and u.status not in ("left", "scrapped") for u in floor.units.values()
         )
         released = floor.released.get(product, 0)
         if self.new_releases:
-            self.releases.start_warm(released, in_plant)
+            self.sim.releases.start_warm(released, in_plant)
         else:
-            self.releases.wip, self.releases.ordered, self.releases.limit = in_plant, released, released
-        self.start_outages()
+            self.sim.releases.wip, self.sim.releases.ordered, self.sim.releases.limit = (
+                in_plant,
+                released,
+                released,
+            )
+        self.sim.start_outages()
         for unit, server, nxt in leaving:
             if server.units:
-                self._depart(unit, server, nxt, MOVED_ON)
+                self.sim._depart(unit, server, nxt, MOVED_ON)
         for unit, st in doors:
-            self.releases.enter(unit, st)
+            self.sim.releases.enter(unit, st)
         for st in state.stations:
             if st.queue and st.free:
-                self._try_start(st)
+                self.sim._try_start(st)
 
     def _unit(self, uid: int, f: FloorUnit, items: dict[str, ItemFlow]) -> Unit:
         unit = Unit(uid, items[f.item])
         route = [s.name for s in unit.item.route]
-        by_name = {st.name: st for st in self.state.stations}
+        by_name = {st.name: st for st in self.sim.state.stations}
         unit.step = min(f.route_done, len(route) - 1)  # where it is, or goes next, on its route
         unit.rework = f.rework
         unit.rework_in = f.rework_in
@@ -168,7 +167,7 @@ class WarmSim(PlantSim):
         kit_after = unit.item.kit_after
         unit.kitted = kit_after is None or f.route_done > route.index(kit_after.name)
         unit.arrived = f.since
-        self.log.released.extend((uid, unit.item.idx, f.released))
+        self.sim.log.released.extend((uid, unit.item.idx, f.released))
         return unit
 
     def _server_for(self, st: Station, k: int | None, jobs: dict[Server, list[Unit]]) -> Server | None:
@@ -195,10 +194,10 @@ class WarmSim(PlantSim):
     def _resume(self, server: Server, units: list[Unit], since: float) -> None:
         """Put a job under way back on ``server``: the rest of a fresh draw of its time."""
         st = server.station
-        now = self.kernel.now
+        now = self.sim.kernel.now
         st.free.remove(server)
-        job = self.next_job
-        self.next_job += 1
+        job = self.sim.next_job
+        self.sim.next_job += 1
         for unit in units:
             unit.job = job
             unit.arrived = min(unit.arrived, since)
@@ -217,10 +216,10 @@ class WarmSim(PlantSim):
                     factor = st.factor
         server.left = _residual(lambda: st.time() * factor, now - since)
         server.ticket += 1
-        self._push((now + server.left, NORMAL, self._sequence(), self._on_finish, (server, server.ticket)))
+        self.sim.kernel.at(now + server.left, self.sim._finish, (server, server.ticket), NORMAL)
         if st.needs and server.crew_a is None:
             st.crew_wait.append(server)
-            self.update(server)
+            self.sim.update(server)
 
     def _down(self, server: Server, since: float, cause: str) -> None:
         st = server.station
@@ -232,16 +231,16 @@ class WarmSim(PlantSim):
         else:
             server.broken = True
             server.failed_at = since
-        self.update(server)
+        self.sim.update(server)
 
     def _maintained(self) -> set[int]:
-        plant = self.state.plant
-        return {st.idx for st in self.state.stations if plant.stations[st.name].maintenance is not None}
+        plant = self.sim.state.plant
+        return {st.idx for st in self.sim.state.stations if plant.stations[st.name].maintenance is not None}
 
     def _crews_at(self, floor: FloorState) -> None:
         """Operators on duty: what the floor's clock-ins say, else the shift calendar at the time."""
         now = floor.now
-        for crew, steps in zip(self.state.crews, self.state.duty, strict=True):
+        for crew, steps in zip(self.sim.state.crews, self.sim.state.duty, strict=True):
             if crew.name in floor.on_duty:
                 crew.on_duty = floor.on_duty[crew.name]
             elif steps is not None:
