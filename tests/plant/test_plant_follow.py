@@ -25,7 +25,7 @@ BROKER = ("127.0.0.1", 1883)
 def _get(port: int, path: str) -> Any:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
         body = response.read().decode()
-        return json.loads(body) if path == "/state" else body
+        return json.loads(body) if path in ("/state", "/forecast") else body
 
 
 def test_the_endpoint_follows_a_log_published_on_the_broker() -> None:
@@ -42,7 +42,16 @@ def test_the_endpoint_follows_a_log_published_on_the_broker() -> None:
 
     def serve() -> None:
         result.append(
-            follow(plant, BROKER, topic, ("127.0.0.1", 0), stop, lambda p: (port.append(p), ready.set()))
+            follow(
+                plant,
+                BROKER,
+                topic,
+                ("127.0.0.1", 0),
+                stop,
+                lambda p: (port.append(p), ready.set()),
+                forecast_every=0.5,
+                replications=4,
+            )
         )
 
     thread = threading.Thread(target=serve, daemon=True)
@@ -71,8 +80,19 @@ def test_the_endpoint_follows_a_log_published_on_the_broker() -> None:
         assert state[key] == expected[key], key
     assert state["events_rejected"] == 2
     assert [r["reason"].split(":")[0] for r in state["first_rejected"]] == ["bad JSON", "time goes backwards"]
+    # the forecast catches up with the floor: every open unit forecast, from the floor the log gives
+    while time.monotonic() < deadline:
+        forecast = _get(port[0], "/forecast")
+        if forecast.get("events_applied") == expected["events_accepted"]:
+            break
+        time.sleep(0.2)
+    assert forecast["status"] == "ok" and forecast["replications"] == 4
+    assert {str(u["unit"]) for u in forecast["units"]} == set(expected["open_units"])
+    assert all(u["p50_hours"] is None or u["p50_hours"] >= forecast["now_hours"] for u in forecast["units"])
     page = _get(port[0], "/")
-    assert "foxconn-houston: the floor at" in page and "l10-test" in page
+    assert (
+        "foxconn-houston: the floor at" in page and "l10-test" in page and "Forecast from the floor" in page
+    )
     stop.set()
     thread.join(10)
     assert result and result[0].messages > 0

@@ -1,10 +1,12 @@
-"""``aifactory plant follow``: the floor kept current from a live MQTT feed of shop-floor events, served as
-JSON (``/state``) and as a page (``/``) on a small HTTP endpoint (docs/plant.md)."""
+"""``aifactory plant follow``: the floor kept current from a live MQTT feed of shop-floor events, and the
+forecast of its open units kept current from the floor, served as JSON (``/state``, ``/forecast``) and as a
+page (``/``) on a small HTTP endpoint (docs/plant.md)."""
 
 from __future__ import annotations
 
 import html
 import json
+import math
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
@@ -33,6 +35,32 @@ class Follower:
         self.floor: Floor = Floor(plant)
         self.lock = threading.Lock()
         self.messages = 0
+        self.forecast: dict[str, Any] | None = None
+        """The latest forecast (``forecast.json``'s document), or None before the first."""
+        self.forecast_of = -1
+        """Events applied when the floor the latest forecast started from was taken."""
+
+    def update_forecast(self, replications: int, seed: int) -> bool:
+        """Forecast from the floor as it is now, if events have been applied since the last forecast
+        (the floor is copied under the lock; the runs go on outside it). True when it forecast."""
+        from aifactory.plant.forecast import forecast
+
+        with self.lock:
+            applied = self.floor.state.accepted
+            if applied in (self.forecast_of, 0):
+                return False
+            snapshot = self.floor.state.snapshot()
+        doc = forecast(self.plant, snapshot, replications=replications, seed=seed).to_json()
+        doc["events_applied"] = applied
+        with self.lock:
+            self.forecast, self.forecast_of = doc, applied
+        return True
+
+    def forecast_doc(self) -> dict[str, Any]:
+        with self.lock:
+            if self.forecast is None:
+                return {"status": "no forecast yet", "events_applied": self.floor.state.accepted}
+            return {"status": "ok", **self.forecast}
 
     def on_payload(self, payload: bytes) -> None:
         with self.lock:
@@ -57,13 +85,15 @@ def _handler(follower: Follower) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             if self.path.split("?")[0] == "/state":
                 body, kind = json.dumps(follower.summary()).encode(), "application/json"
+            elif self.path.split("?")[0] == "/forecast":
+                body, kind = json.dumps(follower.forecast_doc()).encode(), "application/json"
             elif self.path.split("?")[0] == "/":
                 body, kind = (
-                    page(follower.summary(), follower.plant.name).encode(),
+                    page(follower.summary(), follower.plant.name, follower.forecast_doc()).encode(),
                     "text/html; charset=utf-8",
                 )
             else:
-                self.send_error(404, "not found: /state (JSON) or / (page)")
+                self.send_error(404, "not found: /state or /forecast (JSON), or / (page)")
                 return
             self.send_response(200)
             self.send_header("Content-Type", kind)
@@ -78,8 +108,27 @@ def _handler(follower: Follower) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def page(s: dict[str, Any], name: str) -> str:
-    """The floor as a page that refreshes itself every 5 seconds."""
+def _orders_html(f: dict[str, Any] | None) -> str:
+    if f is None or f.get("status") != "ok":
+        return "<p>No forecast yet.</p>"
+
+    def h(x: float | None) -> str:
+        return "after horizon" if x is None else f"{x:,.1f}"
+
+    rows = "".join(
+        f"<tr><td>{html.escape(r['order'])}</td><td>{r['open_units']}</td><td>{h(r['p10_hours'])}</td>"
+        f"<td>{h(r['p50_hours'])}</td><td>{h(r['p90_hours'])}</td></tr>"
+        for r in f["orders"][:30]
+    )
+    head = "<tr><th>order</th><th>open</th><th>P10 h</th><th>P50 h</th><th>P90 h</th></tr>"
+    return (
+        f"<h2>Forecast from the floor at {f['now_hours']:g} h ({f['replications']} runs, "
+        f"{f['open_units']:,} open units)</h2><table>{head}{rows}</table>"
+    )
+
+
+def page(s: dict[str, Any], name: str, forecast: dict[str, Any] | None = None) -> str:
+    """The floor (and the latest forecast) as a page that refreshes itself every 5 seconds."""
     rows = "".join(
         f"<tr><td>{html.escape(n)}</td><td>{st['waiting']}</td><td>{st['in_process']}</td><td>{st['servers']}</td>"
         f"<td>{', '.join(map(str, st['down'])) or '—'}</td></tr>"
@@ -110,7 +159,7 @@ def page(s: dict[str, Any], name: str) -> str:
     return (
         f"{head}<h1>{html.escape(name)}: the floor at {s['now_hours']:g} h</h1><p>{counts}</p>"
         f"<table>{unit_head}{units}</table><table>{station_head}{rows}</table>"
-        f"<ul>{refused}</ul></body></html>"
+        f"<ul>{refused}</ul>{_orders_html(forecast)}</body></html>"
     )
 
 
@@ -121,9 +170,14 @@ def follow(
     listen: tuple[str, int],
     stop: threading.Event,
     ready: Callable[[int], None] = lambda port: None,
+    *,
+    forecast_every: float = 60.0,
+    replications: int = 20,
+    seed: int = 0,
 ) -> Follower:
     """Subscribe to ``topic`` on ``broker`` and serve the floor on ``listen`` until ``stop`` is set
-    (``ready`` gets the HTTP port once both are up: 0 in ``listen`` picks a free one)."""
+    (``ready`` gets the HTTP port once both are up: 0 in ``listen`` picks a free one). Every
+    ``forecast_every`` seconds (0: never), if events have arrived, the forecast is made again."""
     from http.server import ThreadingHTTPServer
 
     import paho.mqtt.client as mqtt
@@ -148,6 +202,17 @@ def follow(
     server = ThreadingHTTPServer(listen, _handler(follower))
     serving = threading.Thread(target=server.serve_forever, daemon=True)
     serving.start()
+
+    def forecasting() -> None:
+        while not stop.wait(forecast_every):
+            try:
+                follower.update_forecast(replications, seed)
+            except Exception as exc:  # a forecast that fails must not stop the follower; say why
+                with follower.lock:
+                    follower.forecast = {"status": f"forecast failed: {exc}", "now_hours": None}
+
+    if forecast_every > 0:
+        threading.Thread(target=forecasting, daemon=True).start()
     try:
         if not subscribed.wait(10):
             raise ConnectionError(f"no subscription to {topic!r} at {broker[0]}:{broker[1]} within 10 s")
@@ -178,16 +243,26 @@ def follow_command(
     listen: Annotated[
         str, typer.Option("--listen", help="Serve the floor here, HOST:PORT.")
     ] = "127.0.0.1:8765",
+    forecast_every: Annotated[
+        float,
+        typer.Option("--forecast-every", help="Seconds between forecasts when events arrived (0: none)."),
+    ] = 60.0,
+    replications: Annotated[
+        int, typer.Option("--replications", "-r", min=2, max=10_000, help="Runs per forecast.")
+    ] = 20,
     overrides: SetOption = None,
 ) -> None:
-    """Keep the floor current from shop-floor events on MQTT (one event, or lines of them, a message);
-    serve it as JSON at /state and as a page at /. Malformed and out-of-order events are counted and
-    refused, never applied. Stop with Ctrl-C."""
+    """Keep the floor current from shop-floor events on MQTT (one event, or lines of them, a message),
+    and the forecast of its open units (P10/P50/P90, remade every --forecast-every seconds when events
+    arrived); serve them as JSON at /state and /forecast and as a page at /. Malformed and out-of-order
+    events are counted and refused, never applied. Stop with Ctrl-C."""
     p = _load(plant, overrides)
     broker = _host_port(mqtt, "--mqtt", 1883)
     where = _host_port(listen, "--listen", 8765)
     if not topic or any(c in topic for c in "+#\x00"):
         raise PlantInputError(f"--topic {topic!r}: give one topic (no wildcards + or #)")
+    if not (math.isfinite(forecast_every) and 0 <= forecast_every <= 86_400):
+        raise PlantInputError(f"--forecast-every {forecast_every:g}: give seconds from 0 (none) to 86400")
     console = Console(stderr=True)
     stop = threading.Event()
 
@@ -195,7 +270,7 @@ def follow_command(
         console.print(f"following {topic} at {broker[0]}:{broker[1]}; the floor at http://{where[0]}:{port}/")
 
     try:
-        follow(p, broker, topic, where, stop, ready)
+        follow(p, broker, topic, where, stop, ready, forecast_every=forecast_every, replications=replications)
     except (ConnectionError, OSError) as exc:
         raise PlantInputError(f"--mqtt {mqtt}: {exc}") from None
     except KeyboardInterrupt:

@@ -140,6 +140,19 @@ def print_forecast(console: Console, d: dict[str, Any], rows: int = 12) -> None:
         console.print(table)
     if len(d["orders"]) > rows:
         console.print(f"… and {len(d['orders']) - rows} more orders in forecast.csv")
+    units = sorted(
+        (u for u in d["units"] if u["p50_hours"] is not None), key=lambda u: (u["p50_hours"], u["unit"])
+    )
+    table = Table(title="The next open units to be done (hours from hour 0)")
+    for column in ("unit", "item", "where", "P10", "P50", "P90"):
+        table.add_column(column, justify="left" if column in ("item", "where") else "right")
+    for u in units[:rows]:
+        where = f"{u['station'] or 'door'} ({u['status']})"
+        table.add_row(
+            str(u["unit"]), u["item"], where, _h(u["p10_hours"]), _h(u["p50_hours"]), _h(u["p90_hours"])
+        )
+    if units:
+        console.print(table)
 
 
 @plant_app.command("backtest")
