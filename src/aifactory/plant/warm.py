@@ -93,7 +93,7 @@ class WarmSim:
             if stock.name in floor.stock:
                 stock.level = max(floor.stock[stock.name], 0)
         self._crews_at(floor)
-        units = [self._unit(uid, floor.units[k], items) for uid, k in enumerate(self.open_ids)]
+        units = [self._unit(uid, floor.units[k], items, stations) for uid, k in enumerate(self.open_ids)]
         self.units = units
         self.sim.releases.next_uid = len(units)
         order = sorted(range(len(units)), key=lambda i: (floor.units[self.open_ids[i]].since, i))
@@ -153,21 +153,20 @@ class WarmSim:
             if st.queue and st.free:
                 self.sim._try_start(st)
 
-    def _unit(self, uid: int, f: FloorUnit, items: dict[str, ItemFlow]) -> Unit:
+    def _unit(self, uid: int, f: FloorUnit, items: dict[str, ItemFlow], by_name: dict[str, Station]) -> Unit:
         unit = Unit(uid, items[f.item])
-        route = [s.name for s in unit.item.route]
-        by_name = {st.name: st for st in self.sim.state.stations}
-        unit.step = min(f.route_done, len(route) - 1)  # where it is, or goes next, on its route
+        item = unit.item
+        unit.step = min(f.route_done, len(item.route) - 1)  # where it is, or goes next, on its route
         unit.rework = f.rework
         unit.rework_in = f.rework_in
         if f.fails:
             unit.fails = {by_name[s].idx: n for s, n in f.fails.items()}
         if f.returns:
             unit.returns = [(by_name[s], f.route_done) for s in f.returns]
-        kit_after = unit.item.kit_after
-        unit.kitted = kit_after is None or f.route_done > route.index(kit_after.name)
+        kit_after = item.kit_after
+        unit.kitted = kit_after is None or f.route_done > item.route.index(kit_after)
         unit.arrived = f.since
-        self.sim.log.released.extend((uid, unit.item.idx, f.released))
+        self.sim.log.released.extend((uid, item.idx, f.released))
         return unit
 
     def _server_for(self, st: Station, k: int | None, jobs: dict[Server, list[Unit]]) -> Server | None:
