@@ -56,7 +56,7 @@ def run(*, quick: bool, seed: int = 0) -> dict[str, Any]:
             started = time.perf_counter()
             fc = forecast(
                 plant, state, replications=reps, seed=seed, new_releases=new_releases, mapper=mapper
-            )  # type: ignore[arg-type]
+            )
             out[f"{mode}_workers_{workers}"] = {
                 "wall_seconds": time.perf_counter() - started,
                 "median_p50_hours": float(
