@@ -15,6 +15,14 @@ from aifactory.cli.plant import Out, PlantArg, PlantInputError, Quiet, SetOption
 MAX_LOG_BYTES = 2 * 2**30
 
 
+def check_events(events: Path) -> None:
+    """Reject an event log that is not there or too large, before any work (exit 2)."""
+    if not events.is_file():
+        raise PlantInputError(f"--events {events}: no such file")
+    if events.stat().st_size > MAX_LOG_BYTES:
+        raise PlantInputError(f"--events {events}: larger than {MAX_LOG_BYTES // 2**30} GB")
+
+
 @plant_app.command("state")
 def state_command(
     plant: PlantArg,
@@ -34,10 +42,7 @@ def state_command(
     p = _load(plant, overrides)
     if now is not None and not (math.isfinite(now) and now >= 0):
         raise PlantInputError(f"--now {now:g}: must be a number of hours >= 0")
-    if not events.is_file():
-        raise PlantInputError(f"--events {events}: no such file")
-    if events.stat().st_size > MAX_LOG_BYTES:
-        raise PlantInputError(f"--events {events}: larger than {MAX_LOG_BYTES // 2**30} GB")
+    check_events(events)
     check_out(out)
     with events.open(encoding="utf-8", errors="replace") as stream:
         state = floor_state(p, stream, now)

@@ -24,7 +24,7 @@ from aifactory.cli.plant import (
     check_out,
     plant_app,
 )
-from aifactory.cli.plant_floor import MAX_LOG_BYTES
+from aifactory.cli.plant_floor import check_events
 from aifactory.cli.progress import progress_bar
 
 if TYPE_CHECKING:
@@ -47,10 +47,7 @@ OpenOnly = Annotated[
 
 
 def _check(events: Path, horizon_days: float) -> None:
-    if not events.is_file():
-        raise PlantInputError(f"--events {events}: no such file")
-    if events.stat().st_size > MAX_LOG_BYTES:
-        raise PlantInputError(f"--events {events}: larger than {MAX_LOG_BYTES // 2**30} GB")
+    check_events(events)
     if not (math.isfinite(horizon_days) and 0 < horizon_days <= 3650):
         raise PlantInputError(f"--horizon-days {horizon_days:g}: must be > 0 and at most 3650")
 

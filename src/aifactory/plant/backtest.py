@@ -9,10 +9,12 @@ absolute error of P50 and its bias (P50 − actual, hours), and the coverage of 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from aifactory.plant.events import Floor, FloorState
 from aifactory.plant.forecast import DEFAULT_HORIZON_HOURS, Forecast, Mapper, forecast, quantiles
@@ -30,7 +32,6 @@ def snapshots(
         while pending and not floor.feed(line, pending[0]):
             floor.state.now = pending.pop(0)
             taken.append(floor.state.snapshot())
-            floor.lines -= 1  # the line is read again, against the next cut-off
         if not pending:
             floor.feed(line)
     for t in pending:
@@ -47,8 +48,6 @@ def default_cutoffs(first: float, last: float, n: int) -> list[float]:
 
 def log_span(lines: Iterable[str]) -> tuple[float, float]:
     """The first and last event times of a log (lines that are not events are skipped)."""
-    import json
-
     first, last = np.inf, -np.inf
     for line in lines:
         try:
@@ -60,20 +59,31 @@ def log_span(lines: Iterable[str]) -> tuple[float, float]:
     return float(first), float(last)
 
 
+def _actual(fc: Forecast, final: FloorState) -> npt.NDArray[np.float64]:
+    """When each unit of the forecast finished its route in the log (NaN: scrapped, or still open)."""
+    return np.array(
+        [final.units[k].since if final.units[k].status == "left" else np.nan for k in fc.ids],
+        dtype=np.float64,
+    )
+
+
 def score(fc: Forecast, final: FloorState) -> dict[str, Any]:
     """Score one forecast against the log's end state."""
-    actual = np.array(
-        [final.units[k].since if final.units[k].status == "left" else np.nan for k in fc.ids], dtype=float
-    )
     censored = sum(final.units[k].status not in ("left", "scrapped") for k in fc.ids)
-    q = quantiles(fc.ends)
-    items = [fc.floor.units[k].item for k in fc.ids]
     out: dict[str, Any] = {"now_hours": fc.now, "open_units": len(fc.ids), "censored": censored}
-    out.update(_scores(actual, q))
+    out.update(
+        _scores_by_item(_actual(fc, final), quantiles(fc.ends), [fc.floor.units[k].item for k in fc.ids])
+    )
+    return out
+
+
+def _scores_by_item(
+    actual: npt.NDArray[np.float64], q: npt.NDArray[np.float64], items: list[str]
+) -> dict[str, Any]:
+    out = _scores(actual, q)
+    names = np.array(items, dtype=object)
     out["by_item"] = {
-        item: _scores(actual[mask], q[:, mask])
-        for item in dict.fromkeys(items)
-        for mask in [np.array([i == item for i in items])]
+        item: _scores(actual[names == item], q[:, names == item]) for item in dict.fromkeys(items)
     }
     return out
 
@@ -108,26 +118,21 @@ def backtest(
     """Forecast from each cut-off and score it; the scores per cut-off and over all of them."""
     states, final = snapshots(plant, lines, cutoffs)
     per_cutoff = []
-    actual_all: list[float] = []
-    q_all: list[np.ndarray] = []
-    items_all: list[str] = []
+    actual: list[npt.NDArray[np.float64]] = []
+    q: list[npt.NDArray[np.float64]] = []
+    items: list[str] = []
     for state in states:
         fc = forecast(
             plant, state, replications=replications, seed=seed, horizon_hours=horizon_hours,
             new_releases=new_releases, mapper=mapper, on_done=on_done,
         )  # fmt: skip
         per_cutoff.append(score(fc, final))
-        actual_all.extend(final.units[k].since if final.units[k].status == "left" else np.nan for k in fc.ids)
-        q_all.append(quantiles(fc.ends))
-        items_all.extend(fc.floor.units[k].item for k in fc.ids)
-    actual = np.asarray(actual_all, dtype=np.float64)
-    q = np.hstack(q_all) if q_all else np.zeros((3, 0))
-    overall = _scores(actual, q)
-    overall["by_item"] = {
-        item: _scores(actual[mask], q[:, mask])
-        for item in dict.fromkeys(items_all)
-        for mask in [np.array([i == item for i in items_all])]
-    }
+        actual.append(_actual(fc, final))
+        q.append(quantiles(fc.ends))
+        items.extend(fc.floor.units[k].item for k in fc.ids)
+    overall = _scores_by_item(
+        np.concatenate(actual) if actual else np.zeros(0), np.hstack(q) if q else np.zeros((3, 0)), items
+    )
     return {
         "plant": plant.name,
         "replications": replications,

@@ -32,7 +32,6 @@ from __future__ import annotations
 import functools
 import gc
 import heapq
-from collections import deque
 from collections.abc import Callable
 
 from aifactory.plant.index import PlantIndex
@@ -56,6 +55,7 @@ from aifactory.plant.runtime import (
     Station,
     Unit,
     build_state,
+    with_parts,
 )
 from aifactory.plant.transport import Transport
 from aifactory.sim.kernel import LATE, NORMAL, Kernel
@@ -137,7 +137,7 @@ class PlantSim(Outages):
                     self._wait_for_batch(st, queue[0])
                     return
             if st.parts:
-                k = _with_parts(st, queue, k)
+                k = with_parts(st, queue, k)
                 if k == 0:
                     if st.reason != WAIT_PARTS:
                         self._set_reason(st, WAIT_PARTS)
@@ -484,31 +484,6 @@ class PlantSim(Outages):
                 self._set_reason(st, WAIT_NONE)
         self.close_outages(hours)
         self.transport.close(hours)
-
-
-def _with_parts(st: Station, queue: deque[Unit], k: int) -> int:
-    """How many of the first ``k`` units waiting at ``st`` can start with the parts on hand (each takes
-    what its item's bill of materials uses here; a unit back from rework takes nothing new)."""
-    if k == 1:
-        unit = queue[0]
-        bom = None if unit.rework_in else unit.item.parts_at.get(st.idx)
-        if bom is not None:
-            for stock, quantity in bom:
-                if stock.level < quantity:
-                    return 0
-        return 1
-    need: dict[int, int] = {}
-    for i in range(k):
-        unit = queue[i]
-        bom = None if unit.rework_in else unit.item.parts_at.get(st.idx)
-        if bom is None:
-            continue
-        for stock, quantity in bom:
-            if stock.level < need.get(stock.idx, 0) + quantity:
-                return i
-        for stock, quantity in bom:
-            need[stock.idx] = need.get(stock.idx, 0) + quantity
-    return k
 
 
 def simulate(plant: Plant, *, days: float, seed: int = 0) -> PlantRun:

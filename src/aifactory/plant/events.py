@@ -265,6 +265,12 @@ class Floor:
         self.plant = plant
         self.state = FloorState(now=0.0)
         self.routes = {item: plant.route_of(item) for item in plant.made_items()}
+        self.parts_at: dict[tuple[str, str], list[tuple[str, int]]] = {}
+        """(item, station) → the parts (item, quantity) a unit of the item takes there."""
+        for item, route in self.routes.items():
+            for part in plant.bom(item):
+                at = part.at if part.at is not None else route[0]
+                self.parts_at.setdefault((item, at), []).append((part.item, part.quantity))
         self.lines = 0
         self.state.stock = {name: m.initial for name, m in plant.materials.items()}
         self.state.stock.update({item: 0 for item in self.routes if item != plant.release.item})
@@ -292,9 +298,10 @@ class Floor:
             state.rejected.append((number, f"bad event: {where}: {first['msg']}"))
             return True
         if until is not None and event.t > until:
+            self.lines -= 1  # not consumed: the caller may feed it again later
             return False
         event.t = float(event.t)  # an integer in the JSON is a float here (the twin's state holds floats)
-        problem = _apply(state, event, self.plant, self.routes)
+        problem = _apply(state, event, self)
         if problem is None:
             state.accepted += 1
             state.last_t = state.now = event.t
@@ -314,8 +321,9 @@ def floor_state(plant: Plant, lines: Iterable[str], now: float | None = None) ->
     return floor.state
 
 
-def _apply(state: FloorState, e: Event, plant: Plant, routes: dict[str, list[str]]) -> str | None:
+def _apply(state: FloorState, e: Event, floor: Floor) -> str | None:
     """Apply one event to the state; why it cannot be (None: applied)."""
+    plant, routes = floor.plant, floor.routes
     if e.t < state.last_t:
         return f"time goes backwards: {e.t:g} h after {state.last_t:g} h"
     if e.station is not None and e.station not in plant.stations:
@@ -381,7 +389,9 @@ def _apply(state: FloorState, e: Event, plant: Plant, routes: dict[str, list[str
             return f"unknown server: {e.station} has {servers}, not {e.server}"
         unit.status, unit.since, unit.server = "in process", e.t, e.server
         if not unit.rework_in:
-            _take_parts(state, plant, unit.item, e.station)
+            for part, quantity in floor.parts_at.get((unit.item, e.station), ()):
+                if part in state.stock:
+                    state.stock[part] -= quantity
         return None
     if unit.status != "in process":
         return f"impossible: unit {e.unit} {e.kind} at {e.station} without starting there"
@@ -414,11 +424,3 @@ def _apply(state: FloorState, e: Event, plant: Plant, routes: dict[str, list[str
     else:
         unit.next = route[unit.route_done]
     return None
-
-
-def _take_parts(state: FloorState, plant: Plant, item: str, station: str) -> None:
-    """A unit of ``item`` starts at ``station``: it takes the parts its bill of materials takes there."""
-    route = plant.route_of(item)
-    for part in plant.bom(item):
-        if (part.at if part.at is not None else route[0]) == station and part.item in state.stock:
-            state.stock[part.item] -= part.quantity

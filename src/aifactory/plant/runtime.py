@@ -453,5 +453,30 @@ def _build_fleet(state: PlantState, idx: int, name: str, node_index: dict[str, i
     return fleet
 
 
+def with_parts(st: Station, queue: deque[Unit], k: int) -> int:
+    """How many of the first ``k`` units waiting at ``st`` can start with the parts on hand (each takes
+    what its item's bill of materials uses here; a unit back from rework takes nothing new)."""
+    if k == 1:
+        unit = queue[0]
+        bom = None if unit.rework_in else unit.item.parts_at.get(st.idx)
+        if bom is not None:
+            for stock, quantity in bom:
+                if stock.level < quantity:
+                    return 0
+        return 1
+    need: dict[int, int] = {}
+    for i in range(k):
+        unit = queue[i]
+        bom = None if unit.rework_in else unit.item.parts_at.get(st.idx)
+        if bom is None:
+            continue
+        for stock, quantity in bom:
+            if stock.level < need.get(stock.idx, 0) + quantity:
+                return i
+        for stock, quantity in bom:
+            need[stock.idx] = need.get(stock.idx, 0) + quantity
+    return k
+
+
 def weekday_name(plant: Plant) -> str:
     return WEEKDAYS[plant.weekday0()]

@@ -11,7 +11,9 @@ calendars (shifts, maintenance, releases) go on where they are.
 
 What the log cannot say is drawn afresh or simplified: an AMR's trip under way becomes a move that
 takes no time, operators and robots are given to the jobs under way in the plant file's order of
-preference, and the release backlog of a random release rate starts empty.
+preference, and the release backlog of a random release rate starts empty. A server the log says is
+down at a station the plant file gives no failures (nor maintenance) stays down: there is no repair time
+to draw.
 """
 
 from __future__ import annotations
@@ -54,7 +56,6 @@ class WarmSim:
         self.ends = np.full(n, np.inf)
         self.shipped = np.zeros(n, dtype=bool)
         self.remaining = n
-        self.units: list[Unit] = []
 
     # ----------------------------------------------------------------------------------- the run
 
@@ -94,7 +95,6 @@ class WarmSim:
                 stock.level = max(floor.stock[stock.name], 0)
         self._crews_at(floor)
         units = [self._unit(uid, floor.units[k], items, stations) for uid, k in enumerate(self.open_ids)]
-        self.units = units
         self.sim.releases.next_uid = len(units)
         order = sorted(range(len(units)), key=lambda i: (floor.units[self.open_ids[i]].since, i))
         doors: list[tuple[Unit, Station]] = []
@@ -127,9 +127,11 @@ class WarmSim:
                     doors.append((unit, nxt))  # its server has taken another job: on its way
             else:
                 stations[f.station].queue.append(unit)
+        plant = state.plant
+        maintained = {n for n, spec in plant.stations.items() if spec.maintenance is not None}
         for (name, k), (since, cause) in floor.down_since.items():
             if name in stations and k < len(stations[name].servers):
-                self._down(stations[name].servers[k], since, cause)
+                self._down(stations[name].servers[k], since, cause == "maintenance" and name in maintained)
         product = self.sim.state.product.name
         in_plant = sum(
             u.item == product and u.status not in ("left", "scrapped") for u in floor.units.values()
@@ -220,21 +222,17 @@ class WarmSim:
             st.crew_wait.append(server)
             self.sim.update(server)
 
-    def _down(self, server: Server, since: float, cause: str) -> None:
+    def _down(self, server: Server, since: float, maintenance: bool) -> None:
         st = server.station
         if server in st.free:
             st.free.remove(server)
         server.down += 1
-        if cause == "maintenance" and st.idx in self._maintained():
+        if maintenance:
             server.pm_at = since
-        else:
+        else:  # a failure (or a maintenance the plant file does not know: repaired as one)
             server.broken = True
             server.failed_at = since
         self.sim.update(server)
-
-    def _maintained(self) -> set[int]:
-        plant = self.sim.state.plant
-        return {st.idx for st in self.sim.state.stations if plant.stations[st.name].maintenance is not None}
 
     def _crews_at(self, floor: FloorState) -> None:
         """Operators on duty: what the floor's clock-ins say, else the shift calendar at the time."""
