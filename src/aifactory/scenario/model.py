@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from aifactory.scenario.distributions import Uncertain, bounds
 from aifactory.scenario.hardware import CATALOGUE
+from aifactory.scenario.options import StageOption, option_errors
 
 Identifier = str
 
@@ -116,6 +117,7 @@ class Stage(_Strict):
     initial_inventory: dict[Identifier, float] = Field(
         default_factory=dict, description="Inputs on hand at day 0, by item."
     )
+    options: list[StageOption] = Field(default_factory=list, description="What a planner may add.")
     note: str | None = None
 
     @field_validator("capacity")
@@ -470,6 +472,7 @@ def network_errors(s: Scenario) -> list[str]:
                 f"ai_factories.{fid}.schedulable_trays: a {factory.rack_type} rack has "
                 f"{CATALOGUE[factory.rack_type].trays} trays"
             )
+    errors += option_errors({sid: st.options for sid, st in s.stages.items()}, s.start, s.horizon_days)
     for i, target in enumerate(s.targets):
         if target.item is not None and target.item not in s.items:
             errors.append(f"targets.{i}.item: unknown item '{target.item}'")

@@ -82,26 +82,25 @@ def production_series(s: Scenario, result: RunResult, item: str, country: str | 
     return out
 
 
-def evaluate_target(s: Scenario, t: Target, result: RunResult, params: Parameters) -> dict[str, Any]:
+def _rate_series(s: Scenario, t: Target, result: RunResult) -> np.ndarray:
+    """Per-bucket, per-run production rate of a ``production_rate`` target's item."""
+    assert t.item is not None
+    per_bucket = production_series(s, result, t.item, t.sites_country)
+    return per_bucket * (t.per_days / result.bucket_days)
+
+
+def target_values(s: Scenario, t: Target, result: RunResult, params: Parameters) -> FloatArray:
+    """Per run, what the target measures: the total by its date, or the best rate reached in its window."""
     day = s.day(t.by) + 1
-    entry: dict[str, Any] = {"name": t.name, "metric": t.metric, "by": t.by.isoformat(), "target": t.value}
     if t.metric == "production_rate":
-        assert t.item is not None
-        per_bucket = production_series(s, result, t.item, t.sites_country)
-        rate = per_bucket * (t.per_days / result.bucket_days)
+        rate = _rate_series(s, t, result)
         first = 0 if t.window_start is None else max(0, (s.day(t.window_start) + 1) // result.bucket_days - 1)
         last = min(rate.shape[0], max(1, day // result.bucket_days))
         window = rate[first:last] if last > first else rate[last - 1 : last]
-        reached = window.max(axis=0)
-        entry |= {"p50": float(np.median(reached)), "probability_met": float(np.mean(reached >= t.value))}
-        ever = (rate >= t.value).any(axis=0)
-        first_bucket = np.where(ever, (rate >= t.value).argmax(axis=0), -1)
-        entry["date_reached"] = _date_quantiles(s, first_bucket, result.bucket_days)
-        entry["unit"] = f"{t.item} per {t.per_days} days"
-        return entry
-    dests = t.destinations or list(s.destinations)
+        reached: FloatArray = window.max(axis=0).astype(np.float64)
+        return reached
     total = np.zeros(result.runs)
-    for did in dests:
+    for did in t.destinations or list(s.destinations):
         cum = _checkpoint(s, result, did, day)
         item = destination_item(s, did)
         if t.metric == "value_usd":
@@ -110,10 +109,26 @@ def evaluate_target(s: Scenario, t: Target, result: RunResult, params: Parameter
             total += cum * s.items[item].gpus
         elif item == t.item:
             total += cum
-    entry |= {
-        "p50": float(np.median(total)),
-        "probability_met": float(np.mean(total >= t.value * (1 - 1e-9))),
-    }
+    return total
+
+
+def target_met(t: Target, values: FloatArray) -> np.ndarray:
+    """Per run, whether ``values`` (from :func:`target_values`) meet the target."""
+    if t.metric == "production_rate":
+        return values >= t.value
+    return values >= t.value * (1 - 1e-9)
+
+
+def evaluate_target(s: Scenario, t: Target, result: RunResult, params: Parameters) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": t.name, "metric": t.metric, "by": t.by.isoformat(), "target": t.value}
+    values = target_values(s, t, result, params)
+    entry |= {"p50": float(np.median(values)), "probability_met": float(np.mean(target_met(t, values)))}
+    if t.metric == "production_rate":
+        rate = _rate_series(s, t, result)
+        ever = (rate >= t.value).any(axis=0)
+        first_bucket = np.where(ever, (rate >= t.value).argmax(axis=0), -1)
+        entry["date_reached"] = _date_quantiles(s, first_bucket, result.bucket_days)
+        entry["unit"] = f"{t.item} per {t.per_days} days"
     return entry
 
 

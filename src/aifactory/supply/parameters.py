@@ -1,18 +1,22 @@
 """Per-run draws of every uncertain scenario figure, keyed by the figure's scenario path.
 
-Draws are made in fixed-size *draw blocks* of runs, block ``b`` seeded from ``SeedSequence(seed)``'s
-``b``-th child. A run's numbers therefore depend only on the seed and the run's index, never on how
-runs are split among worker processes or Ray tasks — which makes parallel results identical to serial.
+Draws are made in fixed-size *draw blocks* of runs. In block ``b`` each figure has its own stream,
+seeded from ``(seed, b, crc32(path))``. A run's numbers therefore depend only on the seed, the run's
+index and the figure's path, never on how runs are split among worker processes or Ray tasks — which
+makes parallel results identical to serial — nor on which other figures the scenario has: two scenarios
+that differ in one figure (or a plan that adds expansions) share every other draw, run for run. That is
+what makes their differences *common random numbers* comparisons.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-from aifactory.scenario.distributions import FloatArray, Uncertain, draw, is_uncertain
+from aifactory.scenario.distributions import FloatArray, Uncertain, draw, is_uncertain, point_value
 from aifactory.scenario.model import Scenario
 
 DRAW_BLOCK_RUNS = 1024
@@ -72,19 +76,47 @@ def uncertain_paths(s: Scenario) -> list[str]:
 Parameters = dict[str, FloatArray]
 
 
-def draw_block(s: Scenario, rng: np.random.Generator, n: int, *, deterministic: bool = False) -> Parameters:
-    """Draw every figure for ``n`` runs from ``rng``."""
-    params: Parameters = {f.path: draw(f.value, rng, n, deterministic=deterministic) for f in figures(s)}
+Streams = Callable[[str], np.random.Generator]
+"""The random stream of a figure, by its path."""
+
+
+def keyed_streams(seed: int, block: int) -> Streams:
+    """Block ``block``'s streams: one generator per figure path, independent of the other figures."""
+
+    def stream(path: str) -> np.random.Generator:
+        return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(block, zlib.crc32(path.encode()))))
+
+    return stream
+
+
+def draw_block(
+    s: Scenario, rng: np.random.Generator | Streams, n: int, *, deterministic: bool = False
+) -> Parameters:
+    """Draw every figure for ``n`` runs: from one generator in figure order, or from per-figure streams."""
+    if isinstance(rng, np.random.Generator):
+        shared = rng
+
+        def stream(_path: str) -> np.random.Generator:
+            return shared
+
+    else:
+        stream = rng
+    params: Parameters = {
+        f.path: draw(f.value, stream(f.path), n, deterministic=deterministic)
+        if is_uncertain(f.value) and not deterministic
+        else np.full(n, point_value(f.value))
+        for f in figures(s)
+    }
     for sid, st in s.stages.items():
         for i, dis in enumerate(st.disruptions):
             base = f"stages.{sid}.disruptions.{i}"
-            u = rng.random(n)
+            u = stream(f"{base}.occurs").random(n)
             params[f"{base}.occurs"] = np.asarray(
                 np.full(n, float(dis.probability >= 0.5)) if deterministic else (u < dis.probability),
                 dtype=np.float64,
             )
             span = (dis.start_latest - dis.start).days if dis.start_latest else 0
-            v = rng.random(n)
+            v = stream(f"{base}.start_offset_days").random(n)
             params[f"{base}.start_offset_days"] = np.full(n, span / 2) if deterministic else v * span
     return params
 
@@ -99,8 +131,7 @@ def iter_blocks(
 ) -> Iterator[Parameters]:
     """Draw blocks ``first_block, first_block+1, …`` with the given sizes."""
     for offset, n in enumerate(sizes):
-        seq = np.random.SeedSequence(seed, spawn_key=(first_block + offset,))
-        yield draw_block(s, np.random.default_rng(seq), n, deterministic=deterministic)
+        yield draw_block(s, keyed_streams(seed, first_block + offset), n, deterministic=deterministic)
 
 
 def concat(blocks: list[Parameters]) -> Parameters:
