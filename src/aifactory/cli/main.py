@@ -31,6 +31,7 @@ from aifactory.cli.fab import FabInputError, fab_app
 from aifactory.cli.jobs import jobs_app
 from aifactory.cli.market import market_app
 from aifactory.cli.out_folder import out_folder_problem
+from aifactory.cli.plan import PlanCommandError, compare_command, plan_command
 from aifactory.cli.plant import PlantInputError, plant_app
 from aifactory.cli.progress import progress_bar
 from aifactory.cli.replay import ReplayInputError, replay_command
@@ -56,6 +57,8 @@ app.add_typer(supply_app, name="supply")
 app.command("replay")(replay_command)
 app.add_typer(fab_app, name="fab")
 app.add_typer(plant_app, name="plant")
+app.command("plan")(plan_command)
+app.command("compare")(compare_command)
 app.command("serve")(serve_command)
 app.command("bootstrap")(bootstrap_command)
 app.command("worker")(worker_command)
@@ -411,6 +414,7 @@ def bad_input_errors() -> tuple[type[Exception], ...]:
     scenario, plant, trace or data set does not load their modules."""
     from aifactory.fab.errors import FabDataError
     from aifactory.parallel.mappers import ScaleOutError
+    from aifactory.planner.plan import PlanInputError
     from aifactory.plant.loading import PlantError
     from aifactory.replay.trace import TraceError
     from aifactory.scenario.loading import ScenarioError
@@ -426,6 +430,8 @@ def bad_input_errors() -> tuple[type[Exception], ...]:
         ServiceInputError,
         PlantError,
         PlantInputError,
+        PlanInputError,
+        PlanCommandError,
     )
 
 

@@ -1,1 +1,1 @@
-"""The planner: the cheapest capacity additions, and when, that meet a scenario's targets (docs/planner.md)."""
+"""The planner: the cheapest capacity additions, and when, that meet the targets (docs/planner.md)."""

@@ -34,6 +34,8 @@ from aifactory.scenario.options import StageOption
 from aifactory.supply.metrics import destination_item, final_producers
 from aifactory.supply.network import Network
 
+LATER = 1e-4  # relative cost of an addition made at the horizon's end rather than its start: a tie-break
+
 
 @dataclass(frozen=True)
 class OptionRef:
@@ -147,6 +149,8 @@ def _options(m: Model, s: Scenario, lay: Layout, n_buckets: int, *, cost: bool) 
         per_unit = opt.cost_usd_per_unit_per_day / lay.cost_scale if cost else 0.0
         limit = opt.add_per_day.max
         cols = m.var(len(eligible), ub=limit, cost=per_unit)
+        for t, col in zip(eligible, cols, strict=True):  # where it does not matter when, the earliest
+            m.cost[int(col)] *= 1.0 + LATER * t / n_buckets
         lay.add.append(dict(zip(eligible, (int(c) for c in cols), strict=True)))
         lay.add_scale.append(1.0)
         total = [(int(c), 1.0) for c in cols]

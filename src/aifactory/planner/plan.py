@@ -333,33 +333,31 @@ def model_size(model: Model, buckets: int, samples: int) -> dict[str, int]:
 
 
 def read_actions(s: Scenario, lay: Layout, x: np.ndarray) -> list[Action]:
-    """The options' amounts per bucket as actions, in date order."""
+    """One action per option used: its total amount, online from its first tranche. Moving a later
+    tranche earlier only adds capacity at the same cost, so the merged plan is at least as good."""
     actions: list[Action] = []
     for i, ref in enumerate(lay.options):
         opt = ref.option
-        for t, col in sorted(lay.add[i].items()):
-            amount = float(x[col]) * lay.add_scale[i]
-            if amount <= MIN_AMOUNT * max(opt.add_per_day.max, 1.0):
-                continue
-            blocks = None
-            if opt.add_per_day.block:
-                count = amount / opt.add_per_day.block
-                if abs(count - round(count)) < 1e-6:
-                    blocks = round(count)
-                    amount = blocks * opt.add_per_day.block
-            first = not any(a.stage == ref.stage and a.option == opt.name for a in actions)
-            fixed = opt.fixed_cost_usd if first else 0.0
-            actions.append(
-                Action(
-                    ref.stage,
-                    opt.name,
-                    amount,
-                    s.date(int(lay.edges[t])),
-                    amount * opt.cost_usd_per_unit_per_day + fixed,
-                    opt.ramp_days,
-                    blocks,
-                )
+        tranches = [(t, float(x[col]) * lay.add_scale[i]) for t, col in sorted(lay.add[i].items())]
+        used = [(t, a) for t, a in tranches if a > MIN_AMOUNT * max(opt.add_per_day.max, 1.0)]
+        if not used:
+            continue
+        amount = min(sum(a for _, a in used), opt.add_per_day.max)
+        blocks = None
+        if opt.add_per_day.block:
+            blocks = round(amount / opt.add_per_day.block)
+            amount = blocks * opt.add_per_day.block
+        actions.append(
+            Action(
+                ref.stage,
+                opt.name,
+                amount,
+                s.date(int(lay.edges[used[0][0]])),
+                amount * opt.cost_usd_per_unit_per_day + opt.fixed_cost_usd,
+                opt.ramp_days,
+                blocks,
             )
+        )
     return sorted(actions, key=lambda a: (a.online, a.stage, a.option))
 
 

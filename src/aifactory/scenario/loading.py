@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from aifactory.scenario.defaults import DEFAULT_SCENARIO
 from aifactory.scenario.distributions import DISTRIBUTIONS
 from aifactory.scenario.model import Scenario
+from aifactory.scenario.options import PlanOption
 from aifactory.scenario.yaml_loader import YamlLimitError, load_bounded, read_bounded
 
 BUNDLED_PACKAGE = "aifactory.scenario.bundled"
@@ -241,4 +242,49 @@ def load_scenario(ref: str = DEFAULT_SCENARIO, overrides: list[str] | None = Non
     data = parse_yaml(text, label)
     for assignment in overrides or []:
         apply_override(data, assignment, f"{label}: --set")
+    return scenario_from_data(data, label)
+
+
+def merge_options_file(data: dict[str, Any], path: Path) -> None:
+    """Add the options of a planner options file (``options: [{stage: …, name: …, …}]``) to the raw
+    scenario ``data``; ScenarioError naming the file, the entry and the field."""
+    label = str(path)
+    if not path.is_file():
+        raise ScenarioError(f"{label}: no such file")
+    try:
+        text = read_bounded(path)
+    except (YamlLimitError, OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{label}: cannot read: {exc}") from None
+    parsed = parse_yaml(text, label, kind="options file")
+    entries = parsed.get("options")
+    if set(parsed) - {"options", "format", "note"}:
+        extra = sorted(set(parsed) - {"options", "format", "note"})[0]
+        raise ScenarioError(f"{label}: {extra}: unknown field (an options file has 'options: [...]')")
+    if not isinstance(entries, list):
+        raise ScenarioError(f"{label}: options: expected a list of options")
+    stages = data.get("stages") or {}
+    for i, entry in enumerate(entries):
+        try:
+            option = PlanOption.model_validate(entry)
+        except ValidationError as exc:
+            raise ScenarioError(format_validation_error(exc, f"{label}: options.{i}")) from exc
+        if option.stage not in stages:
+            raise ScenarioError(
+                f"{label}: options.{i}.stage: unknown stage '{option.stage}' (stages: {', '.join(stages)})"
+            )
+        fields = {k: v for k, v in entry.items() if k != "stage"}
+        stage = stages[option.stage]
+        stage["options"] = [*(stage.get("options") or []), fields]
+
+
+def load_scenario_with_options(
+    ref: str = DEFAULT_SCENARIO, overrides: list[str] | None = None, options_file: Path | None = None
+) -> Scenario:
+    """:func:`load_scenario`, with the options of ``options_file`` (if any) added to its stages."""
+    text, label = read_scenario_text(ref)
+    data = parse_yaml(text, label)
+    for assignment in overrides or []:
+        apply_override(data, assignment, f"{label}: --set")
+    if options_file is not None:
+        merge_options_file(data, options_file)
     return scenario_from_data(data, label)

@@ -44,7 +44,9 @@ class StageOption(_Strict):
     def _block_fits(self) -> Self:
         block = self.add_per_day.block
         if block is not None and block > self.add_per_day.max > 0:
-            raise ValueError(f"add_per_day.block: {block:g} is larger than add_per_day.max {self.add_per_day.max:g}")
+            raise ValueError(
+                f"add_per_day.block: {block:g} is larger than add_per_day.max {self.add_per_day.max:g}"
+            )
         return self
 
     def online_day(self, start: dt.date) -> int:
@@ -70,7 +72,5 @@ def option_errors(stages: dict[str, list[StageOption]], start: dt.date, horizon_
                 errors.append(f"{where}.name: another option of this stage is called '{option.name}'")
             seen.add(option.name)
             if option.earliest > end:
-                errors.append(
-                    f"{where}.earliest: {option.earliest} is after the horizon's last day ({end})"
-                )
+                errors.append(f"{where}.earliest: {option.earliest} is after the horizon's last day ({end})")
     return errors

@@ -246,7 +246,7 @@ def summarize(
             "total_usd": quantiles(stage_cost + lane_cost + tariffs),
         },
         "sites": _sites(s, result),
-        "bottlenecks": _bottleneck_shares(s, result),
+        "bottlenecks": bottleneck_shares(s, result),
         "sensitivity": {
             "outcome": f"value_usd delivered to {', '.join(focus) if focus else 'all destinations'}",
             "inputs": sensitivity(s, params, delivered_value(s, result, params, focus)),
@@ -276,7 +276,7 @@ def _sites(s: Scenario, result: RunResult) -> dict[str, Any]:
     return out
 
 
-def _bottleneck_shares(s: Scenario, result: RunResult) -> dict[str, float]:
+def bottleneck_shares(s: Scenario, result: RunResult) -> dict[str, float]:
     """Fraction of run-days on which each stage was the binding stage of its path."""
     denominators = result.runs * s.horizon_days
     shares = {

@@ -84,7 +84,9 @@ def keyed_streams(seed: int, block: int) -> Streams:
     """Block ``block``'s streams: one generator per figure path, independent of the other figures."""
 
     def stream(path: str) -> np.random.Generator:
-        return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(block, zlib.crc32(path.encode()))))
+        return np.random.default_rng(
+            np.random.SeedSequence(seed, spawn_key=(block, zlib.crc32(path.encode())))
+        )
 
     return stream
 
