@@ -231,20 +231,16 @@ def _print_compare(doc: dict[str, Any], out: Path) -> None:
     for st in doc["studies"]:
         table.add_column(st["label"], justify="right")
     keys = ["value_usd", "gpus_delivered"] + [
-        k for k in doc["studies"][0]["measures"] if k.startswith("target:")
+        k for k in doc["studies"][0]["measures"] if k.startswith("target")
     ]
     for key in keys:
         cells = []
         for st in doc["studies"]:
             q = st["measures"].get(key)
-            cell = (
-                "–"
-                if q is None
-                else (_money(q["p50"]) if "value" in key or "$" in key else f"{q['p50']:,.0f}")
-            )
+            cell = "–" if q is None else (_money(q["p50"]) if "value_usd" in key else f"{q['p50']:,.0f}")
             diff = st.get("differences", {}).get(key)
             if diff is not None:
-                fmt = _money if "value" in key else (lambda x: f"{x:,.0f}")
+                fmt = _money if "value_usd" in key else (lambda x: f"{x:,.1f}")
                 cell += f" (Δ {fmt(diff['mean'])} ± {fmt(diff['ci95'])})"
             cells.append(cell)
         table.add_row(key, *cells)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from aifactory.scenario.model import Scenario
+from aifactory.scenario.model import Scenario, Target
 from aifactory.supply.metrics import (
     bottleneck_shares,
     destination_item,
@@ -55,12 +55,16 @@ def measures(s: Scenario, mc: MonteCarlo) -> dict[str, FloatArray]:
     out["value_usd"] = value
     out["gpus_delivered"] = gpus
     for t in s.targets:
-        out[f"target: {t.name or t.metric} by {t.by}"] = target_values(s, t, mc.result, mc.params)
+        out[target_key(t)] = target_values(s, t, mc.result, mc.params)
     cost = sum((tot[f"stages.{sid}.cost_usd"] for sid in s.stages), np.zeros(mc.result.runs))
     for i in range(len(s.lanes)):
         cost = cost + tot[f"lanes.{i}.cost_usd"] + tot[f"lanes.{i}.tariff_usd"]
     out["operating_cost_usd"] = cost
     return out
+
+
+def target_key(t: Target) -> str:
+    return f"target ({t.metric}): {t.name or t.metric} by {t.by}"
 
 
 def difference(a: FloatArray, b: FloatArray) -> dict[str, float]:
@@ -99,7 +103,7 @@ def compare(
         outcomes.append(m)
         targets = []
         for t in study.scenario.targets:
-            v = m[f"target: {t.name or t.metric} by {t.by}"]
+            v = m[target_key(t)]
             targets.append({"name": t.name or t.metric, "metric": t.metric, "by": t.by.isoformat(),
                             "target": t.value, "p50": float(np.median(v)),
                             "probability_met": float(np.mean(target_met(t, v)))})  # fmt: skip

@@ -8,6 +8,7 @@ change of the objective per unit of the row's binding bound).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import highspy
 import numpy as np
@@ -17,6 +18,7 @@ from scipy import sparse
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+Indices = npt.NDArray[np.integer[Any]]
 INF = float("inf")
 
 
@@ -121,17 +123,21 @@ class Solver:
         self.h.passModel(lp)
         self._integral = bool(len(self.integer_cols))
 
-    def row_bounds(self, rows: IntArray, lo: FloatArray, hi: FloatArray) -> None:
+    def row_bounds(self, rows: Indices, lo: FloatArray, hi: FloatArray) -> None:
         rows = np.asarray(rows, dtype=np.int32)
-        self.h.changeRowsBounds(
+        self.h.changeRowsBounds(  # type: ignore[attr-defined]  # in highspy, not in its stubs
             len(rows), rows, np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
         )
 
-    def col_bounds(self, cols: IntArray, lo: FloatArray, hi: FloatArray) -> None:
+    def col_bounds(self, cols: Indices, lo: FloatArray, hi: FloatArray) -> None:
         cols = np.asarray(cols, dtype=np.int32)
         self.h.changeColsBounds(
             len(cols), cols, np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
         )
+
+    def costs(self, cols: Indices, cost: FloatArray) -> None:
+        cols = np.asarray(cols, dtype=np.int32)
+        self.h.changeColsCost(len(cols), cols, np.asarray(cost, dtype=np.float64))
 
     def _integrality(self, integral: bool) -> None:
         if integral == self._integral or not len(self.integer_cols):

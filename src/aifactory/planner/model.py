@@ -131,8 +131,8 @@ def build_model(
         assert objective.budget_usd is not None
         terms = [(col, o.option.cost_usd_per_unit_per_day * lay.add_scale[i] / lay.cost_scale)
                  for i, o in enumerate(options) for col in lay.add[i].values()]  # fmt: skip
-        terms += [(lay.used[i], o.option.fixed_cost_usd / lay.cost_scale)
-                  for i, o in enumerate(options) if lay.used[i] is not None]  # fmt: skip
+        terms += [(used, o.option.fixed_cost_usd / lay.cost_scale)
+                  for o, used in zip(options, lay.used, strict=True) if used is not None]  # fmt: skip
         m.row(terms, hi=objective.budget_usd / lay.cost_scale)
         _value_objective(m, s, sm, lay, objective.value_target, dest_ships)
     return m, lay

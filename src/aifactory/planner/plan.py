@@ -36,7 +36,6 @@ from aifactory.supply.network import compile_network
 MIN_AMOUNT = 1e-6  # share of an option's bound below which an amount is solver noise
 DUAL_TINY = 1e-9  # a target row whose dual is below this costs nothing
 SHORT = 1e-6  # a target's shortfall share above which it is out of reach
-BINDING_SHARE = 0.25  # a stage binds when its capacity is used in full in this share of the buckets
 
 
 class PlanInputError(ValueError):
@@ -118,12 +117,15 @@ class PlanResult:
         return float(sum(a.cost_usd for a in self.actions))
 
     @property
+    def probabilities(self) -> list[float]:
+        """Each target's share of the verified runs that meet it (the chosen plan's)."""
+        if self.verified is None:
+            return []
+        return _verify(self.planned, self.verified)[0]
+
+    @property
     def met(self) -> bool:
-        return (
-            self.feasible
-            and bool(self.rounds)
-            and all(p >= self.settings.probability for p in self.rounds[-1].probabilities)
-        )
+        return self.feasible and all(p >= self.settings.probability for p in self.probabilities)
 
 
 def plan(
@@ -163,13 +165,19 @@ def plan(
         if sol.x is None:
             raise RuntimeError(f"the planning model was not solved ({sol.status}): {sol.message}")
         seconds = sol.seconds + (discard_seconds if not rounds else 0.0)
-        unreachable = unreachable_targets(s, model, lay, sol.x, scale)
+        unreachable: list[dict[str, Any]] = []
+        if any(sol.x[c] > SHORT for c in lay.shortfall.values()):
+            sol, reach_lp = max_reach(solver, model, lay)
+            seconds += sol.seconds + reach_lp.seconds
+            assert reach_lp.x is not None
+            unreachable = unreachable_targets(s, lay, reach_lp.x, scale, reach_lp.marginals)
         if any(u["index"] not in scale for u in unreachable):  # out of reach at its own value
             rounds.append(Round(scale, 0.0, float("nan"), [], seconds, "infeasible"))
             return PlanResult(
                 s, s, settings, False, [], rounds, None, baseline, size, unreachable=unreachable
             )
         reach = {u["index"]: u["reachable"] / s.targets[u["index"]].value for u in unreachable}
+        assert sol.x is not None
         actions = read_actions(s, lay, sol.x)
         planned = apply_actions(s, actions)
         verified = simulate(planned)
@@ -191,7 +199,9 @@ def plan(
     solver.row_bounds(*target_bounds(lay, chosen.scale, discarded))
     if settings.budget_usd is None and any(model.integer):
         chosen = _improve(s, solver, lay, chosen, simulate, settings.probability)
-    capped = unreachable_targets(s, model, lay, chosen.solution.x, chosen.scale)
+    x = chosen.solution.x
+    assert x is not None
+    capped = any(x[c] > SHORT for c in lay.shortfall.values())
     shadow = [] if capped else shadow_prices(s, solver, lay, chosen.solution, edges)
     return PlanResult(
         s,
@@ -384,11 +394,33 @@ def _verify(s: Scenario, mc: MonteCarlo) -> tuple[list[float], list[np.ndarray]]
     return met, values
 
 
+def max_reach(solver: Solver, model: Model, lay: Layout) -> tuple[Solution, Solution]:
+    """Where a target is out of reach: first the least shortfall whatever it costs (its LP's duals say
+    which capacities limit the reach), then the cheapest plan that reaches that far. Returns both."""
+    cols = np.array(list(lay.shortfall.values()), dtype=np.int64)
+    everything = np.arange(model.n_vars)
+    only = np.zeros(model.n_vars)
+    only[cols] = 1.0
+    solver.costs(everything, only)
+    try:
+        reach, _ = solver.rounded()
+    finally:
+        solver.costs(everything, np.array(model.cost))
+    assert reach.x is not None
+    least = reach.x[cols]
+    solver.col_bounds(cols, np.zeros(len(cols)), np.minimum(least + 1e-9, 1.0))
+    try:
+        cheapest, _ = solver.rounded()
+    finally:
+        solver.col_bounds(cols, np.zeros(len(cols)), np.ones(len(cols)))
+    return (cheapest if cheapest.x is not None else reach), reach
+
+
 def unreachable_targets(
-    s: Scenario, model: Model, lay: Layout, x: np.ndarray, scale: dict[int, float]
+    s: Scenario, lay: Layout, x: np.ndarray, scale: dict[int, float], duals: np.ndarray | None
 ) -> list[dict[str, Any]]:
-    """The targets the solution falls short of: how far each gets, the options at their bound, and the
-    stages whose capacity binds with no option left to add."""
+    """The targets the least-shortfall solution ``x`` falls short of: how far each gets, the options at
+    their bound, and the stages whose capacity limits the reach (a dual of that LP) with no option left."""
     short = {j: float(x[col]) for j, col in lay.shortfall.items() if x[col] > SHORT}
     if not short:
         return []
@@ -400,18 +432,14 @@ def unreachable_targets(
             capped.append({"stage": ref.stage, "option": ref.option.name, "max_add_per_day": bound})
         else:
             headroom.add(ref.stage)
-    activity = model.matrix() @ x
-    hi = np.array(model.row_hi)
+    binding = [
+        sid
+        for sid, rows in lay.capacity_rows.items()
+        if duals is not None and sid not in headroom and float(np.abs(duals[rows]).sum()) > DUAL_TINY
+    ]
     out: list[dict[str, Any]] = []
     for j, share in short.items():
         t = s.targets[j]
-        end = int(np.searchsorted(lay.edges, s.day(t.by) + 1, side="right")) - 1
-        binding = []
-        for sid, rows in lay.capacity_rows.items():
-            r = rows[:, : max(end, 1)]
-            tight = (activity[r] >= hi[r] * (1 - 1e-6)) & (hi[r] > 0)
-            if sid not in headroom and tight.mean() >= BINDING_SHARE:
-                binding.append(sid)
         goal = t.value * scale.get(j, 1.0)
         out.append(
             {

@@ -66,7 +66,7 @@ def write_compare_report(path: Path, doc: dict[str, Any]) -> None:
         _p(
             f"{doc['runs']:,} runs each with seed {doc['seed']}: the same runs for every study, so each "
             "difference is measured run by run (common random numbers); ± is its 95 % interval."
-        ),  # fmt: skip
+        ),
         "<h2>Targets</h2>",
         _table(["study", "target", "by", "goal", "P50", "P(met)"], targets, left=3),
         "<h2>Outcomes and differences from the first</h2>",

@@ -90,8 +90,10 @@ def value_figure(
     fig.add_shape(
         type="line", xref="x", x0=target["by"], x1=target["by"], yref="paper", y0=0, y1=1, line=line
     )
-    fig.add_annotation(xref="paper", x=0.01, yref="y", y=y, xanchor="left", yanchor="bottom", showarrow=False,
-                       text=f"target ${y:,.0f}{suffix} by {target['by']}", font={"color": "#b03a2e"})  # fmt: skip
+    fig.add_annotation(
+        xref="paper", x=0.01, yref="y", y=y, xanchor="left", yanchor="bottom", showarrow=False,
+        text=f"target ${y:,.0f}{suffix} by {target['by']}", font={"color": "#b03a2e"},
+    )  # fmt: skip
     apply_layout(fig)
     fig.update_yaxes(title={"text": f"US$ ({suffix})"}, tickprefix="$", ticksuffix=suffix, rangemode="tozero")
     return fig

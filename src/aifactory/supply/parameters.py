@@ -95,12 +95,14 @@ def draw_block(
     s: Scenario, rng: np.random.Generator | Streams, n: int, *, deterministic: bool = False
 ) -> Parameters:
     """Draw every figure for ``n`` runs: from one generator in figure order, or from per-figure streams."""
+    stream: Streams
     if isinstance(rng, np.random.Generator):
         shared = rng
 
-        def stream(_path: str) -> np.random.Generator:
+        def same(_path: str) -> np.random.Generator:
             return shared
 
+        stream = same
     else:
         stream = rng
     params: Parameters = {
