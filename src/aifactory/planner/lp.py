@@ -124,20 +124,20 @@ class Solver:
         self._integral = bool(len(self.integer_cols))
 
     def row_bounds(self, rows: Indices, lo: FloatArray, hi: FloatArray) -> None:
-        rows = np.asarray(rows, dtype=np.int32)
+        idx: npt.NDArray[np.int32] = np.asarray(rows, dtype=np.int32)
         self.h.changeRowsBounds(  # type: ignore[attr-defined]  # in highspy, not in its stubs
-            len(rows), rows, np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
+            len(idx), idx, np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
         )
 
     def col_bounds(self, cols: Indices, lo: FloatArray, hi: FloatArray) -> None:
-        cols = np.asarray(cols, dtype=np.int32)
+        idx: npt.NDArray[np.int32] = np.asarray(cols, dtype=np.int32)
         self.h.changeColsBounds(
-            len(cols), cols, np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
+            len(idx), idx, np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
         )
 
     def costs(self, cols: Indices, cost: FloatArray) -> None:
-        cols = np.asarray(cols, dtype=np.int32)
-        self.h.changeColsCost(len(cols), cols, np.asarray(cost, dtype=np.float64))
+        idx: npt.NDArray[np.int32] = np.asarray(cols, dtype=np.int32)
+        self.h.changeColsCost(len(idx), idx, np.asarray(cost, dtype=np.float64))
 
     def _integrality(self, integral: bool) -> None:
         if integral == self._integral or not len(self.integer_cols):

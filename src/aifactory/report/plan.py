@@ -122,8 +122,8 @@ def _shadow(doc: dict[str, Any]) -> str:
         _p(lead, "lead")
         + table
         + _p(
-            "Duals of the capacity rows of the planning model (the LP with the integer choices fixed), summed over "
-            "the buckets of the year and averaged over the samples: marginal values, valid for small changes."
+            "Duals of the capacity rows of the planning model (the LP with the integer choices fixed), summed "
+            "over the buckets of the year and the samples: marginal values, valid for small changes."
         )
     )
 
