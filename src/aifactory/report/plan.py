@@ -122,8 +122,8 @@ def _shadow(doc: dict[str, Any]) -> str:
         _p(lead, "lead")
         + table
         + _p(
-            "Duals of the capacity rows of the planning model (the LP with the integer choices fixed), summed "
-            "over the buckets of the year and the samples: marginal values, valid for small changes."
+            "Duals of the capacity rows of the planning model (the LP with the integer choices fixed), "
+            "summed over the buckets of the year and the samples: marginal values, valid for small changes."
         )
     )
 
@@ -135,7 +135,8 @@ def write_plan_report(
         f"<h1>Plan — {escape(s.name)}</h1>",
         _p(f"{doc['message']}.", "lead"),
         _p(
-            f"Cost of the additions {money(doc['cost_usd'])}; probability asked {doc['probability']:.0%}; "
+            f"Cost of the additions {money(doc['cost_usd'])}; "
+            f"probability asked {doc['probability']:.0%}; "
             f"{doc['runs']:,} verified Monte Carlo runs (seed {doc['seed']}); planning model of {doc['samples']} "
             f"samples in {doc['model']['buckets']} buckets of about {doc['bucket_days']} days: "
             f"{doc['model']['variables']:,} variables ({doc['model']['integer_variables']} integer), "
