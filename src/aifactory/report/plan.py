@@ -137,10 +137,11 @@ def write_plan_report(
         _p(
             f"Cost of the additions {money(doc['cost_usd'])}; "
             f"probability asked {doc['probability']:.0%}; "
-            f"{doc['runs']:,} verified Monte Carlo runs (seed {doc['seed']}); planning model of {doc['samples']} "
-            f"samples in {doc['model']['buckets']} buckets of about {doc['bucket_days']} days: "
-            f"{doc['model']['variables']:,} variables ({doc['model']['integer_variables']} integer), "
-            f"{doc['model']['constraints']:,} constraints, solved by HiGHS in {doc['model']['solve_seconds']:.1f} s."
+            f"{doc['runs']:,} verified Monte Carlo runs (seed {doc['seed']}); planning model of "
+            f"{doc['samples']} samples in {doc['model']['buckets']} buckets of about {doc['bucket_days']} "
+            f"days: {doc['model']['variables']:,} variables ({doc['model']['integer_variables']} integer), "
+            f"{doc['model']['constraints']:,} constraints, solved by HiGHS in "
+            f"{doc['model']['solve_seconds']:.1f} s."
         ),
     ]
     body.append("<h2>Targets, without and with the plan</h2>")
