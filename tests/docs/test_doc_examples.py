@@ -1,4 +1,4 @@
-"""Every example in docs/scenario.md, docs/cli.md, docs/scheduler.md and docs/replay.md runs as shown.
+"""Every example in docs/scenario.md, cli.md, scheduler.md, replay.md and planner.md runs as shown.
 
 Conventions the docs follow (and this file enforces):
 
@@ -36,14 +36,14 @@ from aifactory.scenario.loading import load_scenario
 from aifactory.supply.montecarlo import run_monte_carlo
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-DOC_NAMES = ("scenario.md", "cli.md", "scheduler.md", "replay.md")
+DOC_NAMES = ("scenario.md", "cli.md", "scheduler.md", "replay.md", "planner.md")
 FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 EXITS = re.compile(r"\s+#\s*exits\s+(\d+)\s*$")
 FILE_LINE = re.compile(r"#\s*file:\s*(\S+)")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 MAX_RUNS = 64
 SMALL_RUNS = "16"
-SIMULATING = (("run",), ("supply", "simulate"))
+SIMULATING = (("run",), ("supply", "simulate"), ("plan",), ("compare",))
 FENCE_LANGUAGES = ("yaml", "console", "text", "json", "csv", "python")
 
 

@@ -26,12 +26,25 @@ def difference_figure(doc: dict[str, Any], key: str) -> go.Figure:
     others = doc["studies"][1:]
     labels = [st["label"] for st in others]
     diffs = [st["differences"][key] for st in others if key in st["differences"]]
-    fig.add_trace(go.Bar(x=labels, y=[d["mean"] for d in diffs], marker={"color": PALETTE[0]},
-                         error_y={"type": "data", "array": [d["ci95"] for d in diffs]},
-                         name="common random numbers"))  # fmt: skip
-    fig.add_trace(go.Scatter(x=labels, y=[d["mean"] for d in diffs], mode="markers", marker={"size": 1},
-                             error_y={"type": "data", "array": [d["ci95_independent"] for d in diffs],
-                                      "color": "#c0392b"}, name="independent runs"))  # fmt: skip
+    fig.add_trace(
+        go.Bar(
+            x=labels,
+            y=[d["mean"] for d in diffs],
+            marker={"color": PALETTE[0]},
+            error_y={"type": "data", "array": [d["ci95"] for d in diffs]},
+            name="common random numbers",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=labels,
+            y=[d["mean"] for d in diffs],
+            mode="markers",
+            marker={"size": 1},
+            error_y={"type": "data", "array": [d["ci95_independent"] for d in diffs], "color": "#c0392b"},
+            name="independent runs",
+        )
+    )
     apply_layout(fig, hovermode="closest")
     fig.update_layout(title=f"{key}: difference from {doc['studies'][0]['label']} (mean, 95 % interval)")
     return fig
@@ -56,11 +69,21 @@ def write_compare_report(path: Path, doc: dict[str, Any]) -> None:
     targets = []
     for st in studies:
         for t in st["targets"]:
-            targets.append([st["label"], t["name"], t["by"], _fmt(t["metric"], t["target"]),
-                            _fmt(t["metric"], t["p50"]), f"{t['probability_met']:.0%}"])  # fmt: skip
+            targets.append(
+                [
+                    st["label"],
+                    t["name"],
+                    t["by"],
+                    _fmt(t["metric"], t["target"]),
+                    _fmt(t["metric"], t["p50"]),
+                    f"{t['probability_met']:.0%}",
+                ]
+            )
     capex = [[st["label"], money(st["capex_usd"]) if st["capex_usd"] is not None else "–"] for st in studies]
-    bottlenecks = [[st["label"], ", ".join(f"{k} {v:.0%}" for k, v in st["bottlenecks"].items() if v > 0.005)]
-                   for st in studies]  # fmt: skip
+    bottlenecks = [
+        [st["label"], ", ".join(f"{k} {v:.0%}" for k, v in st["bottlenecks"].items() if v > 0.005)]
+        for st in studies
+    ]
     body = [
         f"<h1>Compare — {' vs '.join(escape(st['label']) for st in studies)}</h1>",
         _p(

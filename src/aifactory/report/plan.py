@@ -40,11 +40,14 @@ def timeline_figure(s: Scenario, doc: dict[str, Any]) -> go.Figure:
             if x1 > x0:
                 fig.add_trace(
                     go.Scatter(
-                        x=[x0.isoformat(), x1.isoformat()], y=[label, label], mode="lines",
-                        line={"color": colour, "width": width}, showlegend=False,
+                        x=[x0.isoformat(), x1.isoformat()],
+                        y=[label, label],
+                        mode="lines",
+                        line={"color": colour, "width": width},
+                        showlegend=False,
                         hovertemplate=f"{escape(label)}: {text}, online {a['online']}<extra></extra>",
                     )
-                )  # fmt: skip
+                )
         fig.add_annotation(
             x=online.isoformat(), y=label, text=text, showarrow=False, xanchor="left", yshift=12
         )
@@ -59,10 +62,12 @@ def cost_figure(doc: dict[str, Any]) -> go.Figure:
     scale, suffix = money_scale(max(costs.values(), default=1.0))
     fig = go.Figure(
         go.Bar(
-            x=list(costs), y=[v / scale for v in costs.values()], marker={"color": PALETTE[0]},
+            x=list(costs),
+            y=[v / scale for v in costs.values()],
+            marker={"color": PALETTE[0]},
             hovertemplate="%{x}: $%{y:,.2f}" + suffix + "<extra></extra>",
         )
-    )  # fmt: skip
+    )
     apply_layout(fig, hovermode="closest")
     fig.update_yaxes(title={"text": f"US$ ({suffix})"}, tickprefix="$", ticksuffix=suffix)
     return fig
@@ -91,9 +96,16 @@ def value_figure(
         type="line", xref="x", x0=target["by"], x1=target["by"], yref="paper", y0=0, y1=1, line=line
     )
     fig.add_annotation(
-        xref="paper", x=0.01, yref="y", y=y, xanchor="left", yanchor="bottom", showarrow=False,
-        text=f"target ${y:,.0f}{suffix} by {target['by']}", font={"color": "#b03a2e"},
-    )  # fmt: skip
+        xref="paper",
+        x=0.01,
+        yref="y",
+        y=y,
+        xanchor="left",
+        yanchor="bottom",
+        showarrow=False,
+        text=f"target ${y:,.0f}{suffix} by {target['by']}",
+        font={"color": "#b03a2e"},
+    )
     apply_layout(fig)
     fig.update_yaxes(title={"text": f"US$ ({suffix})"}, tickprefix="$", ticksuffix=suffix, rangemode="tozero")
     return fig
@@ -161,7 +173,7 @@ def write_plan_report(
                 for t in doc["targets"]
             ],
             left=2,
-        )  # fmt: skip
+        )
     )
     if doc["unreachable"]:
         body.append("<h2>Out of reach</h2>")
@@ -170,9 +182,13 @@ def write_plan_report(
                 f"{c['stage']}/{c['option']} (max {c['max_add_per_day']:g}/day)" for c in u["capped_by"]
             )
             binding = ", ".join(u["binding_stages"]) or "none"
-            body.append(_p(f"'{u['target']}' by {u['by']}: at most {_value(u['metric'], u['reachable'])} of "
-                           f"{_value(u['metric'], u['value'])}. Options at their bound: {capped or 'none'}; "
-                           f"stages binding with no option left: {binding}."))  # fmt: skip
+            body.append(
+                _p(
+                    f"'{u['target']}' by {u['by']}: at most {_value(u['metric'], u['reachable'])} of "
+                    f"{_value(u['metric'], u['value'])}. Options at their bound: {capped or 'none'}; "
+                    f"stages binding with no option left: {binding}."
+                )
+            )
     if doc["actions"]:
         body.append("<h2>Actions</h2>")
         body.append(_chart(timeline_figure(s, doc), 120 + 40 * len(doc["actions"])))
@@ -184,7 +200,7 @@ def write_plan_report(
                     for a in doc["actions"]
                 ],
                 left=3,
-            )  # fmt: skip
+            )
         )
         body.append("<h2>Cost by stage</h2>")
         body.append(_chart(cost_figure(doc), 320))
@@ -214,12 +230,14 @@ def write_plan_report(
                 for r in doc["rounds"]
             ],
             left=2,
-        )  # fmt: skip
+        )
     )
-    body.append(_p(
-        "Each round solves the planning model, applies its actions to the scenario and runs the full Monte "
-        "Carlo. A target met in fewer runs than asked is raised in the model and the model solved again."
-    ))  # fmt: skip
+    body.append(
+        _p(
+            "Each round solves the planning model, applies its actions to the scenario and runs the full "
+            "Monte Carlo. A target met in fewer runs than asked is raised in the model and solved again."
+        )
+    )
     page = (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{escape(s.name)} — plan</title>\n<style>{CSS}</style>\n"
