@@ -18,8 +18,12 @@ DAYS = 200
 
 
 def option(name: str = "more", *, max_: float = 50.0, cost: float = 1000.0, **extra: Any) -> dict[str, Any]:
-    return {"name": name, "add_per_day": {"max": max_}, "cost_usd_per_unit_per_day": cost,
-            "earliest": START} | extra  # fmt: skip
+    return {
+        "name": name,
+        "add_per_day": {"max": max_},
+        "cost_usd_per_unit_per_day": cost,
+        "earliest": START,
+    } | extra
 
 
 def serial(
@@ -61,7 +65,7 @@ def serial(
                     "value": target_units,
                     "name": "units",
                 }
-            ],  # fmt: skip
+            ],
         }
     )
 

@@ -35,8 +35,11 @@ def test_a_cycle_time_shortens_the_window_and_needs_more() -> None:
 
 def test_parallel_options_are_used_cheapest_first_up_to_their_bounds() -> None:
     # 4,000 + 1,400 wanted by day 199: 7 a day more; the cheap line gives its 3, the dear one the rest.
-    s = parallel(a_options=[option("cheap", max_=3.0, cost=1.0)], b_options=[option("dear", max_=10.0, cost=5.0)],
-                 target_units=5400.0)  # fmt: skip
+    s = parallel(
+        a_options=[option("cheap", max_=3.0, cost=1.0)],
+        b_options=[option("dear", max_=10.0, cost=5.0)],
+        target_units=5400.0,
+    )
     r = plan(s, FAST)
     amounts = {(a.stage, a.option): a.add_per_day for a in r.actions}
     assert amounts[("a", "cheap")] == pytest.approx(3.0, rel=1e-6)
