@@ -41,3 +41,16 @@ def test_the_difference_of_a_scenario_from_itself_is_exactly_zero() -> None:
     doc = compare([Study("a", s), Study("b", s)], runs=500, seed=2)
     d = doc["studies"][1]["differences"]["value_usd"]
     assert d["mean"] == 0.0 and d["ci95"] == 0.0 and d["ci95_independent"] > 0
+
+
+def test_studies_side_by_side_in_threads_give_the_serial_numbers() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    studies = [
+        Study("a", serial(yield_=YIELD, cycle=CYCLE)),
+        Study("b", serial(yield_=YIELD, line_capacity=12)),
+    ]
+    serial_doc = compare(studies, runs=700, seed=4)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        threaded = compare(studies, runs=700, seed=4, study_map=pool.map)
+    assert threaded == serial_doc

@@ -65,6 +65,15 @@ def plan_document(r: PlanResult, *, wall_seconds: float = 0.0) -> dict[str, Any]
     return doc
 
 
+def _amount(metric: str, x: float) -> str:
+    if metric != "value_usd":
+        return f"{x:,.0f}"
+    for suffix, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6)):
+        if abs(x) >= scale:
+            return f"${x / scale:,.1f}{suffix}"
+    return f"${x:,.0f}"
+
+
 def message(r: PlanResult) -> str:
     """One line saying what the plan does."""
     p = r.settings.probability

@@ -14,7 +14,6 @@ import highspy
 import numpy as np
 import numpy.typing as npt
 from highspy import _core
-from scipy import sparse
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -71,11 +70,18 @@ class Model:
     def nonzeros(self) -> int:
         return len(self.vals)
 
-    def matrix(self) -> sparse.csr_array:
-        return sparse.csr_array(
-            (np.array(self.vals), (np.array(self.rows), np.array(self.cols))),
-            shape=(self.n_rows, self.n_vars),
+    def columns(self) -> tuple[IntArray, IntArray, FloatArray]:
+        """The matrix column-wise (CSC: column starts, row indices, values), repeated entries summed."""
+        rows, cols = np.array(self.rows, dtype=np.int64), np.array(self.cols, dtype=np.int64)
+        keys, where = np.unique(cols * max(self.n_rows, 1) + rows, return_inverse=True)
+        values: FloatArray = np.bincount(where, weights=np.array(self.vals), minlength=len(keys)).astype(
+            np.float64
         )
+        key_cols = keys // max(self.n_rows, 1)
+        starts = np.zeros(self.n_vars + 1, dtype=np.int64)
+        np.cumsum(np.bincount(key_cols, minlength=self.n_vars), out=starts[1:])
+        index: IntArray = (keys % max(self.n_rows, 1)).astype(np.int64)
+        return starts, index, values
 
 
 @dataclass(frozen=True)
@@ -99,9 +105,10 @@ class Solver:
         # stdout before any option can be set (HiGHS issue #2749); the core class does not.
         self.h = _core._Highs()
         self.h.setOptionValue("output_flag", False)
-        self.h.setOptionValue("time_limit", float(time_limit))
+        self.time_limit = float(time_limit)
+        self.h.setOptionValue("time_limit", self.time_limit)
         self.h.setOptionValue("mip_rel_gap", float(mip_gap))
-        csc = sparse.csc_array(model.matrix())
+        starts, index, values = model.columns()
         lp = highspy.HighsLp()
         lp.num_col_ = model.n_vars
         lp.num_row_ = model.n_rows
@@ -111,9 +118,9 @@ class Solver:
         lp.row_lower_ = np.array(model.row_lo)
         lp.row_upper_ = np.array(model.row_hi)
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = csc.indptr
-        lp.a_matrix_.index_ = csc.indices
-        lp.a_matrix_.value_ = csc.data
+        lp.a_matrix_.start_ = starts
+        lp.a_matrix_.index_ = index
+        lp.a_matrix_.value_ = values
         self.integer_cols = np.flatnonzero(np.array(model.integer, dtype=bool)).astype(np.int32)
         if len(self.integer_cols):
             lp.integrality_ = [
@@ -188,14 +195,21 @@ class Solver:
         out = self._with_integers(fixed)
         return replace(out, seconds=out.seconds + lp.seconds), lp.objective
 
-    def solve_from(self, start: FloatArray) -> Solution:
-        """A MIP solve starting from the feasible point ``start``."""
+    def solve_from(self, start: FloatArray, *, time_limit: float | None = None) -> Solution:
+        """A MIP solve starting from the feasible point ``start`` (within ``time_limit`` seconds, when
+        given: the best plan found by then)."""
         self._integrality(True)
         if len(self.integer_cols):
             sol = highspy.HighsSolution()
             sol.col_value = list(start)
             self.h.setSolution(sol)
-        return self.solve()
+        if time_limit is None:
+            return self.solve()
+        self.h.setOptionValue("time_limit", float(time_limit))
+        try:
+            return self.solve()
+        finally:
+            self.h.setOptionValue("time_limit", self.time_limit)
 
     def _with_integers(self, values: FloatArray) -> Solution:
         lower = np.array(self.model.lower)[self.integer_cols]

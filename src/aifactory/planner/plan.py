@@ -34,6 +34,7 @@ from aifactory.supply.montecarlo import Mapper, MonteCarlo, run_monte_carlo, ser
 from aifactory.supply.network import compile_network
 
 MIN_AMOUNT = 1e-6  # share of an option's bound below which an amount is solver noise
+DAMPING = 0.75  # share of the first raise the verification suggests that is taken
 DUAL_TINY = 1e-9  # a target row whose dual is below this costs nothing
 SHORT = 1e-6  # a target's shortfall share above which it is out of reach
 
@@ -45,7 +46,7 @@ class PlanInputError(ValueError):
 @dataclass(frozen=True)
 class PlanSettings:
     probability: float = 0.5
-    samples: int = 20
+    samples: int = 8
     bucket_days: int = 42
     runs: int = 1000
     seed: int = 0
@@ -53,6 +54,7 @@ class PlanSettings:
     max_rounds: int = 6
     time_limit_s: float = 300.0
     mip_gap: float = 1e-2
+    improve_time_s: float = 3.0  # HiGHS's time for the MILP that improves on the rounded plan
 
     def check(self) -> None:
         if not 0 < self.probability < 1:
@@ -161,7 +163,7 @@ def plan(
     for _ in range(settings.max_rounds):
         scale = dict(tightening.scale)
         solver.row_bounds(*target_bounds(lay, scale, discarded))
-        sol, _bound = solver.rounded()
+        sol, bound = solver.rounded()
         if sol.x is None:
             raise RuntimeError(f"the planning model was not solved ({sol.status}): {sol.message}")
         seconds = sol.seconds + (discard_seconds if not rounds else 0.0)
@@ -189,7 +191,7 @@ def plan(
         )
         if on_round is not None:
             on_round(rounds[-1])
-        last = Candidate(actions, planned, verified, sol, scale, cost)
+        last = Candidate(actions, planned, verified, sol, scale, cost, bound * lay.objective_scale)
         if all(p >= settings.probability for p in probabilities) and (best is None or cost < best.cost):
             best = last
         if settings.budget_usd is not None or not tightening.update(probabilities, values, s, reach):
@@ -198,7 +200,7 @@ def plan(
     assert chosen is not None and chosen.solution.x is not None
     solver.row_bounds(*target_bounds(lay, chosen.scale, discarded))
     if settings.budget_usd is None and any(model.integer):
-        chosen = _improve(s, solver, lay, chosen, simulate, settings.probability)
+        chosen = _improve(s, solver, lay, chosen, simulate, settings)
     x = chosen.solution.x
     assert x is not None
     capped = any(x[c] > SHORT for c in lay.shortfall.values())
@@ -219,11 +221,14 @@ def plan(
 
 def _improve(
     s: Scenario, solver: Solver, lay: Layout, chosen: Candidate, simulate: Callable[[Scenario], MonteCarlo],
-    probability: float,
+    settings: PlanSettings,
 ) -> Candidate:  # fmt: skip
-    """Solve the MILP from the rounded plan; keep its plan if it is cheaper and still verifies."""
+    """Solve the MILP from the rounded plan (for at most ``improve_time_s``) unless the rounded plan is
+    within ``mip_gap`` of the relaxation's bound; keep its plan if it is cheaper and still verifies."""
     assert chosen.solution.x is not None
-    mip = solver.solve_from(chosen.solution.x)
+    if chosen.cost - chosen.bound_usd <= settings.mip_gap * max(chosen.cost, 1e-9):
+        return chosen
+    mip = solver.solve_from(chosen.solution.x, time_limit=settings.improve_time_s)
     if mip.x is None:
         return chosen
     actions = read_actions(s, lay, mip.x)
@@ -233,9 +238,9 @@ def _improve(
     planned = apply_actions(s, actions)
     verified = simulate(planned)
     probabilities, _ = _verify(planned, verified)
-    if not all(p >= probability for p in probabilities):
+    if not all(p >= settings.probability for p in probabilities):
         return chosen
-    return Candidate(actions, planned, verified, mip, chosen.scale, cost)
+    return Candidate(actions, planned, verified, mip, chosen.scale, cost, chosen.bound_usd)
 
 
 @dataclass(frozen=True)
@@ -248,6 +253,7 @@ class Candidate:
     solution: Solution
     scale: dict[int, float]
     cost: float
+    bound_usd: float  # the LP relaxation's cost: no plan for these targets is cheaper
 
 
 def choose_discards(
@@ -289,7 +295,7 @@ class Tightening:
     between them to the probability asked (regula falsi, kept off the bracket's ends); with no met
     factor yet, it is the ratio of the goal to what the verified runs reached at that probability."""
 
-    def __init__(self, probability: float, tolerance: float = 0.02) -> None:
+    def __init__(self, probability: float, tolerance: float = 0.03) -> None:
         self.probability = probability
         self.tolerance = tolerance
         self.scale: dict[int, float] = {}
@@ -317,7 +323,8 @@ class Tightening:
             if j not in self.high:
                 reached = float(np.quantile(values[j], 1 - self.probability))
                 ratio = s.targets[j].value / reached if reached > 0 else 2.0
-                nxt = low * float(min(max(ratio * 1.01, 1.02), 3.0))
+                # damped: raising a target in the model raises what the runs reach more than in proportion
+                nxt = low * float(min(max(1 + DAMPING * (ratio - 1), 1.02), 3.0))
             else:
                 high, p_high = self.high[j]
                 if (high - low) / high <= self.tolerance:

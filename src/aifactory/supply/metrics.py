@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from aifactory.scenario.model import Scenario, Target
 from aifactory.supply.parameters import Parameters, uncertain_paths
@@ -152,6 +151,8 @@ def sensitivity(
     """Rank uncertain inputs by how much they move ``outcome``: Spearman rank correlation, and the
     swing = mean outcome of the runs in the input's top decile minus that of its bottom decile.
     Inputs whose correlation is not significant (p ≥ 0.01) are left out."""
+    from scipy import stats  # on demand: it takes a second to import, and only this needs it
+
     rows: list[dict[str, Any]] = []
     if np.ptp(outcome) == 0:
         return rows
