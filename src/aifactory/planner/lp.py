@@ -7,6 +7,8 @@ change of the objective per unit of the row's binding bound).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -220,8 +222,14 @@ class Solver:
         finally:
             self.col_bounds(self.integer_cols, lower, upper)
 
-    def shadow(self, x: FloatArray) -> Solution:
-        """The LP with the integer columns fixed at ``x`` (rounded): its duals price the capacities."""
-        if not len(self.integer_cols):
-            return self.solve(integral=False)
-        return self._with_integers(np.round(x[self.integer_cols]))
+    @contextmanager
+    def integers_fixed(self, x: FloatArray) -> Iterator[None]:
+        """Within the block, the integer columns are fixed at ``x`` (rounded) and solves are LPs."""
+        lower = np.array(self.model.lower)[self.integer_cols]
+        upper = np.array(self.model.upper)[self.integer_cols]
+        fixed = np.round(x[self.integer_cols])
+        self.col_bounds(self.integer_cols, fixed, fixed)
+        try:
+            yield
+        finally:
+            self.col_bounds(self.integer_cols, lower, upper)
