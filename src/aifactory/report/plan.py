@@ -134,8 +134,9 @@ def _shadow(doc: dict[str, Any]) -> str:
         _p(lead, "lead")
         + table
         + _p(
-            "Duals of the capacity rows of the planning model (the LP with the integer choices fixed), "
-            "summed over the buckets of the year and the samples: marginal values, valid for small changes."
+            "Each figure is measured on the planning model (the LP with the integer choices fixed): its "
+            "objective re-solved with one more unit a day at the stage through the year, in every sample. "
+            "The duals of the capacity rows chose which stage-years to measure. Marginal values."
         )
     )
 
