@@ -236,7 +236,7 @@ def _print_compare(doc: dict[str, Any], out: Path) -> None:
     table.add_column("measure (P50)")
     for st in doc["studies"]:
         table.add_column(st["label"], justify="right")
-    keys = ["value_usd", "gpus_delivered"] + [
+    keys = [k for k in ("value_usd", "gpus_delivered") if k in doc["studies"][0]["measures"]] + [
         k for k in doc["studies"][0]["measures"] if k.startswith("target")
     ]
     for key in keys:

@@ -53,7 +53,8 @@ def measures(s: Scenario, mc: MonteCarlo) -> dict[str, FloatArray]:
             out[f"destinations.{did}.gpus"] = units * s.items[item].gpus
             gpus += out[f"destinations.{did}.gpus"]
     out["value_usd"] = value
-    out["gpus_delivered"] = gpus
+    if any(s.items[destination_item(s, did)].gpus for did in s.destinations):
+        out["gpus_delivered"] = gpus
     for t in s.targets:
         out[target_key(t)] = target_values(s, t, mc.result, mc.params)
     cost = sum((tot[f"stages.{sid}.cost_usd"] for sid in s.stages), np.zeros(mc.result.runs))
