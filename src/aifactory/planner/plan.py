@@ -1,12 +1,15 @@
 """``plan``: choose capacity additions that meet a scenario's targets, then verify them by Monte Carlo.
 
-1. Draw K planning samples; build the bucketed MILP (``planner.model``) and solve it with HiGHS.
-2. Turn the chosen amounts into actions (stage, option, amount, online date) and apply them to the
-   scenario as expansions: the *planned scenario*.
+1. Draw K planning samples; build the bucketed MILP (``planner.model``); choose the samples each target
+   may discard (sampling and discarding, on the LP's duals).
+2. Each round: solve the LP with block counts rounded up (HiGHS, warm from the last basis), turn the
+   amounts into actions (stage, option, amount, online date) and apply them to the scenario as
+   expansions: the *planned scenario*.
 3. Verify with the full Monte Carlo of the planned scenario (the supply engine, with its own routing
    rules, on runs the samples were not drawn from). If a target is met in fewer than P of the runs,
-   raise that target in the model by the ratio of its goal to what the verified runs reached at P, and
-   solve again — up to ``max_rounds`` rounds, each recorded.
+   raise it in the model (a damped first step, then interpolation between the factors found short and
+   met) and solve again — up to ``max_rounds`` rounds, each recorded. The cheapest verified plan is
+   the answer; a MILP started from it may find a cheaper one, kept if that verifies too.
 4. A target the options cannot reach falls short in the solution (the model prices a shortfall above any
    plan's cost): the plan is infeasible, and says how far each target gets and which bounds cap it.
 
