@@ -56,7 +56,6 @@ class Layout:
     options: list[OptionRef]
     starts: dict[str, IntArray] = field(default_factory=dict)  # stage → (K, T) x
     add: list[dict[int, int]] = field(default_factory=list)  # option → {bucket: z column}
-    add_scale: list[float] = field(default_factory=list)  # units per z (the block, or 1)
     used: list[int | None] = field(default_factory=list)  # option → y column (fixed cost) or None
     capacity_rows: dict[str, IntArray] = field(default_factory=dict)  # stage → (K, T) rows
     target_rows: dict[int, list[int]] = field(default_factory=dict)  # target → per-sample row
@@ -129,7 +128,7 @@ def build_model(
         _target(m, s, sm, lay, j, target, dest_ships, enforce=not budget_mode)
     if budget_mode:
         assert objective.budget_usd is not None
-        terms = [(col, o.option.cost_usd_per_unit_per_day * lay.add_scale[i] / lay.cost_scale)
+        terms = [(col, o.option.cost_usd_per_unit_per_day / lay.cost_scale)
                  for i, o in enumerate(options) for col in lay.add[i].values()]  # fmt: skip
         terms += [(used, o.option.fixed_cost_usd / lay.cost_scale)
                   for o, used in zip(options, lay.used, strict=True) if used is not None]  # fmt: skip
@@ -152,7 +151,6 @@ def _options(m: Model, s: Scenario, lay: Layout, n_buckets: int, *, cost: bool) 
         for t, col in zip(eligible, cols, strict=True):  # where it does not matter when, the earliest
             m.cost[int(col)] *= 1.0 + LATER * t / n_buckets
         lay.add.append(dict(zip(eligible, (int(c) for c in cols), strict=True)))
-        lay.add_scale.append(1.0)
         total = [(int(c), 1.0) for c in cols]
         if block:
             blocks = int(m.var(1, ub=float(limit // block), integer=True)[0])
@@ -257,13 +255,13 @@ def _capacity(m: Model, s: Scenario, sm: Samples, lay: Layout) -> None:
                 full = int(np.searchsorted(edges[: t + 1], edges[t] + 1 - ramp, side="right")) - 1
                 if full >= 0:
                     for k in range(sm.count):
-                        extra[k][t].append((int(running[full]), -float(factor_days[k, t]) * lay.add_scale[i]))
+                        extra[k][t].append((int(running[full]), -float(factor_days[k, t])))
                 for tau in range(full + 1, t + 1):
                     if tau not in lay.add[i]:
                         continue
                     share = ramp_share(edges, int(edges[tau]), opt.ramp_days, t, sm.factors[sid])
                     for k in range(sm.count):
-                        extra[k][t].append((lay.add[i][tau], -float(share[k]) * lay.add_scale[i]))
+                        extra[k][t].append((lay.add[i][tau], -float(share[k])))
         cap = sm.capacity[sid]
         rows = np.empty((sm.count, n_buckets), dtype=np.int64)
         for k in range(sm.count):

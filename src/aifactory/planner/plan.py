@@ -116,17 +116,11 @@ class PlanResult:
     model_size: dict[str, int]
     shadow: list[dict[str, Any]] = field(default_factory=list)
     unreachable: list[dict[str, Any]] = field(default_factory=list)
+    probabilities: list[float] = field(default_factory=list)  # each target's share of verified runs met
 
     @property
     def cost_usd(self) -> float:
         return float(sum(a.cost_usd for a in self.actions))
-
-    @property
-    def probabilities(self) -> list[float]:
-        """Each target's share of the verified runs that meet it (the chosen plan's)."""
-        if self.verified is None:
-            return []
-        return _verify(self.planned, self.verified)[0]
 
     @property
     def met(self) -> bool:
@@ -194,7 +188,9 @@ def plan(
         )
         if on_round is not None:
             on_round(rounds[-1])
-        last = Candidate(actions, planned, verified, sol, scale, cost, bound * lay.objective_scale)
+        last = Candidate(
+            actions, planned, verified, sol, scale, cost, bound * lay.objective_scale, probabilities
+        )
         if all(p >= settings.probability for p in probabilities) and (best is None or cost < best.cost):
             best = last
         if settings.budget_usd is not None or not tightening.update(probabilities, values, s, reach):
@@ -219,6 +215,7 @@ def plan(
         baseline,
         size,
         shadow=shadow,
+        probabilities=chosen.probabilities,
     )
 
 
@@ -243,7 +240,7 @@ def _improve(
     probabilities, _ = _verify(planned, verified)
     if not all(p >= settings.probability for p in probabilities):
         return chosen
-    return Candidate(actions, planned, verified, mip, chosen.scale, cost, chosen.bound_usd)
+    return Candidate(actions, planned, verified, mip, chosen.scale, cost, chosen.bound_usd, probabilities)
 
 
 @dataclass(frozen=True)
@@ -257,6 +254,7 @@ class Candidate:
     scale: dict[int, float]
     cost: float
     bound_usd: float  # the LP relaxation's cost: no plan for these targets is cheaper
+    probabilities: list[float]  # each target's share of the verified runs met
 
 
 def choose_discards(
@@ -358,7 +356,7 @@ def read_actions(s: Scenario, lay: Layout, x: np.ndarray) -> list[Action]:
     actions: list[Action] = []
     for i, ref in enumerate(lay.options):
         opt = ref.option
-        tranches = [(t, float(x[col]) * lay.add_scale[i]) for t, col in sorted(lay.add[i].items())]
+        tranches = [(t, float(x[col])) for t, col in sorted(lay.add[i].items())]
         used = [(t, a) for t, a in tranches if a > MIN_AMOUNT * max(opt.add_per_day.max, 1.0)]
         if not used:
             continue
@@ -436,7 +434,7 @@ def unreachable_targets(
         return []
     capped, headroom = [], set()
     for i, ref in enumerate(lay.options):
-        total = sum(float(x[c]) for c in lay.add[i].values()) * lay.add_scale[i]
+        total = sum(float(x[c]) for c in lay.add[i].values())
         bound = ref.option.add_per_day.max
         if total >= bound * (1 - 1e-6):
             capped.append({"stage": ref.stage, "option": ref.option.name, "max_add_per_day": bound})
