@@ -158,6 +158,17 @@ def site_output_figure(s: Scenario, series: Series) -> go.Figure | None:
     return fig
 
 
+def target_marker(fig: go.Figure, y: float, by: str, text: str, colour: str) -> None:
+    """A target as dotted lines: its level across the chart and its date down it, labelled."""
+    line = {"color": colour, "width": 2, "dash": "dot"}
+    fig.add_shape(type="line", xref="paper", x0=0, x1=1, yref="y", y0=y, y1=y, line=line)
+    fig.add_shape(type="line", xref="x", x0=by, x1=by, yref="paper", y0=0, y1=1, line=line)
+    fig.add_annotation(
+        xref="paper", x=0.01, yref="y", y=y, xanchor="left", yanchor="bottom", showarrow=False, text=text,
+        font={"color": colour},
+    )  # fmt: skip
+
+
 def value_figure(s: Scenario, series: Series, targets: list[dict[str, Any]]) -> go.Figure | None:
     """Cumulative value delivered (all destinations, and each one if several) against value targets."""
     total = series.bands.get("total/all/value_usd_cumulative")
@@ -181,20 +192,7 @@ def value_figure(s: Scenario, series: Series, targets: list[dict[str, Any]]) -> 
         colour = ("#b03a2e", "#6c3483", "#1e8449")[i % 3]
         label = t.get("name") or f"value target by {t['by']}"
         y = t["target"] / scale
-        line = {"color": colour, "width": 2, "dash": "dot"}
-        fig.add_shape(type="line", xref="paper", x0=0, x1=1, yref="y", y0=y, y1=y, line=line)
-        fig.add_shape(type="line", xref="x", x0=t["by"], x1=t["by"], yref="paper", y0=0, y1=1, line=line)
-        fig.add_annotation(
-            xref="paper",
-            x=0.01,
-            yref="y",
-            y=y,
-            xanchor="left",
-            yanchor="bottom",
-            showarrow=False,
-            text=f"target ${y:,.0f}{suffix} by {t['by']} ({label})",
-            font={"color": colour},
-        )
+        target_marker(fig, y, t["by"], f"target ${y:,.0f}{suffix} by {t['by']} ({label})", colour)
     last = max([series.dates[-1]] + [dt.date.fromisoformat(t["by"]) for t in value_targets])
     apply_layout(fig)
     fig.update_xaxes(range=[x[0], (last + dt.timedelta(days=14)).isoformat()])

@@ -8,11 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import plotly.graph_objects as go
-from plotly.offline import get_plotlyjs
 
 from aifactory.report.html import _chart, _p, _table
-from aifactory.report.plotting import PALETTE, apply_layout
-from aifactory.report.style import CSS
+from aifactory.report.plotting import PALETTE, apply_layout, write_page
 from aifactory.report.terminal import count, money
 
 
@@ -104,12 +102,4 @@ def write_compare_report(path: Path, doc: dict[str, Any]) -> None:
         "<h2>Bottlenecks (share of run-days binding)</h2>",
         _table(["study", "stages"], bottlenecks, left=2),
     ]
-    page = (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>compare</title>\n<style>{CSS}</style>\n"
-        f'<script type="text/javascript">{get_plotlyjs()}</script>\n</head>\n<body>\n<main>\n'
-        + "\n".join(body)
-        + "\n</main>\n</body>\n</html>\n"
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
+    write_page(path, "compare", body)

@@ -10,12 +10,10 @@ from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.offline import get_plotlyjs
 
-from aifactory.report.charts import _add_band, _iso, money_scale
+from aifactory.report.charts import _add_band, _iso, money_scale, target_marker
 from aifactory.report.html import _chart, _p, _table
-from aifactory.report.plotting import PALETTE, apply_layout
-from aifactory.report.style import CSS
+from aifactory.report.plotting import PALETTE, apply_layout, write_page
 from aifactory.report.terminal import count, money
 from aifactory.scenario.model import Scenario
 from aifactory.supply.series import Series
@@ -90,22 +88,7 @@ def value_figure(
     _add_band(fig, _iso(without.dates), without.bands[key], PALETTE[6], "without the plan", scale=scale)
     _add_band(fig, _iso(with_plan.dates), with_plan.bands[key], PALETTE[0], "with the plan", scale=scale)
     y = target["target"] / scale
-    line = {"color": "#b03a2e", "width": 2, "dash": "dot"}
-    fig.add_shape(type="line", xref="paper", x0=0, x1=1, yref="y", y0=y, y1=y, line=line)
-    fig.add_shape(
-        type="line", xref="x", x0=target["by"], x1=target["by"], yref="paper", y0=0, y1=1, line=line
-    )
-    fig.add_annotation(
-        xref="paper",
-        x=0.01,
-        yref="y",
-        y=y,
-        xanchor="left",
-        yanchor="bottom",
-        showarrow=False,
-        text=f"target ${y:,.0f}{suffix} by {target['by']}",
-        font={"color": "#b03a2e"},
-    )
+    target_marker(fig, y, target["by"], f"target ${y:,.0f}{suffix} by {target['by']}", "#b03a2e")
     apply_layout(fig)
     fig.update_yaxes(title={"text": f"US$ ({suffix})"}, tickprefix="$", ticksuffix=suffix, rangemode="tozero")
     return fig
@@ -239,12 +222,4 @@ def write_plan_report(
             "Monte Carlo. A target met in fewer runs than asked is raised in the model and solved again."
         )
     )
-    page = (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{escape(s.name)} — plan</title>\n<style>{CSS}</style>\n"
-        f'<script type="text/javascript">{get_plotlyjs()}</script>\n</head>\n<body>\n<main>\n'
-        + "\n".join(body)
-        + "\n</main>\n</body>\n</html>\n"
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
+    write_page(path, f"{s.name} — plan", body)

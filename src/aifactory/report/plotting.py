@@ -4,6 +4,8 @@ Light on imports on purpose: every report (supply, plant, factory) loads it."""
 
 from __future__ import annotations
 
+from html import escape
+from pathlib import Path
 from typing import Any
 
 import plotly.graph_objects as go
@@ -26,6 +28,23 @@ def figure_html(fig: go.Figure, height: int) -> str:
     return html
 
 
+def write_page(path: Path, title: str, body: list[str]) -> None:
+    """A self-contained page (the house stylesheet, plotly.js inlined once) of ``body``'s fragments."""
+    from plotly.offline import get_plotlyjs
+
+    from aifactory.report.style import CSS
+
+    page = (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{escape(title)}</title>\n<style>{CSS}</style>\n"
+        f'<script type="text/javascript">{get_plotlyjs()}</script>\n</head>\n<body>\n<main>\n'
+        + "\n".join(body)
+        + "\n</main>\n</body>\n</html>\n"
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page, encoding="utf-8")
+
+
 def apply_layout(fig: go.Figure, **extra: Any) -> None:
     layout: dict[str, Any] = {
         "template": "plotly_white",
@@ -42,4 +61,4 @@ def rgba(hex_colour: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
-__all__ = ["FONT", "PALETTE", "PLOT_CONFIG", "apply_layout", "figure_html", "rgba"]
+__all__ = ["FONT", "PALETTE", "PLOT_CONFIG", "apply_layout", "figure_html", "rgba", "write_page"]
