@@ -11,7 +11,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -37,6 +37,7 @@ from aifactory.cli.progress import progress_bar
 from aifactory.cli.replay import ReplayInputError, replay_command
 from aifactory.cli.service import bootstrap_command, db_app, serve_command
 from aifactory.cli.service_options import ServiceInputError
+from aifactory.cli.usage import click_exceptions, usage_error
 from aifactory.cli.worker import worker_command
 
 app = typer.Typer(
@@ -454,8 +455,8 @@ def run_cli(argv: list[str] | None = None) -> None:
     except SystemExit:
         raise
     except Exception as exc:  # the shell's last line of defence
-        if isinstance(exc, _click_exceptions()):
-            _usage_error(exc)
+        if isinstance(exc, click_exceptions()):
+            usage_error(exc)
         if os.environ.get("AIFACTORY_DEBUG"):
             raise
         message = escape(f"{type(exc).__name__}: {exc}")
@@ -465,40 +466,3 @@ def run_cli(argv: list[str] | None = None) -> None:
             soft_wrap=True,
         )
         raise SystemExit(1) from None
-
-
-def _click_exceptions() -> tuple[type[Exception], ...]:
-    """Click's user-facing exceptions. Recent Typer vendors click as ``typer._click``, whose exceptions
-    derive from ``typer.exceptions.TyperException`` rather than ``click.ClickException``, and click itself
-    may not even be installed; older Typer uses click."""
-    found: list[type[Exception]] = []
-    try:
-        from typer.exceptions import TyperException
-
-        found.append(TyperException)
-    except ImportError:
-        pass
-    try:
-        import click
-
-        found.append(click.ClickException)
-    except ImportError:
-        pass
-    return tuple(found)
-
-
-def _usage_error(exc: Exception) -> NoReturn:
-    """A command-line usage error (unknown option, bad --runs, ...): one line on stderr, its exit code."""
-    from rich.markup import escape
-
-    code = int(getattr(exc, "exit_code", 2))
-    if any(cls.__name__ == "NoArgsIsHelpError" for cls in type(exc).__mro__):
-        exc.show()  # type: ignore[attr-defined]  # the help text, as click prints it
-        raise SystemExit(code)
-    format_message = getattr(exc, "format_message", None)
-    message = format_message() if callable(format_message) else str(exc)
-    ctx = getattr(exc, "ctx", None)
-    hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-    line = escape(" ".join(str(message).split()))
-    err.print(f"[red]error:[/red] {line}{hint}", highlight=False, soft_wrap=True)
-    raise SystemExit(code)

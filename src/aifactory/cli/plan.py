@@ -29,6 +29,11 @@ SetOption = Annotated[
 ]
 
 
+Workers = Annotated[int, typer.Option("--workers", "-w", min=1, max=1024, help="Local worker processes.")]
+Html = Annotated[bool, typer.Option("--html/--no-html", help="Also write report.html.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")]
+
+
 class PlanCommandError(ValueError):
     """Bad input to plan or compare (exit 2)."""
 
@@ -73,11 +78,9 @@ def plan_command(
     max_rounds: Annotated[
         int, typer.Option("--max-rounds", min=1, max=50, help="Solve-and-verify rounds at most.")
     ] = 6,
-    workers: Annotated[
-        int, typer.Option("--workers", "-w", min=1, max=1024, help="Local worker processes.")
-    ] = 1,
-    html: Annotated[bool, typer.Option("--html/--no-html", help="Also write report.html.")] = True,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")] = False,
+    workers: Workers = 1,
+    html: Html = True,
+    quiet: Quiet = False,
 ) -> None:
     """The cheapest capacity additions, and when, that meet every target (plan.json, plan.yaml)."""
     from aifactory.planner.plan import PlanSettings, Round, plan
@@ -174,11 +177,9 @@ def compare_command(
     ] = 2000,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed (the same for all).")] = 0,
     overrides: SetOption = None,
-    workers: Annotated[
-        int, typer.Option("--workers", "-w", min=1, max=1024, help="Local worker processes.")
-    ] = 1,
-    html: Annotated[bool, typer.Option("--html/--no-html", help="Also write report.html.")] = True,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No terminal summary.")] = False,
+    workers: Workers = 1,
+    html: Html = True,
+    quiet: Quiet = False,
 ) -> None:
     """Scenarios or plans side by side: targets, deliveries, costs, bottlenecks, and differences from the
     first with their intervals on common random numbers (compare.json)."""
