@@ -28,6 +28,7 @@ import aifactory.cli.plant_follow
 import aifactory.cli.plant_forecast  # noqa: F401  (registers `plant forecast` and `plant backtest`)
 from aifactory.cli.alloc import alloc_app
 from aifactory.cli.fab import FabInputError, fab_app
+from aifactory.cli.factory import FactoryInputError, factory_app
 from aifactory.cli.jobs import jobs_app
 from aifactory.cli.market import market_app
 from aifactory.cli.out_folder import out_folder_problem
@@ -58,6 +59,7 @@ app.add_typer(supply_app, name="supply")
 app.command("replay")(replay_command)
 app.add_typer(fab_app, name="fab")
 app.add_typer(plant_app, name="plant")
+app.add_typer(factory_app, name="factory")
 app.command("plan")(plan_command)
 app.command("compare")(compare_command)
 app.command("serve")(serve_command)
@@ -266,6 +268,9 @@ def run(
     factory_days: Annotated[
         float, typer.Option("--factory-days", min=1, help="Days of programme demand run on each AI factory.")
     ] = 90.0,
+    factory_runs: Annotated[
+        int, typer.Option("--factory-runs", min=1, max=10_000, help="Monte Carlo runs of each AI factory.")
+    ] = 8,
     plants: Annotated[
         list[str] | None,
         typer.Option(
@@ -311,15 +316,13 @@ def run(
         quiet=quiet,
     )
     summary, series = _write_outputs(mc, wall, out / "supply", html=False)
-    from aifactory.replay.files import write_outputs as write_replay_outputs
-    from aifactory.report.factory_section import factory_section_html, factory_summary, print_factory_summary
+    from aifactory.cli.factory import print_study, simulate_study, write_study
+    from aifactory.report.factory_page import factory_body
     from aifactory.report.files import write_json
     from aifactory.report.html import write_supply_report
-    from aifactory.twin.factory import run_factory_twin
 
     factories: dict[str, Any] = {}
     sections: list[tuple[str, str]] = []
-    twins = []
     if plant_stages:
         from aifactory.report.plant import plant_stage_section
 
@@ -327,13 +330,25 @@ def run(
             sections.append(
                 (f"Rack line {ps.stage}: the plant twin {ps.plant.name}", plant_stage_section(ps))
             )
-    for factory_id in s.ai_factories:
-        twin = run_factory_twin(s, factory_id, mc.result, days=factory_days, seed=seed)
-        first = s.date(int(twin.origin_day)).isoformat()
-        factories[factory_id] = factory_summary(twin, first)
-        sections.append((f"AI factory: {factory_id}", factory_section_html(factory_id, twin, first)))
-        write_replay_outputs(out / "factories" / factory_id, twin.result, twin.metrics)
-        twins.append((factory_id, twin, first))
+    for factory_id, spec in s.ai_factories.items():
+        if not spec.demand:
+            continue  # nothing asks for its GPUs: no study to run
+        study = simulate_study(
+            s,
+            factory_id,
+            days=factory_days,
+            runs=factory_runs,
+            seed=seed,
+            policy="quota",
+            workers=workers,
+            ray_address=ray_address,
+            quiet=quiet,
+            supply=mc.result,
+        )
+        doc = write_study(out / "factories" / factory_id, study, html=False)
+        factories[factory_id] = doc
+        body = "".join(factory_body(study, doc, heading=False))
+        sections.append((f"AI factory: {factory_id}", body))
     plants_json = {ps.stage: {"plant": ps.plant.name, "calibration": ps.calibration.to_json(),
                               "scenario_had": ps.before, "now": ps.after} for ps in plant_stages}  # fmt: skip
     write_json(out / "summary.json", {"scenario": s.name, "supply": summary, "ai_factories": factories}
@@ -349,11 +364,11 @@ def run(
                 f"{cal.lead_time_days.mean:.1f} days ({cal.dist}), yield {cal.yield_:.2%}"
             )
         print_supply_summary(console, summary)
-        for factory_id, twin, first in twins:
-            print_factory_summary(console, factory_id, twin, first)
+        for doc in factories.values():
+            print_study(console, doc)
         console.print(
             f"wrote [bold]{out / 'report.html'}[/bold], {out / 'summary.json'}, {out / 'supply'}/"
-            + (f" and {out / 'factories'}/" if twins else "")
+            + (f" and {out / 'factories'}/" if factories else "")
         )
 
 
@@ -433,6 +448,7 @@ def bad_input_errors() -> tuple[type[Exception], ...]:
         PlantInputError,
         PlanInputError,
         PlanCommandError,
+        FactoryInputError,
     )
 
 

@@ -30,9 +30,12 @@ def factory_spec(s: Scenario, factory_id: str) -> AIFactory:
         raise ValueError(f"{s.name}: no AI factory '{factory_id}' (ai_factories: {known})") from None
 
 
-def plan_factory(s: Scenario, factory_id: str, *, racks: int | None = None) -> FactoryPlan:
+def plan_factory(
+    s: Scenario, factory_id: str, *, racks: int | None = None, cap_by_budget: bool = True
+) -> FactoryPlan:
     """The factory's topology with ``racks`` racks (default: its fixed count, or everything its
-    destination wants when its racks come from the supply twin), within its power budget."""
+    destination wants when its racks come from the supply twin), within its power budget at full load
+    (``cap_by_budget``; the factory twin instead lets the scheduler hold starts within the budget)."""
     spec = factory_spec(s, factory_id)
     wanted = racks or spec.racks
     if wanted is None:
@@ -48,9 +51,9 @@ def plan_factory(s: Scenario, factory_id: str, *, racks: int | None = None) -> F
     allowed = None
     if spec.power_budget_mw is not None:
         allowed = math.floor(spec.power_budget_mw * 1000 / (base.rack.power_kw * spec.pue) + 1e-9)
-        if allowed < 1:
+        if allowed < 1 and cap_by_budget:
             raise ValueError(f"ai_factories.{factory_id}: the power budget does not cover one rack")
-    count = min(wanted, allowed) if allowed is not None else wanted
+    count = min(wanted, allowed) if allowed is not None and cap_by_budget else wanted
     topology = Topology.build(
         count,
         schedulable_trays=spec.schedulable_trays,

@@ -96,6 +96,7 @@ def replay(
     failures: FailureModel | None = None,
     seed: int = 0,
     on_progress: Callable[[int], None] | None = None,
+    until: float = math.inf,
 ) -> ReplayResult:
     """Run ``jobs`` (sorted by submit time) through a fresh scheduler until every job has finished.
 
@@ -103,6 +104,7 @@ def replay(
     supply twin delivers it); until then a rack is drained. Jobs need every rack to arrive eventually
     to be sure of running: a job larger than the racks ever online is rejected. ``failures`` breaks
     trays at random (drawn from ``seed``) and repairs them; the jobs hit restart from a checkpoint.
+    A finite ``until`` stops the replay then: segments still open end there, what waits stays unstarted.
     """
     tenancy = copy.deepcopy(tenancy)  # usage and spending accrue on the replay's own copy
     sched = Scheduler(topology, policy_named(policy), tenancy, options)
@@ -117,8 +119,9 @@ def replay(
     )
     result = ReplayResult(topology, policy, tenancy, {}, [])
     runnable: list[Job] = []
+    power = options.power if options is not None else None
     for job in jobs:
-        reason = never_runs(job.gpus, online_gpus, tenancy, job.tenant)
+        reason = never_runs(job.gpus, online_gpus, tenancy, job.tenant, power)
         if reason is not None:
             result.rejected.append((job, reason))
         else:
@@ -164,6 +167,13 @@ def replay(
             if r_i >= len(arrivals_of_racks):
                 break  # only held jobs are left, and no budget renews
             now = arrivals_of_racks[r_i][0]  # jobs wait for racks that are still to arrive
+        if now > until:
+            if len(sched.queue) and sched.state.free_gpus and until > last:
+                result.idle_while_waiting_gpu_s += (until - last) * sched.state.free_gpus
+                result.idle_while_waiting.append((last, until, sched.state.free_gpus))
+            for job_id in list(open_segments):
+                _close(result.segments, open_segments.pop(job_id), job_id, until)
+            return result
         if len(sched.queue) and sched.state.free_gpus and now > last:
             result.idle_while_waiting_gpu_s += (now - last) * sched.state.free_gpus
             result.idle_while_waiting.append((last, now, sched.state.free_gpus))

@@ -188,14 +188,15 @@ def _size_table(size_mix: dict[int, float] | None, max_gpus: int | None) -> tupl
 
 
 def expected_gpu_seconds_per_job(
-    size_mix: dict[int, float] | None = None, max_gpus: int | None = None
+    size_mix: dict[int, float] | None = None, max_gpus: int | None = None, stats: PhillyStats | None = None
 ) -> float:
     """Mean GPU-seconds of one synthetic job (``E[gpus × duration]``) for a size mix and size cap.
 
     With Philly's mix this is ≈ 43.6k GPU-s (Philly itself: 42.8k GPU-s per job).
     """
-    sizes, probs = _size_table(size_mix, max_gpus)
-    means = {c: _class_mean(q) for c, q in PHILLY_STATS.duration_quantiles.items()}
+    stats = stats or PHILLY_STATS
+    sizes, probs = _size_table(size_mix if size_mix is not None else stats.size_mix, max_gpus)
+    means = {c: _class_mean(q) for c, q in stats.duration_quantiles.items()}
     return sum(p * s * means[duration_class(s)] for s, p in zip(sizes, probs, strict=True))
 
 
@@ -232,6 +233,7 @@ def synthetic_workload(
     diurnal_amplitude: float | None = None,
     peak_hour: float = DEFAULT_PEAK_HOUR,
     weekly: bool = False,
+    stats: PhillyStats | None = None,
 ) -> list[Job]:
     """A Philly-like list of jobs over ``days`` days, sorted by submit time, with ids ``s1, s2, …``.
 
@@ -241,8 +243,12 @@ def synthetic_workload(
     Philly's per-size-class distribution. ``diurnal`` modulates arrivals by
     ``1 + A·cos(2π(h − peak_hour)/24)`` with A = ``diurnal_amplitude`` (default: Philly's fitted amplitude);
     ``weekly`` also applies Philly's weekday pattern (day 0 is a Monday). Tenants are drawn by ``tenants``
-    weights. Same ``rng`` state, same jobs.
+    weights. ``stats`` replaces Philly's calibration by another trace's (``philly_stats``). Same ``rng``
+    state, same jobs.
     """
+    stats = stats or PHILLY_STATS
+    if size_mix is None:
+        size_mix = stats.size_mix
     if not (days > 0 and math.isfinite(days)):
         raise ValueError(f"days: must be a positive number, got {days!r}")
     names = list(tenants)
@@ -259,15 +265,17 @@ def synthetic_workload(
             raise ValueError("give jobs_per_day, or gpus_available (> 0) to derive it from target_load")
         if not (target_load > 0 and math.isfinite(target_load)):
             raise ValueError(f"target_load: must be a positive number, got {target_load!r}")
-        jobs_per_day = target_load * gpus_available * DAY / expected_gpu_seconds_per_job(size_mix, max_gpus)
+        jobs_per_day = (
+            target_load * gpus_available * DAY / expected_gpu_seconds_per_job(size_mix, max_gpus, stats)
+        )
     if not (jobs_per_day >= 0 and math.isfinite(jobs_per_day)):
         raise ValueError(f"jobs_per_day: must be a non-negative number, got {jobs_per_day!r}")
-    amplitude = PHILLY_STATS.diurnal_amplitude if diurnal_amplitude is None else diurnal_amplitude
+    amplitude = stats.diurnal_amplitude if diurnal_amplitude is None else diurnal_amplitude
     if not diurnal:
         amplitude = 0.0
     if not 0.0 <= amplitude <= 1.0:
         raise ValueError(f"diurnal_amplitude: must be between 0 and 1, got {amplitude!r}")
-    weekday = np.array(PHILLY_STATS.weekday_arrivals) * 7.0 if weekly else None
+    weekday = np.array(stats.weekday_arrivals) * 7.0 if weekly else None
 
     submit = _arrivals(rng, days * DAY, jobs_per_day / DAY, amplitude, peak_hour, weekday)
     n = len(submit)
@@ -277,7 +285,7 @@ def synthetic_workload(
     classes = np.array([duration_class(int(g)) for g in sizes], dtype=np.int64)
     job_class = classes[np.searchsorted(np.array(sizes), gpus)]
     probs_grid = np.array(DURATION_PROBS)
-    for cls, quantiles in PHILLY_STATS.duration_quantiles.items():
+    for cls, quantiles in stats.duration_quantiles.items():
         mask = job_class == cls
         if mask.any():
             duration[mask] = np.exp(np.interp(u[mask], probs_grid, np.log(np.array(quantiles))))

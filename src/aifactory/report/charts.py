@@ -39,7 +39,7 @@ def money_scale(largest: float) -> tuple[float, str]:
     return 1.0, ""
 
 
-def _add_band(
+def add_band(
     fig: go.Figure,
     x: list[str],
     band: Band,
@@ -110,10 +110,10 @@ def destination_figure(s: Scenario, series: Series, dest: str, item: str) -> go.
         horizontal_spacing=0.09,
         subplot_titles=(f"Cumulative {item} delivered", f"{item} delivered per week"),
     )
-    _add_band(
+    add_band(
         fig, x, series.bands[f"destination/{dest}/{item}_cumulative"], PALETTE[0], "cumulative", row=1, col=1
     )
-    _add_band(
+    add_band(
         fig,
         x,
         series.bands[f"destination/{dest}/{item}"],
@@ -152,7 +152,7 @@ def site_output_figure(s: Scenario, series: Series) -> go.Figure | None:
         for site in by_item[item]:
             colour = PALETTE[sites.index(site) % len(PALETTE)] if site in sites else PALETTE[-1]
             band = series.bands[f"site/{site}/{item}"]
-            _add_band(fig, x, band, colour, f"{site} · {item}", factor=per_week, mean=False, row=row, col=1)
+            add_band(fig, x, band, colour, f"{site} · {item}", factor=per_week, mean=False, row=row, col=1)
     apply_layout(fig)
     fig.update_yaxes(rangemode="tozero")
     return fig
@@ -180,12 +180,12 @@ def value_figure(s: Scenario, series: Series, targets: list[dict[str, Any]]) -> 
     x = _iso(series.dates)
     fig = go.Figure()
     hover = ",.1f"
-    _add_band(fig, x, total, PALETTE[0], "all destinations", scale=scale, hover_format=hover)
+    add_band(fig, x, total, PALETTE[0], "all destinations", scale=scale, hover_format=hover)
     dests = [d for d in s.destinations if f"destination/{d}/value_usd_cumulative" in series.bands]
     if len(dests) > 1:
         for i, did in enumerate(dests, start=1):
             band = series.bands[f"destination/{did}/value_usd_cumulative"]
-            _add_band(
+            add_band(
                 fig, x, band, PALETTE[i % len(PALETTE)], did, scale=scale, mean=False, hover_format=hover
             )
     for i, t in enumerate(value_targets):

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from aifactory.report.charts import _add_band, _iso, money_scale, target_marker
+from aifactory.report.charts import _iso, add_band, money_scale, target_marker
 from aifactory.report.html import _chart, _p, _table
 from aifactory.report.plotting import PALETTE, apply_layout, write_page
 from aifactory.report.terminal import count, money
@@ -85,8 +85,8 @@ def value_figure(
     largest = max(float(np.max(with_plan.bands[key].p90, initial=0.0)), target["target"])
     scale, suffix = money_scale(largest)
     fig = go.Figure()
-    _add_band(fig, _iso(without.dates), without.bands[key], PALETTE[6], "without the plan", scale=scale)
-    _add_band(fig, _iso(with_plan.dates), with_plan.bands[key], PALETTE[0], "with the plan", scale=scale)
+    add_band(fig, _iso(without.dates), without.bands[key], PALETTE[6], "without the plan", scale=scale)
+    add_band(fig, _iso(with_plan.dates), with_plan.bands[key], PALETTE[0], "with the plan", scale=scale)
     y = target["target"] / scale
     target_marker(fig, y, target["by"], f"target ${y:,.0f}{suffix} by {target['by']}", "#b03a2e")
     apply_layout(fig)

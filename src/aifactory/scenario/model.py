@@ -14,6 +14,7 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from aifactory.scenario.distributions import Uncertain, bounds
+from aifactory.scenario.factory_inputs import FactoryEconomics, FactoryPower, ProgrammeDemand, demand_errors
 from aifactory.scenario.hardware import CATALOGUE
 from aifactory.scenario.options import StageOption, option_errors
 
@@ -312,12 +313,6 @@ class AIFactory(_Strict):
     block_racks: int = Field(default=8, ge=1, description="Racks per scale-out (leaf–spine) block.")
     power_budget_mw: float | None = Field(default=None, gt=0, description="Facility power available.")
     pue: float = Field(default=1.25, ge=1.0, description="Power usage effectiveness of the halls.")
-    idle_power_fraction: float = Field(
-        default=0.3,
-        ge=0,
-        le=1,
-        description="Share of a rack's full-load power it draws with its GPUs idle (an assumption).",
-    )
     tray_mtbf_hours: float | None = Field(
         default=None, gt=0, description="Mean hours between failures of one compute tray (default: none)."
     )
@@ -331,12 +326,20 @@ class AIFactory(_Strict):
         default=None, gt=0, description="Budgets renew every this many days (default: they do not)."
     )
     programs: dict[Identifier, Program] = Field(default_factory=dict)
+    demand: dict[Identifier, ProgrammeDemand] = Field(
+        default_factory=dict, description="Each programme's demand (aifactory factory simulate)."
+    )
+    power: FactoryPower = Field(default_factory=FactoryPower)
+    economics: FactoryEconomics = Field(default_factory=FactoryEconomics)
     note: str | None = None
 
     @model_validator(mode="after")
     def _one_rack_source(self) -> Self:
         if (self.racks is None) == (self.racks_from is None):
             raise ValueError("give exactly one of racks and racks_from")
+        errors = demand_errors(self.demand, list(self.programs))
+        if errors:
+            raise ValueError(errors[0])
         return self
 
     @model_validator(mode="after")

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 from aifactory.cluster.state import ClusterState, Placement
 from aifactory.cluster.topology import Topology
+from aifactory.scheduler.admission import PowerCap
 from aifactory.scheduler.council import Council
 from aifactory.scheduler.explain import why_waiting
 from aifactory.scheduler.job import Job
@@ -85,6 +86,8 @@ class Options:
     starvation_s: float = float("inf")
     # a job interrupted by a hardware failure restarts from its last checkpoint (taken this often)
     checkpoint_s: float = 3600.0
+    # the facility power budget: a start that would put more GPUs to work than it allows waits
+    power: PowerCap | None = None
 
 
 class Scheduler:
@@ -108,6 +111,7 @@ class Scheduler:
         self.segments: dict[str, int] = {}
         self.remaining: dict[str, float] = {}
         self.reasons: dict[str, str] = {}  # the last cycle's ``waiting``
+        self.busy_gpus = 0  # GPUs held by running jobs
 
     @property
     def policy_name(self) -> str:
@@ -285,6 +289,8 @@ class Scheduler:
         state = self.state
         if job.gpus > state.free_gpus or (job.gpus <= self.rack_gpus and job.gpus > state.max_free):
             return None  # cheap tests first: most attempts in a busy factory fail here
+        if self.options.power is not None and self.busy_gpus + job.gpus > self.options.power.max_busy_gpus:
+            return None
         if self.tenancy.limited and self.beyond_limits(job) is not None:
             return None
         return place(job.gpus, state.free, self.topology)
@@ -341,6 +347,7 @@ class Scheduler:
         self.running_priorities.setdefault(job.tenant, Counter())[job.priority] += 1
         self.running_gpus[job.tenant] += job.gpus
         self.programme_gpus[self.tenancy.programme_of(job.tenant)] += job.gpus
+        self.busy_gpus += job.gpus
         result.waiting.pop(job.id, None)
         result.starts.append(Start(job, placement))
 
@@ -363,6 +370,7 @@ class Scheduler:
             del priorities[run.job.priority]
         self.running_gpus[tenant] -= run.gpus
         self.programme_gpus[self.tenancy.programme_of(tenant)] -= run.gpus
+        self.busy_gpus -= run.gpus
         return run
 
     def lowest_running_priority(self, tenant: str) -> int | None:

@@ -29,6 +29,13 @@ def why_waiting(s: Scheduler, job: Job) -> str:
         budget = s.tenancy.budgets[holder] / 3600
         who = "tenant" if holder == job.tenant else "programme"
         return f"{job.id} is held (budget): {who} {holder} has used {spent:,.1f} of {budget:,.1f} GPU-hours"
+    power = s.options.power
+    if power is not None and s.busy_gpus + job.gpus > power.max_busy_gpus:
+        return (
+            f"{job.id} waits (power): starting it would draw more than the power budget of "
+            f"{power.budget_mw:g} MW, which allows {power.max_busy_gpus} GPUs busy at "
+            f"{power.design_c:.1f} °C; {s.busy_gpus} are"
+        )
     if s.tenancy.limited and free >= job.gpus:
         limit = s.beyond_limits(job)
         if limit is not None:

@@ -6,6 +6,7 @@ Every quantity ``Q`` is summarised over runs as ``{"mean", "p10", "p50", "p90"}`
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -148,18 +149,26 @@ SIGNIFICANCE = 0.01
 def sensitivity(
     s: Scenario, params: Parameters, outcome: FloatArray, *, top: int = 12
 ) -> list[dict[str, Any]]:
-    """Rank uncertain inputs by how much they move ``outcome``: Spearman rank correlation, and the
-    swing = mean outcome of the runs in the input's top decile minus that of its bottom decile.
+    """Rank uncertain inputs by how much they move ``outcome`` (``rank_sensitivity``); costs and tariffs
+    are left out, since they do not change what is delivered."""
+    inputs = ((path, params[path]) for path in uncertain_paths(s) if not path.endswith(COST_ONLY))
+    return rank_sensitivity(inputs, outcome, top=top)
+
+
+def rank_sensitivity(
+    inputs: Iterable[tuple[str, FloatArray]], outcome: FloatArray, *, top: int = 12
+) -> list[dict[str, Any]]:
+    """Rank inputs (name, value per run) by how much they move ``outcome``: Spearman rank correlation,
+    and the swing = mean outcome of the runs in the input's top decile minus that of its bottom decile.
     Inputs whose correlation is not significant (p ≥ 0.01) are left out."""
     from scipy import stats  # on demand: it takes a second to import, and only this needs it
 
     rows: list[dict[str, Any]] = []
-    if np.ptp(outcome) == 0:
+    outcome = np.asarray(outcome, dtype=np.float64)
+    if not np.all(np.isfinite(outcome)) or np.ptp(outcome) == 0:
         return rows
-    for path in uncertain_paths(s):
-        if path.endswith(COST_ONLY):
-            continue  # costs and tariffs do not change what is delivered
-        x = params[path]
+    for path, values in inputs:
+        x = np.asarray(values, dtype=np.float64)
         if np.ptp(x) == 0:
             continue
         test = stats.spearmanr(x, outcome)
