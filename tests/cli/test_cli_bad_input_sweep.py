@@ -169,6 +169,7 @@ SCENARIO_COMMANDS = {
     "scenario show": ["scenario", "show", "{in}"],
     "supply simulate": ["supply", "simulate", "{in}", "--runs", "4", "--out", "{out}"],
     "run": ["run", "{in}", "--runs", "4", "--out", "{out}"],
+    "factory simulate": ["factory", "simulate", "{in}", "--runs", "1", "--days", "1", "--out", "{out}"],
     "replay --scenario": ["replay", "@ok.csv", "--scenario", "{in}", "--factory", "taiwan-ai-factory",
                           "--out", "{out}"],
     "plant calibrate --scenario": ["plant", "calibrate", "foxconn-houston", "--scenario", "{in}", "--days",
@@ -242,6 +243,8 @@ SET_COMMANDS = {
     "scenario show": ["scenario", "show", "nvidia-2025"],
     "supply simulate": ["supply", "simulate", "nvidia-2025", "--runs", "4", "--out", "{out}"],
     "run": ["run", "nvidia-2025", "--runs", "4", "--out", "{out}"],
+    "factory simulate": ["factory", "simulate", "nvidia-2025", "--runs", "1", "--days", "1",
+                         "--out", "{out}"],
     "replay --scenario": ["replay", "@ok.csv", "--scenario", "nvidia-2025", "--factory", "taiwan-ai-factory",
                           "--out", "{out}"],
 }  # fmt: skip

@@ -1,4 +1,5 @@
-"""Every example in docs/scenario.md, cli.md, scheduler.md, replay.md and planner.md runs as shown.
+"""Every example in docs/scenario.md, cli.md, scheduler.md, replay.md, planner.md and factory.md runs as
+shown.
 
 Conventions the docs follow (and this file enforces):
 
@@ -15,7 +16,8 @@ Conventions the docs follow (and this file enforces):
   ``...`` must appear in what the command prints (whitespace-normalised, so terminal wrapping does not
   matter).
 - Commands run in-process in a temporary folder with at most 64 Monte Carlo runs: a larger ``--runs``
-  (and a simulating command without ``--runs``) runs with 16.
+  (and a simulating command without ``--runs``) runs with 16. ``aifactory run`` runs its AI factories
+  for 2 runs of 14 days unless the command says otherwise (``--factory-runs``, ``--factory-days``).
 """
 
 from __future__ import annotations
@@ -36,14 +38,14 @@ from aifactory.scenario.loading import load_scenario
 from aifactory.supply.montecarlo import run_monte_carlo
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-DOC_NAMES = ("scenario.md", "cli.md", "scheduler.md", "replay.md", "planner.md")
+DOC_NAMES = ("scenario.md", "cli.md", "scheduler.md", "replay.md", "planner.md", "factory.md")
 FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 EXITS = re.compile(r"\s+#\s*exits\s+(\d+)\s*$")
 FILE_LINE = re.compile(r"#\s*file:\s*(\S+)")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 MAX_RUNS = 64
 SMALL_RUNS = "16"
-SIMULATING = (("run",), ("supply", "simulate"), ("plan",), ("compare",))
+SIMULATING = (("run",), ("supply", "simulate"), ("plan",), ("compare",), ("factory", "simulate"))
 FENCE_LANGUAGES = ("yaml", "console", "text", "json", "csv", "python")
 
 
@@ -140,6 +142,10 @@ def small_runs(args: list[str]) -> list[str]:
                 out[i + 1] = SMALL_RUNS
     if not named and any(tuple(out[: len(p)]) == p for p in SIMULATING):
         out += ["--runs", SMALL_RUNS]
+    if out[:1] == ["run"]:
+        for option, value in (("--factory-runs", "2"), ("--factory-days", "14")):
+            if option not in out:
+                out += [option, value]
     return out
 
 

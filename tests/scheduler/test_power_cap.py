@@ -42,3 +42,22 @@ def test_without_a_cap_the_same_jobs_start_together() -> None:
     sched.submit(Job("j1", "a", 4, 0.0, 10.0))
     sched.submit(Job("j2", "a", 4, 0.0, 10.0))
     assert len(sched.cycle(0.0).starts) == 2
+
+
+def test_reclaim_frees_the_power_a_start_needs_not_only_the_gpus() -> None:
+    # 2 racks of 8 GPUs, power for 8 busy: entitlements are shares of those 8 (4 each). a borrows all 8
+    # on rack 0; b asks for 4, and rack 1 has 8 GPUs free — but no power: a job of a must be preempted
+    # although the GPUs b gets are elsewhere
+    topo = Topology.build(2, rack_gpus=8)
+    cap = PowerCap(max_busy_gpus=8, budget_mw=0.2, design_c=30.0)
+    sched = Scheduler(
+        topo, policy_named("fairshare"), Tenancy({"a": 1, "b": 1}, topo.gpus), Options(power=cap)
+    )
+    for k in range(2):
+        sched.submit(Job(f"a{k}", "a", 4, 0.0, 100.0))
+    assert len(sched.cycle(0.0).starts) == 2
+    sched.submit(Job("b0", "b", 4, 1.0, 10.0))
+    result = sched.cycle(1.0)
+    assert [s.job.id for s in result.starts] == ["b0"] and len(result.preempted) == 1
+    assert sched.busy_gpus == 8
+    assert sched.tenancy.entitled_gpus("b") == 4

@@ -4,6 +4,7 @@ histograms of outcomes, usage against shares, waits, energy and PUE, money, and 
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,8 @@ from aifactory.twin.factory_study import FactoryStudy
 def _band(study: FactoryStudy, name: str, factor: float = 1.0) -> Band:
     p10, p50, p90 = study.daily_band(name) * factor
     stack = np.vstack([o.daily[name] for o in study.outcomes]) * factor
-    with np.errstate(all="ignore"):
+    with warnings.catch_warnings():  # days with no value in any run stay NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
         mean = np.nanmean(stack, axis=0) if np.isnan(stack).any() else stack.mean(axis=0)
     return Band(mean=mean, p10=p10, p50=p50, p90=p90)
 

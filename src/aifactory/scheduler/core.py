@@ -112,6 +112,8 @@ class Scheduler:
         self.remaining: dict[str, float] = {}
         self.reasons: dict[str, str] = {}  # the last cycle's ``waiting``
         self.busy_gpus = 0  # GPUs held by running jobs
+        if self.options.power is not None:
+            self.capacity_changed()  # the budget may allow fewer GPUs busy than there are
 
     @property
     def policy_name(self) -> str:
@@ -273,8 +275,12 @@ class Scheduler:
         result.interrupted.append(job_id)
 
     def capacity_changed(self) -> None:
-        """Racks came online or were drained: entitlements are shares of what can be scheduled now."""
-        self.tenancy.resize(int(self.state.capacity.sum()))
+        """Racks came online or were drained: entitlements are shares of what can be scheduled now (no
+        more than the power budget allows busy)."""
+        total = int(self.state.capacity.sum())
+        if self.options.power is not None:
+            total = min(total, self.options.power.max_busy_gpus)
+        self.tenancy.resize(total)
 
     @property
     def may_preempt(self) -> bool:

@@ -220,6 +220,13 @@ def _reclaim(s: Scheduler, job: Job, now: float, result: CycleResult) -> None:
                 )
                 if s.programme_gpus[own] + job.gpus - back > t.programme_entitled_gpus(own) + cap + 1e-9:
                     continue
+            power = s.options.power
+            if power is not None:  # the victims must also free the power the start needs
+                freed = sum(s.running[x].gpus for x in needed)
+                if s.busy_gpus - freed + job.gpus > power.max_busy_gpus:
+                    if s.busy_gpus - sum(s.running[x].gpus for x in victims) + job.gpus > power.max_busy_gpus:
+                        continue
+                    needed = list(victims)  # the ones off the gang's racks free power
             chosen = needed
             break
     if chosen is None:

@@ -11,6 +11,7 @@ same study as a serial loop.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -283,7 +284,8 @@ class FactoryStudy:
     def daily_band(self, name: str, probs: tuple[float, ...] = (10, 50, 90)) -> npt.NDArray[np.float64]:
         """(len(probs), days) percentiles over runs of a daily series (NaN days ignored)."""
         stack = np.vstack([o.daily[name] for o in self.outcomes])
-        with np.errstate(all="ignore"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
             if np.isnan(stack).any():
                 return np.asarray(np.nanpercentile(stack, probs, axis=0), dtype=np.float64)
             return np.asarray(np.percentile(stack, probs, axis=0), dtype=np.float64)
@@ -294,10 +296,9 @@ class FactoryStudy:
             rows = [o.daily_waits[p] for o in self.outcomes if p in o.daily_waits]
             if rows:
                 stack = np.vstack(rows)
-                with np.errstate(all="ignore"):
-                    out[p] = np.asarray(
-                        np.where(np.isnan(stack).all(axis=0), np.nan, np.nanmedian(stack, axis=0))
-                    )
+                with warnings.catch_warnings():  # days on which no run started a job of p: NaN
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    out[p] = np.asarray(np.nanmedian(stack, axis=0), dtype=np.float64)
         return out
 
     def sensitivity(self, outcome: str, *, top: int = 10) -> list[dict[str, Any]]:
