@@ -20,7 +20,7 @@ def test_the_taiwan_ai_factory_of_the_reference_scenario() -> None:
     assert plan.facility_mw == pytest.approx(144 * 135 * 1.25 / 1000)  # 24.3 MW, within 27 MW
     assert plan.power_limited_racks == 160
     assert sum(plan.entitlements.values()) == pytest.approx(1.0)
-    assert plan.entitlements["research"] == pytest.approx(0.40)
+    assert plan.entitlements["research"] == pytest.approx(0.35)
 
 
 def test_the_power_budget_limits_the_racks() -> None:
@@ -64,7 +64,7 @@ def test_replay_on_a_scenario_factory(capsys: pytest.CaptureFixture[str], tmp_pa
 
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["gpus"] == 256 and metrics["completed"] == 3
-    assert metrics["tenants"]["research"]["entitlement"] == pytest.approx(0.40)  # programmes' shares
+    assert metrics["tenants"]["research"]["entitlement"] == pytest.approx(0.35)  # programmes' shares
     code, _, stderr = invoke(
         capsys, "replay", str(trace), "--factory", "taiwan-ai-factory", "--out", str(out)
     )
@@ -106,13 +106,13 @@ def test_replay_on_a_factory_with_projects(capsys: pytest.CaptureFixture[str], t
     import json
 
     tenants = json.loads((out / "metrics.json").read_text())["tenants"]
-    # 640 GPUs: research 256 → vision 64, nlp 144, bio 48
+    # 640 GPUs: research 224 → vision 64, nlp 120, bio 40
     assert tenants["vision"]["entitlement"] == pytest.approx(64 / 640)
-    assert tenants["nlp"]["entitlement"] == pytest.approx(144 / 640)
-    assert tenants["bio"]["entitlement"] == pytest.approx(48 / 640)
-    assert tenants["industry"]["entitlement"] == pytest.approx(0.25)
+    assert tenants["nlp"]["entitlement"] == pytest.approx(120 / 640)
+    assert tenants["bio"]["entitlement"] == pytest.approx(40 / 640)
+    assert tenants["industry"]["entitlement"] == pytest.approx(0.20)
     assert "research" not in tenants  # a programme with projects is not a tenant
     programmes = json.loads((out / "metrics.json").read_text())["programmes"]
     assert programmes["research"]["projects"] == ["bio", "nlp", "vision"]
-    assert programmes["research"]["entitlement"] == pytest.approx(0.40)
+    assert programmes["research"]["entitlement"] == pytest.approx(0.35)
     assert programmes["research"]["jobs"] == 2

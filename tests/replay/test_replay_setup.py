@@ -19,8 +19,14 @@ TAIWAN = load_scenario("nvidia-2025").ai_factories["taiwan-ai-factory"]
 def test_the_factorys_programmes_and_reliability_when_nothing_else_is_given() -> None:
     setup = replay_setup(1152, ["research", "industry"], factory=TAIWAN)
     assert setup.tenancy.council is not None
-    assert set(setup.tenancy.council.parents()) == {"research", "startups", "industry", "anchor"}
-    assert setup.tenancy.programme_entitled_gpus("research") == pytest.approx(0.40 * 1152)  # the YAML's share
+    assert set(setup.tenancy.council.parents()) == {
+        "research",
+        "startups",
+        "industry",
+        "anchor",
+        "marketplace",
+    }
+    assert setup.tenancy.programme_entitled_gpus("research") == pytest.approx(0.35 * 1152)  # the YAML's share
     assert setup.failures is not None
     # the YAML says 16,000 h between a tray's failures, 24 h to repair, a checkpoint every 60 minutes
     assert (setup.failures.tray_mtbf_s, setup.failures.repair_s) == (16000 * 3600, 24 * 3600)

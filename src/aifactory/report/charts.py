@@ -239,7 +239,7 @@ def tornado_figure(inputs: list[dict[str, Any]], labels: list[str], outcome: str
     if not rows:
         return None
     rows.sort(key=lambda lr: abs(float(lr[1]["spearman"])))
-    is_money = outcome == "value_usd"
+    is_money = outcome.endswith("_usd")
     scale, suffix = money_scale(max(abs(float(r["swing"])) for _, r in rows)) if is_money else (1.0, "")
     swings = [float(r["swing"]) / scale for _, r in rows]
     fig = go.Figure(
