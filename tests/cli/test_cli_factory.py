@@ -133,3 +133,21 @@ def test_a_budget_below_the_idle_draw_exits_2(tmp_path: Path, capsys: pytest.Cap
     scenario = _scenario(tmp_path, power_budget_mw=0.05)
     code, _, stderr = invoke(capsys, "factory", "simulate", str(scenario), "--out", str(tmp_path / "o"))
     assert code == 2 and "ai_factories.f.power_budget_mw: the idle factory alone draws" in stderr
+
+
+def test_run_answers_the_seeds_question_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    code, stdout, stderr = invoke(
+        capsys, "run", "--runs", "16", "--factory-runs", "3", "--factory-days", "10", "--out", str(out),
+    )  # fmt: skip
+    assert code == 0, stderr
+    line = next(x for x in stdout.splitlines() if "P50 utilisation" in x)
+    assert " %" in line and "(P10" in line and "P90" in line
+    summary = json.loads((out / "summary.json").read_text())
+    doc = summary["ai_factories"]["taiwan-ai-factory"]
+    assert doc["runs"] == 3 and doc["days"] == 10 and doc["gpus"] == 144 * 64
+    assert (out / "factories" / "taiwan-ai-factory" / "factory.json").exists()
+    page = (out / "report.html").read_text()
+    assert "AI factory: taiwan-ai-factory" in page and "Utilisation over time" in page

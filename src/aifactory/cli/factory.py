@@ -189,7 +189,8 @@ def print_study(c: Console, doc: dict[str, Any]) -> None:
 
     c.print(
         f"[bold]AI factory {doc['factory']}[/bold] ({doc['gpus']:,} GPUs, {doc['racks']} racks): "
-        + headline(doc)
+        + headline(doc),
+        soft_wrap=True,  # one line, however narrow the terminal: scripts grep for it
     )
 
     def band(q: dict[str, Any], fmt: Any) -> str:
