@@ -30,12 +30,15 @@ designs × 8 replications on the Houston plant, serially and on two workers) wri
 the Fort Worth floor with about 570 open units, serially and on two workers) writes
 ``bench-out/plant_forecast.json``; then the planner (``benchmarks.plan``: ``aifactory plan nvidia-2025
 --probability 0.8`` and ``aifactory compare`` at 2 × 2,000 runs, as processes) writes
-``bench-out/plan.json``; then the operations-service benchmarks
+``bench-out/plan.json``; then the AI-factory twin (``benchmarks.factory``: 32 runs × 90 days of the
+144-rack Taiwan AI factory, serially and on two workers, and ``aifactory factory simulate`` as a process)
+writes ``bench-out/factory.json``; then the operations-service benchmarks
 (``benchmarks.service_submit``: sustained job submissions per second against the real server on
 PostgreSQL; ``benchmarks.service_cycle``: one scheduler-loop cycle with the database, 144 racks and 5,000
 pending jobs) write ``bench-out/service_submit.json`` and ``bench-out/service_cycle.json`` — they need the
 PostgreSQL server at 127.0.0.1:5432 and are skipped with a message without it (the cycle still runs on
-SQLite). ``--only supply|scheduler|fab|plant|plant-design|plant-forecast|plan|service`` runs one part.
+SQLite). ``--only supply|scheduler|fab|plant|plant-design|plant-forecast|plan|factory|service`` runs one
+part.
 """
 
 from __future__ import annotations
@@ -75,7 +78,8 @@ DEFAULT_OUT = ROOT / "bench-out" / "supply.json"
 REFERENCE_LIMIT_S = 60.0  # skip the numpy reference engine when it would take longer than this
 REFERENCE_SCENARIO, REFERENCE_RUNS = "nvidia-2025", 10_000  # the issue's timing targets apply here
 TARGET_S, STRETCH_S, TARGET_RATIO, TARGET_AGREEMENT = 2.0, 0.5, 1000.0, 0.01
-BENCHMARKS = ("supply", "scheduler", "fab", "plant", "plant-design", "plant-forecast", "plan", "service")
+BENCHMARKS = ("supply", "scheduler", "fab", "plant", "plant-design", "plant-forecast", "plan", "factory",
+              "service")  # fmt: skip
 
 T = TypeVar("T")
 
@@ -358,8 +362,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         choices=BENCHMARKS,
-        help="run one benchmark: supply, scheduler, fab, plant, plant-design, plant-forecast, plan or "
-        "service (default: all)",
+        help="run one benchmark: supply, scheduler, fab, plant, plant-design, plant-forecast, plan, "
+        "factory or service (default: all)",
     )
     parser.add_argument(
         "--scheduler-out",
@@ -409,6 +413,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import plan
 
         plan.main(quick=args.quick, info=info, command=command)
+    if args.only in (None, "factory"):
+        from benchmarks import factory
+
+        factory.main(quick=args.quick, info=info, command=command, seed=args.seed)  # lifts the pinning too
     if args.only in (None, "service"):
         from benchmarks import service_cycle, service_submit
 
