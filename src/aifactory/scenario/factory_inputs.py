@@ -18,6 +18,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
 
+def _check_not_below(model: BaseModel, names: tuple[str, ...], *, strict: bool = False) -> None:
+    """Every value the named figures can take is ≥ 0 (> 0 when ``strict``)."""
+    for name in names:
+        low, _ = bounds(getattr(model, name))
+        if low < 0 or (strict and low == 0):
+            raise ValueError(f"{name}: must be {'>' if strict else '≥'} 0 (can take {low:g})")
+
+
 class ProgrammeDemand(_Strict):
     """One council programme's demand on the factory: how much it asks for, how fast it gets there, what
     kind of jobs, and what it pays. A programme with an ``elasticity`` sells through the marketplace: its
@@ -60,10 +68,7 @@ class ProgrammeDemand(_Strict):
 
     @model_validator(mode="after")
     def _signs(self) -> Self:
-        for name in ("offered_load", "ramp_months", "rate_usd_per_gpu_hour"):
-            low, _ = bounds(getattr(self, name))
-            if low < 0:
-                raise ValueError(f"{name}: must be ≥ 0 (can take {low:g})")
+        _check_not_below(self, ("offered_load", "ramp_months", "rate_usd_per_gpu_hour"))
         if self.elasticity is not None:
             _, high = bounds(self.elasticity)
             if high >= 0:
@@ -131,10 +136,7 @@ class FactoryPower(_Strict):
 
     @model_validator(mode="after")
     def _idle_below_busy(self) -> Self:
-        for name in ("gpu_busy_w", "gpu_idle_w", "rack_overhead_kw"):
-            low, _ = bounds(getattr(self, name))
-            if low < 0:
-                raise ValueError(f"{name}: must be ≥ 0 (can take {low:g})")
+        _check_not_below(self, ("gpu_busy_w", "gpu_idle_w", "rack_overhead_kw"))
         if bounds(self.gpu_idle_w)[1] > bounds(self.gpu_busy_w)[0]:
             raise ValueError("gpu_idle_w: an idle GPU cannot draw more than a busy one")
         return self
@@ -162,10 +164,8 @@ class FactoryEconomics(_Strict):
 
     @model_validator(mode="after")
     def _positive(self) -> Self:
-        for name in ("electricity_usd_per_mwh", "depreciation_years", "operations_usd_per_rack_year"):
-            low, _ = bounds(getattr(self, name))
-            if low < 0 or (name == "depreciation_years" and low <= 0):
-                raise ValueError(f"{name}: must be > 0 (can take {low:g})")
+        _check_not_below(self, ("electricity_usd_per_mwh", "operations_usd_per_rack_year"))
+        _check_not_below(self, ("depreciation_years",), strict=True)
         return self
 
 

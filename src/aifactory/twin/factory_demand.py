@@ -10,7 +10,6 @@ jobs' streams are keyed by the programme and the seed only: every run sees the s
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
@@ -20,13 +19,15 @@ from aifactory.replay.synthetic import PhillyStats, synthetic_workload
 from aifactory.scenario.distributions import Uncertain, draw, is_uncertain
 from aifactory.scenario.model import AIFactory
 from aifactory.scheduler.job import Job
+from aifactory.supply.parameters import keyed_streams
 
 DAY = 86_400.0
 MONTH_DAYS = 365.25 / 12
 
 
 def stream(seed: int, path: str, run: int) -> np.random.Generator:
-    return np.random.default_rng([seed, zlib.crc32(path.encode()), run])
+    """The figure's stream for ``run``: the supply twin's keyed streams, with the run as the block."""
+    return keyed_streams(seed, run)(path)
 
 
 def uncertain_figures(spec: AIFactory) -> Iterator[tuple[str, Uncertain]]:

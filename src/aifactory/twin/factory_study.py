@@ -10,6 +10,7 @@ same study as a serial loop.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -43,7 +44,7 @@ class FactorySetup:
 
     scenario: str
     plan: FactoryPlan
-    start: Any  # datetime.date of factory day 0 (the first rack online)
+    start: dt.date  # factory day 0 (the first rack online)
     origin_day: float  # its scenario day
     days: float
     seed: int
