@@ -263,7 +263,7 @@ def fill(s: Scheduler, maker: JobMaker, now: float) -> tuple[float, int]:
     """
     gpus = s.topology.gpus
     misses = submitted = 0
-    while int(s.state.used.sum()) < FILL_FRACTION * gpus and misses < FILL_MAX_MISSES:
+    while sum(s.state.used) < FILL_FRACTION * gpus and misses < FILL_MAX_MISSES:
         job = maker.make(1, now)[0]
         s.submit(job)
         submitted += 1
@@ -294,7 +294,7 @@ def bench_cycle(policy: str, scenario: str, pending: int, samples: int, seed: in
 
     log(f"cycle {policy} ({scenario}): filling {topology.gpus:,} GPUs …")
     (now, row.fill_jobs_submitted), row.fill_seconds = timed(lambda: fill(s, maker, 0.0))
-    row.allocated_after_fill = int(s.state.used.sum())
+    row.allocated_after_fill = sum(s.state.used)
     head = Job("head-gang", tenants[0], HEAD_GANG_GPUS, now, 10_000.0, priority=HEAD_GANG_PRIORITY)
     if scenario == "blocked-head":
         s.submit(head)

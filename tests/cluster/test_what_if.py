@@ -29,7 +29,7 @@ steps = st.lists(
 def test_a_trial_is_undone_to_its_marks_and_in_full(steps: list[tuple[str, object]]) -> None:
     state = ClusterState(Topology.build(RACKS, rack_gpus=8))
     state.allocate("x", ((0, 5), (1, 8)))
-    before = state.free.tolist()
+    before = list(state.free)
     with state.what_if() as trial:
         model = list(before)  # what the free map should be, kept by hand
         marks: list[tuple[int, list[int]]] = []
@@ -44,8 +44,8 @@ def test_a_trial_is_undone_to_its_marks_and_in_full(steps: list[tuple[str, objec
             elif marks:
                 mark, model = marks.pop()
                 trial.undo(mark)
-            assert trial.free.tolist() == model
-    assert state.free.tolist() == before
+            assert list(trial.free) == model
+    assert list(state.free) == before
     assert state.free_gpus == sum(max(f, 0) for f in before)
 
 
@@ -54,6 +54,6 @@ def test_a_trial_that_raises_is_undone() -> None:
     state.allocate("x", ((0, 8),))
     with pytest.raises(RuntimeError), state.what_if() as trial:
         trial.release(state.placements["x"])
-        assert state.free.tolist() == [8, 8]  # the trial works on the live map …
+        assert list(state.free) == [8, 8]  # the trial works on the live map …
         raise RuntimeError
-    assert state.free.tolist() == [0, 8]  # … and leaves it as it was
+    assert list(state.free) == [0, 8]  # … and leaves it as it was

@@ -23,7 +23,7 @@ def scheduler(policy: str = "fifo", racks: int = 2, rack_gpus: int = 8) -> Sched
 def test_an_adopted_job_holds_its_gpus_and_nothing_else_starts_on_them() -> None:
     s = scheduler()
     s.adopt(Job("old", "a", 8, 0.0, 1000.0), ((1, 8),), started=-500.0)
-    assert s.running["old"].start == -500.0 and s.state.free.tolist() == [8, 0]
+    assert s.running["old"].start == -500.0 and list(s.state.free) == [8, 0]
     assert s.running_gpus["a"] == 8 and "old" not in s.queue
     s.submit(Job("new", "b", 8, 0.0, 10.0))
     result = s.cycle(0.0)

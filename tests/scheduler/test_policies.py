@@ -226,7 +226,7 @@ def test_reclaim_preempts_only_on_the_racks_the_gang_uses() -> None:
     assert [(st.job.id, st.placement) for st in result.starts] == [("b0", ((1, 4),))]
     assert "a8" in sched.running and sched.running_gpus == {"a": 4, "b": 4}
     # the trial that chose the victims left nothing behind: every GPU is held, none twice
-    assert sched.state.free.tolist() == [0, 0]
+    assert list(sched.state.free) == [0, 0]
 
 
 def test_needed_keeps_every_victim_when_the_trimmed_set_makes_no_room() -> None:
@@ -242,13 +242,13 @@ def test_needed_keeps_every_victim_when_the_trimmed_set_makes_no_room() -> None:
     sched.cycle(0.0)
     on_rack = {rack: [j for j, p in sched.state.placements.items() if p[0][0] == rack] for rack in (0, 1)}
     victims = [on_rack[0][0], *on_rack[1]]  # one victim on rack 0, where the placement puts nothing
-    before = sched.state.free.copy()
+    before = list(sched.state.free)
     with sched.state.what_if() as trial:
         for victim in victims:
             trial.release(sched.state.placements[victim])
         assert _needed(sched, trial, make_job("b1", 5, 10, tenant="b"), victims, ((1, 4),)) == victims
-        assert trial.free.tolist() == [1, 4]  # the trial's releases stand (and nothing else) …
-    assert sched.state.free.tolist() == before.tolist()  # … until the trial ends: all undone
+        assert list(trial.free) == [1, 4]  # the trial's releases stand (and nothing else) …
+    assert list(sched.state.free) == before  # … until the trial ends: all undone
 
 
 @pytest.mark.parametrize("policy", ["fifo", "backfill", "fairshare", "quota"])

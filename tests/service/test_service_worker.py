@@ -315,4 +315,4 @@ def test_a_job_cancelled_while_the_cycle_decides_is_not_started(world: World, tm
     assert b not in worker.scheduler.running and b not in worker.slots.held and b not in worker.runs
     with world.session() as session:
         assert session.scalars(select(UsageRecord).where(UsageRecord.job_id == b)).all() == []
-    assert worker.scheduler.state.used.sum() == 2  # only a's GPUs are held
+    assert sum(worker.scheduler.state.used) == 2  # only a's GPUs are held

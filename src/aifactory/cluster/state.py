@@ -1,15 +1,17 @@
-"""What is allocated where: free GPUs per rack, rack health, and each running job's placement."""
+"""What is allocated where: free GPUs per rack, rack health, and each running job's placement.
+
+The free map sits on the scheduler's hot path (every start and end changes it, every cycle asks where
+a job would fit), so it is kept in plain lists with the totals the cheap tests read (free GPUs, the most
+free in one rack) updated incrementally, and an index of the racks by how many GPUs they have free, so
+that a best-fit search looks at free counts, not at every rack.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-import numpy.typing as npt
-
 from aifactory.cluster.topology import Topology
 
-IntArray = npt.NDArray[np.int64]
 Placement = tuple[tuple[int, int], ...]
 """((rack, gpus), ...): where a gang runs; one entry per rack it uses."""
 
@@ -25,53 +27,88 @@ class ClusterState:
     """
 
     topology: Topology
-    capacity: IntArray = field(init=False)
-    used: IntArray = field(init=False)
-    free: IntArray = field(init=False)  # capacity − used
-    healthy_trays: IntArray = field(init=False)  # trays per rack that work (spares included)
-    drained: npt.NDArray[np.bool_] = field(init=False)
+    capacity: list[int] = field(init=False)
+    used: list[int] = field(init=False)
+    free: list[int] = field(init=False)  # capacity − used
+    healthy_trays: list[int] = field(init=False)  # trays per rack that work (spares included)
+    drained: list[bool] = field(init=False)
     placements: dict[str, Placement] = field(default_factory=dict)
     max_free: int = field(init=False)  # most free GPUs in one rack (kept current: a cheap first test)
     free_gpus: int = field(init=False)  # free GPUs in all racks
+    # racks by free GPUs: bit r of _with_free[g] is set when rack r has exactly g > 0 GPUs free
+    _with_free: list[int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         racks = self.topology.racks
-        self.capacity = np.full(racks, self.topology.rack_gpus, dtype=np.int64)
-        self.used = np.zeros(racks, dtype=np.int64)
-        self.free = self.capacity.copy()
-        self.healthy_trays = np.full(racks, self.topology.rack.trays, dtype=np.int64)
-        self.drained = np.zeros(racks, dtype=np.bool_)
-        self._refresh()
+        gpus = self.topology.rack_gpus
+        self.capacity = [gpus] * racks
+        self.used = [0] * racks
+        self.free = [gpus] * racks
+        self.healthy_trays = [self.topology.rack.trays] * racks
+        self.drained = [False] * racks
+        self._with_free = [0] * (gpus + 1)
+        if gpus > 0:
+            self._with_free[gpus] = (1 << racks) - 1
+        self.max_free = gpus if racks else 0
+        self.free_gpus = gpus * racks
 
-    def _refresh(self) -> None:
-        self.max_free = int(self.free.max())
-        self.free_gpus = int(np.maximum(self.free, 0).sum())
+    def _set_free(self, rack: int, new: int) -> None:
+        """Rack ``rack`` has ``new`` GPUs free: the totals and the index follow."""
+        free = self.free
+        old = free[rack]
+        if old == new:
+            return
+        with_free = self._with_free
+        bit = 1 << rack
+        if old > 0:
+            with_free[old] ^= bit
+            self.free_gpus -= old
+        if new > 0:
+            with_free[new] |= bit
+            self.free_gpus += new
+        free[rack] = new
+        if new > self.max_free:
+            self.max_free = new
+        elif old == self.max_free:
+            self.max_free = max(free)
+
+    def best_fit(self, gpus: int) -> int | None:
+        """The fullest rack with at least ``gpus`` free (ties: the lowest index), or None — the rule
+        :func:`~aifactory.scheduler.placement.place` applies to a job that fits one rack."""
+        if gpus < 1:
+            raise ValueError("a job needs at least one GPU")
+        with_free = self._with_free
+        for g in range(gpus, self.max_free + 1):
+            racks = with_free[g]
+            if racks:
+                return (racks & -racks).bit_length() - 1
+        return None
 
     def _recompute(self, rack: int) -> None:
         topo = self.topology
-        trays = min(topo.schedulable_trays, int(self.healthy_trays[rack]))
+        trays = min(topo.schedulable_trays, self.healthy_trays[rack])
         self.capacity[rack] = 0 if self.drained[rack] else trays * topo.rack.gpus_per_tray
-        self.free[rack] = self.capacity[rack] - self.used[rack]
-        self._refresh()
+        self._set_free(rack, self.capacity[rack] - self.used[rack])
 
     def allocate(self, job_id: str, placement: Placement) -> None:
         if job_id in self.placements:
             raise ValueError(f"job {job_id} is already placed")
+        free = self.free
         for rack, gpus in placement:
-            if gpus > self.free[rack]:
-                raise ValueError(f"rack {rack} has {self.free[rack]} free GPUs, job {job_id} wants {gpus}")
+            if gpus > free[rack]:
+                raise ValueError(f"rack {rack} has {free[rack]} free GPUs, job {job_id} wants {gpus}")
+        used = self.used
         for rack, gpus in placement:
-            self.used[rack] += gpus
-            self.free[rack] -= gpus
+            used[rack] += gpus
+            self._set_free(rack, free[rack] - gpus)
         self.placements[job_id] = placement
-        self._refresh()
 
     def release(self, job_id: str) -> Placement:
         placement = self.placements.pop(job_id)
+        free, used = self.free, self.used
         for rack, gpus in placement:
-            self.used[rack] -= gpus
-            self.free[rack] += gpus
-        self._refresh()
+            used[rack] -= gpus
+            self._set_free(rack, free[rack] + gpus)
         return placement
 
     def drain(self, rack: int) -> None:
@@ -99,7 +136,8 @@ class ClusterState:
     def what_if(self) -> WhatIf:
         """A trial on this state's free map (placement and reclaim ask "if these jobs ended, where would
         the gang go?"), used as ``with state.what_if() as trial:``: the trial's changes are undone when
-        the block ends, whatever happens in it. Nothing else may change the state inside the block."""
+        the block ends, whatever happens in it. Nothing else may change the state inside the block, and
+        only the free map is the trial's (the totals and :meth:`best_fit` describe the state as it is)."""
         return WhatIf(self.free)
 
     def jobs_on(self, rack: int) -> list[tuple[str, int]]:
@@ -112,14 +150,14 @@ class WhatIf:
     block ends (or back to a :meth:`mark`) — Kueue's preemption simulation on its snapshot.
 
     It sits on the scheduler's hot path (every backfill reservation and reclaim asks one), so the whole
-    trial is undone by restoring a copy of the free map taken at the start (one array copy, however many
+    trial is undone by restoring a copy of the free map taken at the start (one list copy, however many
     placements were released), and only changes after a :meth:`mark` are logged for a partial undo."""
 
     __slots__ = ("_log", "_saved", "free")
 
-    def __init__(self, free: IntArray) -> None:
+    def __init__(self, free: list[int]) -> None:
         self.free = free
-        self._saved = free.copy()
+        self._saved = list(free)
         self._log: list[tuple[Placement, int]] | None = None  # logging starts at the first mark
 
     def __enter__(self) -> WhatIf:

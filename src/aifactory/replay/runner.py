@@ -142,7 +142,7 @@ def replay(
         online = np.ones(topology.racks, dtype=np.bool_)
         online[list(rack_online or {})] = False
         process = FailureProcess(
-            failures, np.random.default_rng(seed), sched.state.healthy_trays.copy(), online
+            failures, np.random.default_rng(seed), np.array(sched.state.healthy_trays, dtype=np.int64), online
         )
         process.plan(runnable[0].submit if runnable else 0.0)
     while (

@@ -277,7 +277,7 @@ class Scheduler:
     def capacity_changed(self) -> None:
         """Racks came online or were drained: entitlements are shares of what can be scheduled now (no
         more than the power budget allows busy)."""
-        total = int(self.state.capacity.sum())
+        total = sum(self.state.capacity)
         if self.options.power is not None:
             total = min(total, self.options.power.max_busy_gpus)
         self.tenancy.resize(total)
@@ -299,6 +299,9 @@ class Scheduler:
             return None
         if self.tenancy.limited and self.beyond_limits(job) is not None:
             return None
+        if job.gpus <= self.rack_gpus:
+            rack = state.best_fit(job.gpus)
+            return None if rack is None else ((rack, job.gpus),)
         return place(job.gpus, state.free, self.topology)
 
     def beyond_limits(self, job: Job) -> str | None:

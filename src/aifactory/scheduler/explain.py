@@ -54,7 +54,7 @@ def why_waiting(s: Scheduler, job: Job) -> str:
         if job.gpus <= topo.rack_gpus:
             return (
                 f"{job.id} waits (fragmentation): {free} GPUs are free but no rack has {job.gpus} free "
-                f"(the most free in one rack is {int(s.state.free.max())})"
+                f"(the most free in one rack is {s.state.max_free})"
             )
         k = racks_needed(job.gpus, topo)
         return (

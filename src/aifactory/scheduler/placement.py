@@ -14,9 +14,12 @@ All-or-nothing: a placement is returned only if the whole gang fits now.
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Sequence
 
-from aifactory.cluster.state import IntArray, Placement
+import numpy as np
+import numpy.typing as npt
+
+from aifactory.cluster.state import Placement
 from aifactory.cluster.topology import Topology
 
 
@@ -30,18 +33,25 @@ def racks_needed(gpus: int, topology: Topology) -> int:
     return -(-gpus // topology.rack_gpus)
 
 
-def place(gpus: int, free: IntArray, topology: Topology) -> Placement | None:
-    """Where a gang of ``gpus`` can start now, or ``None``."""
+def place(gpus: int, free: Sequence[int], topology: Topology) -> Placement | None:
+    """Where a gang of ``gpus`` can start now on the free map ``free`` (GPUs free per rack), or
+    ``None``. (:meth:`ClusterState.best_fit` answers the one-rack case from its index.)"""
     if gpus <= topology.rack_gpus:
-        fits = free >= gpus
-        if not fits.any():
-            return None
         # best fit: the fullest rack that fits (ties: lowest index)
-        rack = int(np.argmin(np.where(fits, free, np.iinfo(np.int64).max)))
-        return ((rack, gpus),)
+        best, best_free = -1, 1 << 62
+        for rack, f in enumerate(free):
+            if gpus <= f < best_free:
+                best, best_free = rack, f
+                if f == gpus:
+                    break  # nothing fits tighter
+        return ((best, gpus),) if best >= 0 else None
     k = racks_needed(gpus, topology)
     if k > topology.racks:
         return None
+    return _place_gang(gpus, k, np.asarray(free, dtype=np.int64), topology)
+
+
+def _place_gang(gpus: int, k: int, free: npt.NDArray[np.int64], topology: Topology) -> Placement | None:
     shares = slices(gpus, k)
     need = shares[0]
     suitable = np.flatnonzero(free >= need)
@@ -65,12 +75,12 @@ def spans_blocks(placement: Placement, topology: Topology) -> bool:
     return len({topology.block_of(rack) for rack, _ in placement}) > 1
 
 
-def largest_placeable(free: IntArray, topology: Topology) -> int:
+def largest_placeable(free: Sequence[int], topology: Topology) -> int:
     """The largest gang that could start now (for explanations): one rack's free GPUs, or a balanced
     gang over ``k`` racks — which it only uses when it needs more than ``k − 1`` racks' worth."""
-    best = int(free.max(initial=0))
+    best = max(0, *free) if len(free) else 0
     rack = topology.rack_gpus
-    ordered = np.sort(free)[::-1]
+    ordered = sorted(free, reverse=True)
     for k in range(2, len(ordered) + 1):
         gang = k * int(ordered[k - 1])  # k racks with at least this much free each
         if gang > (k - 1) * rack:

@@ -292,7 +292,7 @@ class Worker:
         if not result.starts:
             return started
         # GPUs busy before these starts: the cluster state's per-rack counts, not a pass over every run
-        busy = int(self.scheduler.state.used.sum()) - sum(s.job.gpus for s in result.starts)
+        busy = sum(self.scheduler.state.used) - sum(s.job.gpus for s in result.starts)
         at = utc(now)
         gpu_ids = {
             s.job.id: ",".join(map(str, self.slots.assign(s.job.id, s.placement))) for s in result.starts
