@@ -113,13 +113,44 @@ def _blocked_by_guard(guard: tuple[Job, float] | None, job: Job, now: float) -> 
 def fairshare(s: Scheduler, now: float, result: CycleResult) -> None:
     """Weighted fair share with borrowing and reclaim (Kueue fair sharing / KAI deserved quota)."""
     guard = _starvation_guard(s, now, result)
+    queue = s.queue
+    usage_total = s.tenancy.usage_total()  # usage does not change within a cycle's admission
+    keyed = [
+        (_fair_key(s, t, usage_total), t) for t in queue.tenants_waiting() if not s.tenancy.over_budget(t)
+    ]
+    if guard is None and s.state.free_gpus == 0:
+        # Nothing can start (every job needs a GPU): what the loop below would find is each tenant's
+        # head, blocked, in fair-share order — without trying its jobs one by one.
+        blocked = [job for _, t in sorted(keyed) if (job := queue.tenant_head(t)) is not None]
+    else:
+        blocked = _admit_by_share(s, now, result, guard, keyed, usage_total)
+    if s.options.reclaim:
+        for job in blocked:
+            head = queue.tenant_head(job.tenant) if job.id in queue else None
+            if head is not None and head.id == job.id:
+                _reclaim(s, job, now, result)
+    for job in blocked:
+        if job.id in queue.jobs and job.id not in result.waiting:
+            result.waiting[job.id] = "fair share: waits for GPUs; its tenant is served by entitlement order"
+
+
+def _admit_by_share(
+    s: Scheduler,
+    now: float,
+    result: CycleResult,
+    guard: tuple[Job, float] | None,
+    heap: list[tuple[tuple[float, float, float], str]],
+    usage_total: float,
+) -> list[Job]:
+    """Serve tenants lowest fair-share key first, one start at a time; returns the first job of each
+    tenant's turn that did not fit (the candidates for reclaim), in the order they were met."""
     blocked: list[Job] = []
-    heap = [(_fair_key(s, t), t) for t in s.queue.tenants_waiting() if not s.tenancy.over_budget(t)]
     heapq.heapify(heap)
+    queue, depth = s.queue, s.options.tenant_depth
     while heap:
         _, tenant = heapq.heappop(heap)
         started = False
-        for job in s.queue.tenant_jobs(tenant, limit=s.options.tenant_depth):
+        for job in queue.tenant_jobs(tenant, limit=depth):
             if guard is not None and _blocked_by_guard(guard, job, now):
                 result.waiting[job.id] = f"waits: {guard[0].id} has waited too long and holds a reservation"
                 continue
@@ -130,29 +161,25 @@ def fairshare(s: Scheduler, now: float, result: CycleResult) -> None:
                 break
             if not blocked or blocked[-1].tenant != tenant:
                 blocked.append(job)
-        if started and s.queue.tenant_jobs(tenant, limit=1):
-            heapq.heappush(heap, (_fair_key(s, tenant), tenant))
-    if s.options.reclaim:
-        for job in blocked:
-            if job.id in s.queue and s.queue.tenant_jobs(job.tenant, limit=1)[0].id == job.id:
-                _reclaim(s, job, now, result)
-    for job in blocked:
-        if job.id in s.queue.jobs and job.id not in result.waiting:
-            result.waiting[job.id] = "fair share: waits for GPUs; its tenant is served by entitlement order"
+        if started and queue.tenant_head(tenant) is not None:
+            heapq.heappush(heap, (_fair_key(s, tenant, usage_total), tenant))
+    return blocked
 
 
-def _fair_key(s: Scheduler, tenant: str) -> tuple[float, float, float]:
+def _fair_key(s: Scheduler, tenant: str, usage_total: float) -> tuple[float, float, float]:
     """Lowest allocation ÷ entitlement first — of the tenant's programme, then of the tenant (Slurm's
-    fair tree: programmes compete first, then projects within a programme); decayed usage breaks ties."""
+    fair tree: programmes compete first, then projects within a programme); decayed usage (the tenant's
+    share of ``usage_total``, all tenants' usage) breaks ties."""
     t = s.tenancy
     entitled = t.entitled_gpus(tenant)
     current = s.running_gpus.get(tenant, 0) / entitled if entitled > 0 else float("inf")
+    share = t.usage.get(tenant, 0.0) / usage_total if usage_total > 0 else 0.0
     programme = t.programme_of(tenant)
     if programme == tenant:
-        return current, current, t.usage_share(tenant)
+        return current, current, share
     entitled = t.programme_entitled_gpus(programme)
     above = s.programme_gpus.get(programme, 0) / entitled if entitled > 0 else float("inf")
-    return above, current, t.usage_share(tenant)
+    return above, current, share
 
 
 _NO_RECLAIM = "reclaim: below its entitlement, but not enough borrowed GPUs can be taken back"
@@ -295,7 +322,10 @@ def quota(s: Scheduler, now: float, result: CycleResult) -> None:
     # Phase 2 — borrowing idle capacity, lowest dominant share (usage ÷ quota) first.
     if s.state.free_gpus == 0:
         return
-    heap = [(_fair_key(s, t), t) for t in s.queue.tenants_waiting() if not s.tenancy.over_budget(t)]
+    usage_total = s.tenancy.usage_total()
+    heap = [
+        (_fair_key(s, t, usage_total), t) for t in s.queue.tenants_waiting() if not s.tenancy.over_budget(t)
+    ]
     heapq.heapify(heap)
     while heap and s.state.free_gpus > 0:
         _, tenant = heapq.heappop(heap)
@@ -305,8 +335,8 @@ def quota(s: Scheduler, now: float, result: CycleResult) -> None:
             placement = s.fits_now(job)
             if placement is not None:
                 s.start(job, placement, now, result)
-                if s.queue.tenant_jobs(tenant, limit=1):
-                    heapq.heappush(heap, (_fair_key(s, tenant), tenant))
+                if s.queue.tenant_head(tenant) is not None:
+                    heapq.heappush(heap, (_fair_key(s, tenant, usage_total), tenant))
                 break
             over_quota = s.running_gpus[job.tenant] + job.gpus > s.tenancy.entitled_gpus(job.tenant)
             result.waiting[job.id] = (

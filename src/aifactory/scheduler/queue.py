@@ -61,6 +61,11 @@ class PendingQueue:
             return []
         return [self.jobs[key[3]] for key in islice(queue, limit)]
 
+    def tenant_head(self, tenant: str) -> Job | None:
+        """The tenant's first job in scheduling order (None: it has none pending)."""
+        queue = self._by_tenant.get(tenant)
+        return self.jobs[queue[0][3]] if queue else None
+
     def tenants_waiting(self) -> list[str]:
         return [t for t, q in self._by_tenant.items() if q]
 

@@ -202,6 +202,9 @@ class Tenancy:
             return tenant
         return self.programme_of(tenant)
 
+    def usage_total(self) -> float:
+        return sum(self.usage.values())
+
     def usage_share(self, tenant: str) -> float:
-        total = sum(self.usage.values())
+        total = self.usage_total()
         return self.usage.get(tenant, 0.0) / total if total > 0 else 0.0
