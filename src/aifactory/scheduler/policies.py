@@ -294,31 +294,31 @@ def quota(s: Scheduler, now: float, result: CycleResult) -> None:
     # of their head jobs; within one, a job that does not fit does not block the next (BestEffortFIFO).
     guard = _starvation_guard(s, now, result)  # first: it may start the head
     heads = []
-    for tenant in s.queue.tenants_waiting():
+    queue, reclaim = s.queue, s.options.reclaim
+    for tenant in queue.tenants_waiting():
         if s.tenancy.over_budget(tenant):
             continue  # held: its GPU-hour budget is spent
-        jobs = s.queue.tenant_jobs(tenant, limit=s.options.tenant_depth)
-        heads.append((s.queue.position(jobs[0].id), tenant, jobs))
+        jobs = queue.tenant_jobs(tenant, limit=s.options.tenant_depth)
+        heads.append((queue.key_of(jobs[0].id), tenant, jobs))  # queue keys sort as queue positions
     for _, tenant, jobs in sorted(heads):
+        entitled = s.tenancy.entitled_gpus(tenant)  # entitlements do not change within a cycle
+        lowest = s.lowest_running_priority(tenant) if reclaim else None
         for job in jobs:
-            if _blocked_by_guard(guard, job, now):
+            if guard is not None and _blocked_by_guard(guard, job, now):
                 continue
-            if s.running_gpus[tenant] + job.gpus > s.tenancy.entitled_gpus(tenant):
-                lowest = s.lowest_running_priority(tenant)
+            changes = len(result.starts) + len(result.preempted)
+            if s.running_gpus[tenant] + job.gpus > entitled:
                 # only when it cannot simply borrow idle GPUs (phase 2), and only if preemption is on
-                if (
-                    s.options.reclaim
-                    and lowest is not None
-                    and job.priority > lowest
-                    and s.fits_now(job) is None
-                ):
+                if lowest is not None and job.priority > lowest and s.fits_now(job) is None:
                     _preempt_lower_priority(s, job, now, result)
-                continue  # over quota: waits for phase 2 (borrowing)
-            placement = s.fits_now(job)
-            if placement is not None:
-                s.start(job, placement, now, result)
-            elif s.options.reclaim:
-                _reclaim(s, job, now, result)  # within quota: may take GPUs back from borrowers
+            else:
+                placement = s.fits_now(job)
+                if placement is not None:
+                    s.start(job, placement, now, result)
+                elif reclaim:
+                    _reclaim(s, job, now, result)  # within quota: may take GPUs back from borrowers
+            if reclaim and len(result.starts) + len(result.preempted) != changes:
+                lowest = s.lowest_running_priority(tenant)  # what runs for the tenant changed
     # Phase 2 — borrowing idle capacity, lowest dominant share (usage ÷ quota) first.
     if s.state.free_gpus == 0:
         return
