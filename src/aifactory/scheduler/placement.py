@@ -33,11 +33,16 @@ def racks_needed(gpus: int, topology: Topology) -> int:
     return -(-gpus // topology.rack_gpus)
 
 
-def place(gpus: int, free: Sequence[int], topology: Topology) -> Placement | None:
+def place(gpus: int, free: Sequence[int] | npt.NDArray[np.int64], topology: Topology) -> Placement | None:
     """Where a gang of ``gpus`` can start now on the free map ``free`` (GPUs free per rack), or
     ``None``. (:meth:`ClusterState.best_fit` answers the one-rack case from its index.)"""
     if gpus <= topology.rack_gpus:
         # best fit: the fullest rack that fits (ties: lowest index)
+        if isinstance(free, np.ndarray):  # a trial's array (many racks): vectorised
+            fits = free >= gpus
+            if not fits.any():
+                return None
+            return ((int(np.argmin(np.where(fits, free, np.iinfo(np.int64).max))), gpus),)
         best, best_free = -1, 1 << 62
         for rack, f in enumerate(free):
             if gpus <= f < best_free:
@@ -48,7 +53,7 @@ def place(gpus: int, free: Sequence[int], topology: Topology) -> Placement | Non
     k = racks_needed(gpus, topology)
     if k > topology.racks:
         return None
-    return _place_gang(gpus, k, np.asarray(free, dtype=np.int64), topology)
+    return _place_gang(gpus, k, np.asarray(free, dtype=np.int64), topology)  # no copy of an array
 
 
 def _place_gang(gpus: int, k: int, free: npt.NDArray[np.int64], topology: Topology) -> Placement | None:

@@ -23,11 +23,15 @@ from __future__ import annotations
 
 import heapq
 
+import numpy as np
+
 from aifactory.cluster.state import Placement, WhatIf
 from aifactory.scheduler.core import CycleResult, Scheduler
 from aifactory.scheduler.job import Job
 from aifactory.scheduler.placement import place
 from aifactory.scheduler.policy import Policy, Wait
+
+MANY_RACKS = 32  # above this, placement tests on a trial map are vectorised
 
 
 def fifo(s: Scheduler, now: float, result: CycleResult) -> None:
@@ -78,14 +82,14 @@ def _reservation_time(s: Scheduler, head: Job, now: float) -> float:
     """Earliest time the head's gang can be placed, releasing running jobs at their expected ends."""
     total = s.state.free_gpus
     need, topology = head.gpus, s.topology
-    with s.state.what_if() as trial:
-        release = trial.release
-        free = trial.free
-        for run in sorted(s.running.values(), key=lambda r: r.expected_end):
-            release(run.placement)
-            total += run.gpus
-            if total >= need and place(need, free, topology) is not None:
-                return max(run.expected_end, now)
+    # a trial map of its own: a list for a few racks, an array (vectorised placement tests) for many
+    free = np.array(s.state.free, dtype=np.int64) if topology.racks > MANY_RACKS else list(s.state.free)
+    for run in sorted(s.running.values(), key=lambda r: r.expected_end):
+        for rack, gpus in run.placement:
+            free[rack] += gpus
+        total += run.gpus
+        if total >= need and place(need, free, topology) is not None:
+            return max(run.expected_end, now)
     return float("inf")
 
 
