@@ -49,6 +49,7 @@ from aifactory.scheduler.core import Scheduler
 from aifactory.scheduler.job import Job
 from aifactory.scheduler.policies import POLICIES, policy_named
 from aifactory.scheduler.tenancy import Tenancy
+from benchmarks.reference import machine_reference
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "bench-out" / "scheduler.json"
@@ -59,6 +60,7 @@ REPLAY_RACKS, REPLAY_RACK_GPUS = 6, 72
 REPLAY_TARGET_S, REPLAY_STRETCH_S = 10.0, 3.0
 REPLAY_BEST_OF = {"fairshare": 2}  # timed replays per policy (others: 1); the best is kept
 QUICK_REPLAY_JOBS = 20_000
+REPLAY_GOAL_R = {"fifo": 1.0}  # others: 3 R
 
 CYCLE_RACKS, CYCLE_TENANTS, CYCLE_PENDING = 144, 15, 5_000
 CYCLE_TARGET_MS, CYCLE_STRETCH_MS = 20.0, 5.0
@@ -143,6 +145,7 @@ class Results:
     trace_jobs: int = 0
     trace_tenants: int = 0
     trace_load_s: float | None = None
+    r_seconds: float = 0.0  # the machine reference R, measured in the same run
     replay: list[ReplayRow] = field(default_factory=list)
     cycle: list[CycleRow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -172,7 +175,7 @@ def data_dir() -> Path | None:
 # ------------------------------------------------------------------------------------------- replay
 
 
-def bench_replay(trace: Trace, jobs: list[Job], policy: str, full: bool) -> ReplayRow:
+def bench_replay(trace: Trace, jobs: list[Job], policy: str, full: bool, r: float) -> ReplayRow:
     """Replay ``jobs`` with ``policy`` on 6 × 72 GPUs (fresh tenancy per run: replay mutates usage)."""
     topology = Topology.build(REPLAY_RACKS, rack_gpus=REPLAY_RACK_GPUS)
     row = ReplayRow(policy, len(jobs), topology.racks, topology.gpus)
@@ -198,6 +201,9 @@ def bench_replay(trace: Trace, jobs: list[Job], policy: str, full: bool) -> Repl
             f"replay_le_{REPLAY_TARGET_S:g}s": row.best_s <= REPLAY_TARGET_S,
             f"replay_le_{REPLAY_STRETCH_S:g}s_stretch": row.best_s <= REPLAY_STRETCH_S,
         }
+    if full and r > 0:  # the speed goals in R: fifo ≤ 1 R, the other policies ≤ 3 R (goal 1 R each)
+        goal = REPLAY_GOAL_R.get(policy, 3.0)
+        row.checks[f"replay_le_{goal:g}R"] = row.best_s <= goal * r
     return row
 
 
@@ -224,7 +230,7 @@ def run_replays(results: Results, policies: list[str]) -> None:
         )
     if trace.rejected:
         results.notes.append(f"{len(trace.rejected)} trace rows rejected by the loader")
-    results.replay = [bench_replay(trace, jobs, policy, full) for policy in policies]
+    results.replay = [bench_replay(trace, jobs, policy, full, results.r_seconds) for policy in policies]
 
 
 # -------------------------------------------------------------------------------------------- cycle
@@ -374,16 +380,18 @@ def markdown(results: Results, info: dict[str, Any], command: str) -> str:
             "",
             f"Replay: {results.trace_jobs:,} Philly jobs, {results.trace_tenants} tenants, "
             f"{REPLAY_RACKS} racks × {REPLAY_RACK_GPUS} GPUs; trace load {fmt_s(results.trace_load_s)} "
-            "(not included in the replay times).",
+            f"(not included in the replay times). R = {results.r_seconds:.2f} s (the machine reference, "
+            "measured in this run).",
             "",
-            "| policy | replay (best of n) | jobs completed | avg JCT (h) | avg wait (h) | utilisation "
-            "| preemptions | cycles |",
-            "|---|---|---|---|---|---|---|---|",
+            "| policy | replay (best of n) | in R | jobs completed | avg JCT (h) | avg wait (h) "
+            "| utilisation | preemptions | cycles |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for r in results.replay:
             runs = ", ".join(f"{t:.2f}" for t in r.times_s)
             lines.append(
-                f"| {r.policy} | **{fmt_s(r.best_s)}** ({len(r.times_s)}: {runs} s) | {r.completed:,} "
+                f"| {r.policy} | **{fmt_s(r.best_s)}** ({len(r.times_s)}: {runs} s) "
+                f"| {r.best_s / results.r_seconds:.2f} R | {r.completed:,} "
                 f"| {r.avg_jct_h:,.1f} | {r.avg_wait_h:,.1f} | {r.utilization:.1%} | {r.preemptions:,} "
                 f"| {r.cycles:,} |"
             )
@@ -429,6 +437,8 @@ def run(
     """Every measurement (see the module docstring); ``policies`` defaults to all of ``POLICIES``."""
     names = list(POLICIES) if policies is None else policies
     results = Results(quick=quick, data_dir=None)
+    log("machine reference R …")
+    results.r_seconds = float(machine_reference()["R_seconds"])
     run_replays(results, names)
     pending = QUICK_CYCLE_PENDING if quick else CYCLE_PENDING
     results.cycle = [
